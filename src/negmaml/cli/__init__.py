@@ -1,0 +1,70 @@
+"""The ``negmaml`` command line.
+
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``func`` (a callable taking the parsed namespace and returning the
+exit status). Bad input never prints a traceback: it is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from negmaml import __version__
+
+#: Modules of :mod:`negmaml.cli` that define subcommands, in the order ``--help`` lists them.
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "theory",
+    "derive",
+    "check",
+    "simulate",
+    "figure",
+    "reproduce",
+)
+
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """Bad input on the command line: reported as one line on stderr with exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are a single line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = " ".join(message.split())
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> OneLineParser:
+    """The top-level parser with every subcommand registered."""
+    parser = OneLineParser(
+        prog="negmaml",
+        description="Derive, evaluate and check the theory of MAML with negative learning rates.",
+    )
+    parser.add_argument("--version", action="version", version=f"negmaml {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+    for name in SUBCOMMAND_MODULES:
+        module = importlib.import_module(f"negmaml.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError) as exc:
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"negmaml {args.command}: error: {message}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("negmaml: interrupted\n")
+        return 130

@@ -1,0 +1,1 @@
+"""The paper's experiments: figure configurations, sweeps, result files and plots."""

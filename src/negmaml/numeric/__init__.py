@@ -1,0 +1,4 @@
+"""Fast numeric functions generated from the derived closed forms, and the Monte Carlo simulator.
+
+Importing this package does not import SymPy.
+"""
