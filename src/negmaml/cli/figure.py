@@ -1,9 +1,170 @@
-"""``negmaml figure``: placeholder, filled in by its issue."""
+"""``negmaml figure NAME``: one panel of the paper's Figures 2-6, theory versus simulation.
+
+NAME is ``2a``, ``2b``, ``3a``, ``3b``, ``4a``, ``4b``, ``6a``, ``6b``, ``6c``, ``6d`` (drawn by
+:mod:`negmaml.experiments.figures`) or ``5`` (the ReLU network of Section 5.4, handed to
+:mod:`negmaml.cli.figure5`, imported only then: it needs the optional JAX extra).
+
+Both sets of options live in one parser. Shared: ``--runs``, ``--seed``, ``--out``, ``--json``,
+``--no-progress``. Only for 2a-6d: ``--estimator``, ``--test-tasks``, ``--test-points``,
+``--cache-dir``, ``--no-cache``, ``--workers``. Only for 5: ``--preset``, ``--epochs``,
+``--width``, ``--checkpoint-dir``. An option given to a figure it does not apply to is an error
+that names the option (one line on stderr, exit status 2), never silently ignored.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+_NAMES = ("2a", "2b", "3a", "3b", "4a", "4b", "5", "6a", "6b", "6c", "6d")
+_SHARED = {"runs", "seed", "out", "json", "no_progress"}
+_OURS = ("estimator", "test_tasks", "test_points", "cache_dir", "no_cache", "workers")
+
+
+class _Unset:
+    """Default of options whose use must be detected (an explicit value equal to the default
+    still counts as given)."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET = _Unset()
+
+
+def _positive(flag: str, value: Any, minimum: int = 1) -> int:
+    if value is None:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{flag} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Dispatch to figure 5 or draw a panel of Figures 2, 3, 4, 6."""
+    info: dict[str, tuple[str, Any]] = args._figure_options
+    given = set()
+    for dest, (_flag, default) in info.items():
+        if getattr(args, dest, _UNSET) is _UNSET:
+            setattr(args, dest, default)
+        else:
+            given.add(dest)
+    if args.name == "5":
+        for dest in _OURS:
+            if dest in given:
+                raise ValueError(f"{info[dest][0]} applies to figures 2a-6d, not to figure 5")
+        from negmaml.cli.figure5 import run_figure5
+
+        return run_figure5(args)
+    for dest in sorted(given - _SHARED - set(_OURS)):
+        raise ValueError(f"{info[dest][0]} applies only to figure 5, not to figure {args.name}")
+    return _run_panel(args)
+
+
+def _run_panel(args: argparse.Namespace) -> int:
+    from negmaml.experiments import figures as F
+
+    runs = _positive("--runs", args.runs, 2)
+    seed = _positive("--seed", args.seed, 0)
+    test_tasks = _positive("--test-tasks", args.test_tasks)
+    test_points = _positive("--test-points", args.test_points)
+    workers = _positive("--workers", args.workers)
+    if args.out is not None and Path(args.out).suffix.lower() not in F.PLOT_SUFFIXES:
+        raise ValueError(f"--out must end in {', '.join(F.PLOT_SUFFIXES)}, got {args.out!r}")
+    if args.json is not None and Path(args.json).is_dir():
+        raise ValueError(f"--json must be a file path, got the folder {args.json!r}")
+    if args.cache_dir is not None and Path(args.cache_dir).exists() \
+            and not Path(args.cache_dir).is_dir():
+        raise ValueError(f"--cache-dir must be a folder, got the file {args.cache_dir!r}")
+    res = F.run_figure(args.name, runs=runs, estimator=args.estimator or F.DEFAULT_ESTIMATOR,
+                       seed=0 if seed is None else seed,
+                       test_tasks=100 if test_tasks is None else test_tasks,
+                       test_points=50 if test_points is None else test_points,
+                       cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                       progress=not args.no_progress and sys.stderr.isatty(), workers=workers)
+    c = res.config
+    p = c.params
+    print(f"Figure {c.name}: {c.title}")
+    print(f"theory: {c.theorem}"
+          + ("" if c.theory_expected_to_hold else
+             " -- NOT expected to hold here (near p = n_v m; Figure 6 caption)"))
+    print("parameters: " + ", ".join(f"{k}={p[k]:g}" for k in
+                                     ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "w0",
+                                      "omega0"))
+          + f", {c.other}={c.fixed:g}")
+    print(f"simulation: {res.runs} runs (paper: {c.paper_runs}), estimator {res.estimator}, "
+          f"seed {res.seed}, common random numbers; error bars +-1 SE")
+    print(F.format_result_table(res))
+    mins = res.minima()
+    line = (f"argmin {c.x}: theory {mins['theory_argmin']:.4g}, "
+            f"simulation (grid) {mins['mc_argmin']:.4g}")
+    paired = mins["paired"]
+    if paired is not None and paired["stderr"] > 0:
+        line += (f"; simulated loss there minus at {c.x}=0: {paired['difference']:.4g} "
+                 f"+- {paired['stderr']:.2g} (paired SE)")
+    print(line)
+    for note in c.notes:
+        print(f"note: {note}")
+    where = "cache off" if args.no_cache else (
+        f"{res.units_cached} of {res.units_cached + res.units_computed} units from cache "
+        f"{args.cache_dir or F.default_cache_dir()}")
+    print(f"{res.seconds:.1f} s ({where})")
+    if args.json is not None:
+        print(f"wrote {F.save_json(res, args.json)}")
+    if args.out is not None:
+        print(f"wrote {F.plot_figure(res, args.out)}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """No subcommand yet."""
+    """Add ``figure``."""
+    from negmaml.cli.figure5 import add_figure5_arguments
+
+    parser = sub.add_parser(
+        "figure", help="draw one panel of the paper's figures (theory vs simulation)",
+        description="Draw one panel of Figures 2-6 of Bernacchia (ICLR 2021) with the "
+                    "parameters of its caption: theory line and Monte Carlo points with +-1 SE "
+                    "error bars. Options that do not apply to the chosen figure are an error.",
+        epilog="Figures 2a-6d cache their Monte Carlo results (see --cache-dir), so a rerun is "
+               "instant. Figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'.")
+    parser.add_argument("name", metavar="NAME", choices=_NAMES,
+                        help="2a, 2b, 3a, 3b, 4a, 4b, 5, 6a, 6b, 6c or 6d")
+    shared = parser.add_argument_group("all figures")
+    g = parser.add_argument_group("figures 2a-6d (linear regression)")
+    g.add_argument("--estimator", choices=("exact", "paper"), default=None,
+                   help="Monte Carlo estimator: exact (default; conditional expectation over the "
+                        "target side, lower variance) or paper (100 test tasks of 50 points)")
+    g.add_argument("--test-tasks", type=int, default=None, metavar="N",
+                   help="target tasks per run, paper estimator (default 100)")
+    g.add_argument("--test-points", type=int, default=None, metavar="N",
+                   help="test points per target task, paper estimator (default 50)")
+    g.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="where Monte Carlo results are cached (default $NEGMAML_CACHE_DIR or "
+                        "~/.cache/negmaml/figures)")
+    g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes for the simulation (default: automatic)")
+    before = {a.dest for a in parser._actions}
+    add_figure5_arguments(parser)
+    info: dict[str, tuple[str, Any]] = {}
+    for action in parser._actions:
+        if action.dest in _OURS or action.dest not in before:
+            info[action.dest] = (action.option_strings[0], action.default)
+        if action.dest == "runs":
+            action.help = ("runs per point (figures 2a-6d: default the caption's count, "
+                           ">= 2; figure 5: overrides the preset)")
+        elif action.dest == "seed":
+            action.help = "random seed (default 0)"
+    for group in parser._action_groups:  # list the shared options under "all figures" in --help
+        if group is shared:
+            continue
+        for action in list(group._group_actions):
+            if action.dest in _SHARED:
+                group._group_actions.remove(action)
+                shared._group_actions.append(action)
+    parser.set_defaults(func=_run, _figure_options=info,
+                        **{dest: _UNSET for dest in info})

@@ -58,6 +58,24 @@ PRINTED: tuple[PrintedEquation, ...] = (
         42, "E[W D W] (coefficient of D; coefficient of Tr(D) I)", "n*(n + 1); n",
         "E X T XDX T X = n (n + 1) D + nTr (D) I p (42)",
         "Stored as the two coefficients, separated by ';'."),
+    PrintedEquation(43, "X_v X_v^T (leading order)", "p", "X v(i) X v(i) T = p I nv + O ξ 1/2 (43)"),
+    PrintedEquation(44, "X_v W_t X_v^T (leading order)", "p*n_t",
+                    "X v(i) X t(i) T X t(i) X v(i) T = pn t I nv + O ξ 3/2 (44)"),
+    PrintedEquation(45, "X_v W_t^2 X_v^T (leading order)", "p*n_t*(n_t + p + 1)",
+                    "X v(i) X t(i) T X t(i) X t(i) T X t(i) X v(i) T = pn t (n t + p + 1)I nv"
+                    " + O ξ 5/2 (45)"),
+    PrintedEquation(55, "X_v^T X_v (leading order)", "n_v", "X v T X v = n v I p + O ξ 1/2 (55)"),
+    PrintedEquation(56, "W_t W_v (leading order)", "n_t*n_v",
+                    "X t T X t X v T X v = n t n v I p + O ξ 3/2 (56)"),
+    PrintedEquation(57, "W_t W_v W_t (leading order)", "n_v*n_t*(n_t + p + 1)",
+                    "X t T X t X v T X v X t T X t = n v n t (n t + p + 1)I p + O ξ 5/2"),
+    PrintedEquation(75, "B B^T / p, overparameterized", "(1 - alpha_t)**2 + alpha_t**2*(p + 1)/n_t",
+                    "1 p BB T = (1 -α t ) 2 + α 2 t p + 1 n t I nvm + O ξ -1/2 (75)"),
+    PrintedEquation(76, "Gamma, overparameterized",
+                    "nu**2*((1 - alpha_t)**2 + alpha_t**2*(p + 1)/n_t)"
+                    " + sigma**2*(1 + alpha_t**2*p/n_t)",
+                    "Γ = ν 2 (1 -α t ) 2 + α 2 t p + 1 n t + σ 2 1 + α 2 t p n t I nvm"
+                    " + O ξ -1/2 (76)"),
     PrintedEquation(
         5, "Theorem 1 test loss",
         "sigma**2/2*(1 + alpha_r**2*p/n_r) + h_r*(nu**2/2*(1 + n_v*m/p)"

@@ -29,7 +29,7 @@ from negmaml.derivations.theorem1 import E_dist2, h_t, test_side_loss
 from negmaml.symbolic import Fixed, Gauss, alpha_t, m, n_t, n_v, nu, p, sigma
 from negmaml.symbolic.wick import expect_terms
 
-__all__ = ["g_terms", "loss", "steps"]
+__all__ = ["display", "g_terms", "loss", "steps"]
 
 
 def _split_eq42(terms):
@@ -64,6 +64,21 @@ def steps() -> dict[str, sp.Expr]:
     bgb = m * n_v * (sigma**2 * btb + nu**2 / p * second + sigma**2 * alpha_t**2 / n_t**2 * third)
     # Eq. 85 at leading order: Tr[(n_v m btb)^-2 E B^T Gamma B] = p * bgb / (n_v m btb)^2.
     dist2 = sp.factor(p * bgb / (n_v * m * btb) ** 2)
+    # The same composition with h_t and g_1..g_4 as symbols (Eq. 9's layout), checked equal.
+    sym = {k: sp.Symbol(k.replace("g", "g_"), real=True) for k in ("g1", "g2", "g3", "g4")}
+    ht = sp.Symbol("h_t", positive=True)
+    second_d = (c_d * sym["g3"] + c_tr * p * sym["g4"]) / n_v
+    third_d = (c_d * n_t * sym["g1"] + c_tr * n_t * p * sym["g2"]) / n_v
+    bgb_d = m * n_v * (sigma**2 * ht + nu**2 / p * second_d
+                       + sigma**2 * alpha_t**2 / n_t**2 * third_d)
+    dist2_d = p * bgb_d / (n_v * m * ht) ** 2
+    values = {ht: btb, sym["g1"]: g1, sym["g2"]: g2, sym["g3"]: g3, sym["g4"]: g4}
+    if sp.simplify(dist2_d.subs(values) - dist2) != 0:
+        raise AssertionError("display form of Theorem 2 does not match the derivation")
+    from negmaml.derivations.theorem1 import display as t1_display
+
+    test_d = t1_display()["65"]
+    _DISPLAY.update({"85": dist2_d, "9": test_d.subs(E_dist2, dist2_d)})
     return {
         "86": btb,
         "92": second,
@@ -75,6 +90,15 @@ def steps() -> dict[str, sp.Expr]:
         "85": dist2,
         "9": test_side_loss().subs(E_dist2, dist2),
     }
+
+
+_DISPLAY: dict[str, sp.Expr] = {}
+
+
+def display() -> dict[str, sp.Expr]:
+    """Eqs. 85 and 9 written with ``h_t, h_r, g_1..g_4`` as symbols (checked equal)."""
+    steps()
+    return dict(_DISPLAY)
 
 
 def g_terms() -> dict[str, sp.Expr]:

@@ -23,7 +23,7 @@ from negmaml.symbolic import Fixed, Gauss, alpha_r, alpha_t, m, n_r, n_t, n_v, p
 from negmaml.symbolic.traces import F, Sigma, Sigma_w, tr
 from negmaml.symbolic.wick import expect_terms
 
-__all__ = ["H", "gaussian_F", "loss", "steps"]
+__all__ = ["H", "display", "gaussian_F", "loss", "steps"]
 
 _n = sp.Symbol("n", positive=True, integer=True)
 
@@ -84,6 +84,16 @@ def steps() -> dict[str, sp.Expr]:
     # -> n_v m gamma bhb / bbt^2.
     omega_term = n_v * m * gamma * bhb / bbt**2
     loss_expr = (sigma**2 / 2 + target_noise / 2 + tr(Sigma_w * H_r, p) / 2 + omega_term / 2)
+    # Display form: the traces of Eqs. 137-139 kept as symbols, as Eq. 14 prints them.
+    names = {"Tr_Ht": bbt, "Tr_Hr_Ht": bhb, "Tr_Sw_Hr": tr(Sigma_w * H_r, p),
+             "Tr_Sw_Ht": tr(Sigma_w * H_t, p)}
+    sym = {k: sp.Symbol(k) for k in names}
+    gamma_d = sym["Tr_Sw_Ht"] + sigma**2 * (1 + alpha_t**2 / n_t * tr(Sigma**2, p))
+    display_d = (sigma**2 / 2 * (1 + alpha_r**2 / n_r * tr(Sigma**2, p)) + sym["Tr_Sw_Hr"] / 2
+                 + n_v * m * sym["Tr_Hr_Ht"] * gamma_d / (2 * sym["Tr_Ht"] ** 2))
+    if sp.simplify(display_d.xreplace({sym[k]: v for k, v in names.items()}) - loss_expr) != 0:
+        raise AssertionError("display form of Theorem 3 does not match the derivation")
+    _DISPLAY.update({"14": display_d})
     return {
         "15": H_t,
         "16": H_r,
@@ -92,6 +102,15 @@ def steps() -> dict[str, sp.Expr]:
         "139": bhb,
         "14": loss_expr,
     }
+
+
+_DISPLAY: dict[str, sp.Expr] = {}
+
+
+def display() -> dict[str, sp.Expr]:
+    """Eq. 14 with ``Tr(H_t), Tr(H_r H_t), Tr(Sigma_w H_t), Tr(Sigma_w H_r)`` as symbols."""
+    steps()
+    return dict(_DISPLAY)
 
 
 def loss() -> sp.Expr:

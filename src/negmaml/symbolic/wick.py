@@ -71,8 +71,9 @@ class Tr(sp.Function):
 
     is_commutative = True
 
-    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return r"\operatorname{Tr}\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        tex = r"\operatorname{Tr}\left(" + printer._print(self.args[0]) + r"\right)"
+        return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
 def _nc(name: str) -> sp.Symbol:

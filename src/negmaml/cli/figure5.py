@@ -1,0 +1,133 @@
+"""``negmaml figure 5``: MAML on a ReLU network (Section 5.4, Figure 5), behind the JAX extra.
+
+``src/negmaml/cli/figure.py`` calls :func:`add_figure5_arguments` on its parser and
+:func:`run_figure5` when NAME is 5. This module imports neither JAX nor
+:mod:`negmaml.experiments.nonlinear` at import time: the arguments are checked first (bad values
+raise ValueError naming the flag, which the dispatcher prints as one line with exit status 2), then
+JAX is looked for (missing: one line on stderr, exit status 2), then the experiment runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from negmaml.numeric.validate import check_positive_int
+
+__all__ = ["FIGURE5_PRESETS", "add_figure5_arguments", "run_figure5"]
+
+#: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.nonlinear).
+FIGURE5_PRESETS: tuple[str, ...] = ("smoke", "medium", "paper")
+_JAX_MISSING = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'"
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add Figure 5's options to ``parser``."""
+    g = parser.add_argument_group("figure 5 (ReLU network, needs the 'nn' extra)")
+    g.add_argument("--preset", choices=FIGURE5_PRESETS, default="smoke",
+                   help="smoke (< 3 min on 2 cores), medium (width 400, 1000 epochs, 10 runs) or "
+                        "paper (Section 5.4: width 400, 5000 epochs, 10 runs); default smoke")
+    g.add_argument("--runs", type=int, default=None, help="runs per alpha_t (overrides preset)")
+    g.add_argument("--epochs", type=int, default=None, help="outer epochs (overrides preset)")
+    g.add_argument("--width", type=int, default=None,
+                   help="width of both hidden layers (overrides preset)")
+    g.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    g.add_argument("--out", default=None, metavar="PATH",
+                   help="plot file (.png, .pdf or .svg)")
+    g.add_argument("--json", default=None, metavar="PATH", help="result file (JSON)")
+    g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                   help="where chunks are saved and resumed from (default: a folder "
+                        "'figure5-checkpoints' beside --json or --out, else in the current folder)")
+    g.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+
+
+def _opt(args: argparse.Namespace, name: str) -> Any:
+    return getattr(args, name, None)
+
+
+def _check_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Validate the options (no JAX needed); ValueError names the flag."""
+    preset = _opt(args, "preset") or "smoke"
+    if preset not in FIGURE5_PRESETS:
+        raise ValueError(f"--preset must be one of {', '.join(FIGURE5_PRESETS)}; got {preset!r}")
+    overrides: dict[str, Any] = {}
+    for flag in ("runs", "epochs", "width"):
+        value = _opt(args, flag)
+        if value is not None:
+            try:
+                overrides[flag] = check_positive_int(f"--{flag}", value)
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+    seed = _opt(args, "seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"--seed must be a whole number >= 0, got {seed!r}")
+        overrides["seed"] = seed
+    out = _opt(args, "out")
+    if out is not None and Path(out).suffix.lower() not in _PLOT_SUFFIXES:
+        raise ValueError(f"--out must end in {', '.join(_PLOT_SUFFIXES)}, got {out!r}")
+    json_path = _opt(args, "json")
+    if json_path is not None and Path(json_path).is_dir():
+        raise ValueError(f"--json must be a file path, got the folder {json_path!r}")
+    ckpt = _opt(args, "checkpoint_dir")
+    if ckpt is not None and Path(ckpt).exists() and not Path(ckpt).is_dir():
+        raise ValueError(f"--checkpoint-dir must be a folder, got the file {ckpt!r}")
+    if ckpt is None:
+        anchor = json_path or out
+        ckpt = str(Path(anchor).parent / "figure5-checkpoints") if anchor else "figure5-checkpoints"
+    return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
+            "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress")}
+
+
+def _jax_importable() -> bool:
+    try:
+        if importlib.util.find_spec("jax") is None:
+            return False
+        import jax  # noqa: F401
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def run_figure5(args: argparse.Namespace) -> int:
+    """Run Figure 5 with the parsed options; returns the exit status.
+
+    Prints the table of alpha_t against mean test loss ± standard error (and the paired difference
+    from alpha_t = 0) on stdout, writes ``--json`` and ``--out`` when given, and checkpoints every
+    chunk of epochs to ``--checkpoint-dir`` so that a rerun with the same options resumes.
+    """
+    opts = _check_args(args)
+    if not _jax_importable():
+        sys.stderr.write(f"negmaml figure: error: {_JAX_MISSING}\n")
+        return 2
+    from negmaml.experiments import nonlinear
+
+    cfg = nonlinear.config_for_preset(opts["preset"], **opts["overrides"])
+    result = nonlinear.run_sweep(cfg, checkpoint_dir=opts["checkpoint_dir"],
+                                 progress=opts["progress"])
+    doc = nonlinear.result_to_json(result)
+    if opts["json"] is not None:
+        nonlinear.write_json(result, opts["json"])
+    if opts["out"] is not None:
+        nonlinear.plot_result(doc, opts["out"])
+    p = doc["params"]
+    print(f"Figure 5 ({opts['preset']}): width {p['width']}, {p['epochs']} epochs, "
+          f"{p['runs']} runs, {p['test_tasks']} test tasks per run, seed {doc['seed']}, "
+          f"{doc['wall_time_s']:.1f} s compute")
+    print(nonlinear.format_table(doc))
+    arg = doc["argmin_alpha_t"]
+    if arg is not None:
+        sign = "negative" if arg < 0 else ("zero" if arg == 0 else "positive")
+        line = f"argmin alpha_t = {arg:g} ({sign}); the paper reports -0.0075"
+        boot = doc.get("argmin_bootstrap")
+        if boot:
+            line += f"; bootstrap over runs: argmin < 0 in {100 * boot['fraction_negative']:.0f}%"
+        print(line)
+    for path in (opts["json"], opts["out"]):
+        if path is not None:
+            print(f"wrote {path}")
+    return 0

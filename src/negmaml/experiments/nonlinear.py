@@ -1,0 +1,885 @@
+"""Section 5.4 / Figure 5: one-step MAML on a ReLU network for nonlinear (quadratic) regression.
+
+This is the paper's only neural-network experiment. It needs the optional JAX extra
+(``pip install 'negmaml[nn]'``); this module imports JAX only inside the functions that need it,
+so the configuration, presets, result files and plots can be used (and tested) without JAX, and
+nothing else in :mod:`negmaml` imports this module at import time.
+
+The experiment (Bernacchia, ICLR 2021, Section 5.4 and the Figure 5 caption)
+-----------------------------------------------------------------------------
+Each task draws generating parameters and data as in Section 4, with a quadratic target:
+
+.. math::
+
+    w \\sim N(w_0, \\tfrac{\\nu^2}{p} I_p),\\quad b \\sim N(0, 1),\\quad x \\sim N(0, I_p),\\quad
+    y = (w^T x + b)^2 + z,\\quad z \\sim N(0, \\sigma^2).
+
+The model is a ReLU network :math:`f(x, \\omega) = W_3^T \\phi(W_2^T \\phi(W_1^T x + b_1) + b_2)
++ b_3` with the square loss :math:`L = \\tfrac12 (y - f)^2` (Eq. 11, including its factor 1/2).
+MAML takes one inner step of rate :math:`\\alpha_t` on the ``n_t`` training points of each task
+(Eq. 3, the gradient of the *mean* loss over the points), and the outer (meta-training) loss is
+Eq. 1, the mean over ``m`` tasks and ``n_v`` validation points of the loss of the adapted
+parameters. The outer gradient is the full second-order meta-gradient (JAX differentiates through
+the inner gradient). At meta-test time the trained :math:`\\omega` adapts with one step of rate
+:math:`\\alpha_r` on ``n_r`` target points of a new task, and the loss is measured on ``n_s`` test
+points of the same task (Eq. 2), averaged over ``test_tasks`` test tasks per run; the figure shows
+the mean over runs with standard errors.
+
+Paper values: ``n_t=30, n_v=2, n_r=20, m=3, p=60, sigma=1, nu=0.5, w0=0``, ``alpha_r=0.01``, outer
+SGD with rate 0.001 for 5000 epochs, width 400, 1000 test tasks per run, 10 runs per
+:math:`\\alpha_t`; the paper finds the best :math:`\\alpha_t = -0.0075`.
+
+Readings of points the paper leaves open (each is a field of :class:`NonlinearConfig`)
+--------------------------------------------------------------------------------------
+- **Network.** "A 2-layer feed-forward neural network ... width of 400 in both layers" is read as
+  *two hidden layers* of width ``width`` (p -> width -> width -> 1), each followed by ReLU, with a
+  linear scalar output. All weight matrices are drawn from :math:`N(0, 1/\\text{fan\\_in})`
+  ("variance equal to the inverse number of inputs"); the paper does not mention biases: they are
+  present and initialised at zero (standard parameterisation, no NTK scaling).
+- **Meta-training set and "epochs".** Section 3 defines the meta-training loss (Eq. 1) on a
+  *sample* of ``m`` tasks with fixed training/validation data, the test loss (Eq. 2) at the optimum
+  :math:`\\omega^*(D_t, D_v)` of that sample, and Section 4 calls ``m`` "the number of training
+  tasks"; "5000 epochs (until convergence)" only makes sense for a fixed data set. So each run
+  draws **one fixed pool of m = 3 tasks** (``task_pool="fixed"``) and an epoch is one pass over
+  that pool. With ``meta_batch = m`` (default) an epoch is one outer step on the Eq. 1 loss of all
+  ``m`` tasks (full batch); ``meta_batch < m`` takes ``m / meta_batch`` steps per epoch on a random
+  permutation of the pool (per-task SGD). The alternative reading (a fresh batch of ``m`` tasks per
+  step, i.e. an unlimited task stream) is available as ``task_pool="fresh"``; note that Section 5.2
+  predicts that the effect of :math:`\\alpha_t` vanishes as the number of tasks grows, so the
+  readings are not equivalent.
+- **Test points per test task** (not given for Figure 5): ``n_s = 50``, as in the captions of
+  Figures 2 and 6.
+- **The alpha_t grid** (not given): ``-0.02 ... 0.02`` in steps of 0.0025 for the ``paper`` preset
+  (17 values, containing the paper's optimum -0.0075); coarser grids for the smaller presets.
+- **Randomness.** Runs differ in initialisation, meta-training pool and test tasks; within a run,
+  every :math:`\\alpha_t` shares the same initialisation, pool and test tasks (common random
+  numbers), so differences between :math:`\\alpha_t` values can also be judged *paired* across
+  runs (reported beside the per-point standard errors).
+- **Precision.** float32 by default; a test shows it agrees with float64 on a small case.
+
+Departures from the paper: the paper's code is not published; everything above that is marked as a
+reading is a choice of this toolkit, recorded in every result file under ``params``.
+
+References
+----------
+A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021, Sections 3, 4, 5.4 and
+Figure 5. C. Finn, P. Abbeel, S. Levine, "Model-agnostic meta-learning for fast adaptation of deep
+networks", ICML 2017 (MAML).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negmaml import __version__
+from negmaml.numeric.validate import (
+    as_float_array,
+    check_choice,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
+from negmaml.progress import Progress
+
+__all__ = [
+    "JAX_MISSING_MESSAGE",
+    "MEDIUM_ALPHA_GRID",
+    "PAPER_ALPHA_GRID",
+    "PAPER_OPTIMUM_ALPHA_T",
+    "PRESETS",
+    "SMOKE_ALPHA_GRID",
+    "NonlinearConfig",
+    "SweepResult",
+    "config_for_preset",
+    "evaluate_test_loss",
+    "init_mlp",
+    "inner_step",
+    "jax_available",
+    "meta_gradient",
+    "meta_loss",
+    "mlp_apply",
+    "plot_result",
+    "result_to_json",
+    "run_sweep",
+    "sample_tasks",
+    "square_loss",
+    "summarize",
+    "test_loss",
+    "write_json",
+]
+
+#: One line for users without the optional extra (the CLI prints it and exits with status 2).
+JAX_MISSING_MESSAGE = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'"
+
+#: The paper's best meta-training learning rate in Figure 5 (Section 5.4).
+PAPER_OPTIMUM_ALPHA_T = -0.0075
+
+
+def _grid(lo: float, hi: float, step: float) -> tuple[float, ...]:
+    n = int(round((hi - lo) / step))
+    return tuple(round(lo + k * step, 6) for k in range(n + 1))
+
+
+#: alpha_t grid of the ``paper`` preset (the paper does not list its grid): -0.02..0.02 step 0.0025.
+PAPER_ALPHA_GRID: tuple[float, ...] = _grid(-0.02, 0.02, 0.0025)
+#: alpha_t grid of the ``medium`` preset: denser on the negative side, where the paper's optimum is.
+MEDIUM_ALPHA_GRID: tuple[float, ...] = (
+    -0.02, -0.015, -0.01, -0.0075, -0.005, -0.0025, 0.0, 0.0025, 0.005, 0.0075, 0.01, 0.02,
+)
+#: alpha_t grid of the ``smoke`` preset.
+SMOKE_ALPHA_GRID: tuple[float, ...] = (-0.02, -0.01, 0.0, 0.01, 0.02)
+
+# Tags folded into each run's key so that every random stream is independent of the others and of
+# the sizes of the other streams (more runs or more test tasks leave the earlier ones unchanged).
+_TAG_INIT, _TAG_POOL, _TAG_EPOCH, _TAG_TEST, _TAG_TRACE = 0, 1, 2, 3, 4
+
+_PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+#: Epochs per compiled call inside a chunk (progress granularity; checkpoints stay per chunk).
+_PROGRESS_EPOCHS = 25
+#: Test tasks per compiled evaluation call (progress granularity of the meta-test).
+_EVAL_SLICE = 100
+_CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class NonlinearConfig:
+    """Everything that determines a Figure 5 sweep (Section 5.4); defaults are the paper's values.
+
+    Fields that the paper does not fix are readings of this toolkit (see the module docstring):
+    ``n_s``, ``alphas``, ``task_pool``, ``meta_batch``, the zero bias initialisation. Fields that do
+    not change the numbers but only how the work is split are ``chunk_epochs`` (checkpoint
+    interval), ``eval_batch`` (test tasks evaluated at once) and ``trace_test_tasks`` (size of the
+    small test set evaluated at every checkpoint to show convergence).
+    """
+
+    alphas: tuple[float, ...] = PAPER_ALPHA_GRID
+    width: int = 400
+    epochs: int = 5000
+    runs: int = 10
+    outer_lr: float = 0.001
+    alpha_r: float = 0.01
+    n_t: int = 30
+    n_v: int = 2
+    n_r: int = 20
+    n_s: int = 50
+    m: int = 3
+    p: int = 60
+    sigma: float = 1.0
+    nu: float = 0.5
+    w0: float = 0.0
+    test_tasks: int = 1000
+    task_pool: str = "fixed"
+    meta_batch: int | None = None
+    dtype: str = "float32"
+    seed: int = 0
+    chunk_epochs: int = 250
+    trace_test_tasks: int = 100
+    eval_batch: int = 10
+    preset: str | None = field(default=None, compare=False)
+
+    def validated(self) -> NonlinearConfig:
+        """Return a normalised copy, or raise ValueError naming the bad field and its range."""
+        alphas = as_float_array("alphas", self.alphas)
+        if alphas.ndim != 1 or alphas.size < 1:
+            raise ValueError(f"alphas must be a non-empty list of numbers, got {self.alphas!r}")
+        ints = {}
+        for name in ("width", "epochs", "runs", "n_t", "n_v", "n_r", "n_s", "m", "p",
+                     "test_tasks", "chunk_epochs", "eval_batch"):
+            ints[name] = check_positive_int(name, getattr(self, name))
+        trace = self.trace_test_tasks
+        if isinstance(trace, bool) or not isinstance(trace, (int, np.integer)) or trace < 0:
+            raise ValueError(f"trace_test_tasks must be a whole number >= 0, got {trace!r}")
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+        check_choice("task_pool", self.task_pool, ("fixed", "fresh"))
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        meta_batch = ints["m"] if self.meta_batch is None else check_positive_int(
+            "meta_batch", self.meta_batch)
+        if ints["m"] % meta_batch:
+            raise ValueError(f"meta_batch must divide m={ints['m']}, got {meta_batch}")
+        for name in ("outer_lr", "sigma", "nu"):
+            (check_positive if name == "outer_lr" else check_nonnegative)(name, getattr(self, name))
+        for name in ("alpha_r", "w0"):
+            a = as_float_array(name, getattr(self, name))
+            if a.ndim != 0:
+                raise ValueError(f"{name} must be a real number, got {getattr(self, name)!r}")
+        return dataclasses.replace(
+            self, alphas=tuple(float(a) for a in alphas), meta_batch=meta_batch,
+            trace_test_tasks=int(trace), seed=int(seed),
+            outer_lr=float(self.outer_lr), alpha_r=float(self.alpha_r), sigma=float(self.sigma),
+            nu=float(self.nu), w0=float(self.w0), **ints,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of the fields."""
+        d = dataclasses.asdict(self)
+        d["alphas"] = list(self.alphas)
+        return d
+
+    def key(self) -> str:
+        """Hex digest of every field that changes the numbers (names the checkpoint folder)."""
+        d = self.validated().to_dict()
+        for name in ("preset", "eval_batch"):
+            d.pop(name)
+        blob = json.dumps(d, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def n_params(self) -> int:
+        """Number of network parameters (two hidden layers of ``width``)."""
+        w, p = self.width, self.p
+        return p * w + w + w * w + w + w + 1
+
+
+#: Presets of ``negmaml figure 5 --preset``. ``paper`` is Section 5.4 at full scale (17 alpha_t x
+#: 10 runs x 5000 epochs: hours on a CPU); ``medium`` is the run committed under docs/results
+#: (width 400, 1000 epochs, 10 runs, 12 alpha_t: about half an hour on 2 CPU cores; the test loss
+#: has stopped changing long before epoch 1000, see the report); ``smoke`` shows the pipeline
+#: working in well under 3 minutes on 2 cores.
+PRESETS: dict[str, NonlinearConfig] = {
+    "smoke": NonlinearConfig(
+        alphas=SMOKE_ALPHA_GRID, width=64, epochs=200, runs=3, test_tasks=200, chunk_epochs=50,
+        trace_test_tasks=50, eval_batch=50, preset="smoke",
+    ),
+    "medium": NonlinearConfig(
+        alphas=MEDIUM_ALPHA_GRID, width=400, epochs=1000, runs=10, test_tasks=1000,
+        chunk_epochs=250, trace_test_tasks=50, preset="medium",
+    ),
+    "paper": NonlinearConfig(
+        alphas=PAPER_ALPHA_GRID, width=400, epochs=5000, runs=10, test_tasks=1000,
+        chunk_epochs=250, trace_test_tasks=100, preset="paper",
+    ),
+}
+
+
+def config_for_preset(name: str, **overrides: Any) -> NonlinearConfig:
+    """The named preset with ``overrides`` (fields of :class:`NonlinearConfig`; None = keep)."""
+    check_choice("preset", name, tuple(PRESETS))
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(PRESETS[name], **changes).validated()
+
+
+def jax_available() -> bool:
+    """Whether JAX can be imported (the optional ``nn`` extra)."""
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _jax() -> Any:
+    try:
+        import jax
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(JAX_MISSING_MESSAGE) from exc
+    return jax
+
+
+@contextlib.contextmanager
+def _precision(dtype: str) -> Iterator[None]:
+    """float64 needs JAX's x64 mode; float32 runs in whatever mode the caller has."""
+    if dtype == "float64":
+        jax = _jax()
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield
+
+
+# --------------------------------------------------------------------------------------------
+# Model and MAML (pure functions of one configuration; vectorised later with vmap)
+# --------------------------------------------------------------------------------------------
+
+def init_mlp(key: Any, p: int, width: int, dtype: Any = "float32") -> dict[str, Any]:
+    """Two-hidden-layer ReLU network, weights :math:`N(0, 1/\\text{fan\\_in})`, zero biases.
+
+    Section 5.4: "Weights are initialized following a Gaussian distribution of zero mean and
+    variance equal to the inverse number of inputs". Draws are made in float32 and cast, so that
+    float32 and float64 runs start from the same numbers.
+    """
+    jax = _jax()
+    jnp = jax.numpy
+    k1, k2, k3 = (jax.random.fold_in(key, i) for i in range(3))
+
+    def gauss(k: Any, shape: tuple[int, ...], fan_in: int) -> Any:
+        return (jax.random.normal(k, shape, jnp.float32) / np.sqrt(fan_in)).astype(dtype)
+
+    return {
+        "W1": gauss(k1, (p, width), p),
+        "b1": jnp.zeros((width,), dtype),
+        "W2": gauss(k2, (width, width), width),
+        "b2": jnp.zeros((width,), dtype),
+        "W3": gauss(k3, (width,), width),
+        "b3": jnp.zeros((), dtype),
+    }
+
+
+def mlp_apply(params: dict[str, Any], x: Any) -> Any:
+    """Network output for inputs ``x`` of shape (n, p): shape (n,)."""
+    jax = _jax()
+    h = jax.nn.relu(x @ params["W1"] + params["b1"])
+    h = jax.nn.relu(h @ params["W2"] + params["b2"])
+    return h @ params["W3"] + params["b3"]
+
+
+def square_loss(params: dict[str, Any], x: Any, y: Any) -> Any:
+    """Eq. 11 on a sample: :math:`\\frac{1}{n}\\sum_j \\frac12 (y_j - f(x_j, \\omega))^2`."""
+    jnp = _jax().numpy
+    return 0.5 * jnp.mean((y - mlp_apply(params, x)) ** 2)
+
+
+def inner_step(params: dict[str, Any], alpha: Any, x: Any, y: Any) -> dict[str, Any]:
+    """MAML's one inner step (Eq. 3): :math:`\\theta = \\omega - \\alpha \\nabla_\\omega
+    \\frac{1}{n}\\sum_j L(\\omega; x_j, y_j)`, for any sign of ``alpha``.
+
+    The gradient is left differentiable, so differentiating through this step gives the
+    second-order MAML meta-gradient.
+    """
+    jax = _jax()
+    grad = jax.grad(square_loss)(params, x, y)
+    return jax.tree_util.tree_map(lambda w, g: w - alpha * g, params, grad)
+
+
+def meta_loss(params: dict[str, Any], alpha_t: Any, xt: Any, yt: Any, xv: Any, yv: Any) -> Any:
+    """Eq. 1: mean over tasks (leading axis) and validation points of the adapted square loss.
+
+    ``xt``: (tasks, n_t, p), ``yt``: (tasks, n_t), ``xv``: (tasks, n_v, p), ``yv``: (tasks, n_v).
+    """
+    jax = _jax()
+
+    def one(xt_i: Any, yt_i: Any, xv_i: Any, yv_i: Any) -> Any:
+        return square_loss(inner_step(params, alpha_t, xt_i, yt_i), xv_i, yv_i)
+
+    return jax.numpy.mean(jax.vmap(one)(xt, yt, xv, yv))
+
+
+def meta_gradient(params: dict[str, Any], alpha_t: Any, xt: Any, yt: Any, xv: Any,
+                  yv: Any) -> dict[str, Any]:
+    """Full second-order gradient of :func:`meta_loss` with respect to ``params``."""
+    return _jax().grad(meta_loss)(params, alpha_t, xt, yt, xv, yv)
+
+
+def test_loss(params: dict[str, Any], alpha_r: Any, xr: Any, yr: Any, xs: Any, ys: Any) -> Any:
+    """Eq. 2 for one target task: adapt on (xr, yr) with rate ``alpha_r``, loss on (xs, ys)."""
+    return square_loss(inner_step(params, alpha_r, xr, yr), xs, ys)
+
+
+test_loss.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def _sample_task(key: Any, sizes: tuple[int, ...], p: int, nu: float, w0: float, sigma: float,
+                 dtype: Any) -> list[tuple[Any, Any]]:
+    jax = _jax()
+    jnp = jax.numpy
+    kw, kb = jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)
+    w = (w0 + nu / np.sqrt(p) * jax.random.normal(kw, (p,), jnp.float32)).astype(dtype)
+    b = jax.random.normal(kb, (), jnp.float32).astype(dtype)
+    out = []
+    for j, n in enumerate(sizes):
+        kx, kz = jax.random.fold_in(key, 2 + 2 * j), jax.random.fold_in(key, 3 + 2 * j)
+        x = jax.random.normal(kx, (n, p), jnp.float32).astype(dtype)
+        z = (sigma * jax.random.normal(kz, (n,), jnp.float32)).astype(dtype)
+        out.append((x, (x @ w + b) ** 2 + z))
+    return out
+
+
+def sample_tasks(key: Any, n_tasks: int, sizes: tuple[int, ...], *, p: int, nu: float,
+                 w0: float, sigma: float, dtype: Any = "float32") -> list[tuple[Any, Any]]:
+    """Draw ``n_tasks`` tasks of Section 5.4; for each size ``n`` in ``sizes`` an (x, y) pair.
+
+    Per task: :math:`w \\sim N(w_0 1, \\nu^2/p\\, I)`, :math:`b \\sim N(0,1)`, then for each data
+    split :math:`x \\sim N(0, I_p)`, :math:`y = (w^T x + b)^2 + z`, :math:`z \\sim N(0,\\sigma^2)`.
+    Task ``i`` uses ``fold_in(key, i)``, so the first tasks do not depend on ``n_tasks``.
+    Returns arrays with a leading task axis: x of shape (n_tasks, n, p), y of (n_tasks, n).
+    """
+    jax = _jax()
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jax.numpy.arange(n_tasks))
+    return jax.vmap(lambda k: _sample_task(k, sizes, p, nu, w0, sigma, dtype))(keys)
+
+
+# --------------------------------------------------------------------------------------------
+# The vectorised sweep: vmap over runs (init, pool, test tasks) and over alpha_t, jit per chunk
+# --------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _compiled(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
+    """Jitted, vmapped functions for one configuration (alphas are arguments, not constants)."""
+    jax = _jax()
+    jnp = jax.numpy
+    dtype = jnp.dtype(cfg.dtype)
+    task_kw = {"p": cfg.p, "nu": cfg.nu, "w0": cfg.w0, "sigma": cfg.sigma, "dtype": dtype}
+    mb = cfg.meta_batch
+    steps = cfg.m // mb
+
+    def run_key(r: Any) -> Any:
+        return jax.random.fold_in(jax.random.PRNGKey(cfg.seed), r)
+
+    def init_run(r: Any) -> tuple[Any, Any]:
+        rk = run_key(r)
+        params = init_mlp(jax.random.fold_in(rk, _TAG_INIT), cfg.p, cfg.width, dtype)
+        (xt, yt), (xv, yv) = sample_tasks(jax.random.fold_in(rk, _TAG_POOL), cfg.m,
+                                          (cfg.n_t, cfg.n_v), **task_kw)
+        return params, (xt, yt, xv, yv)
+
+    def epoch(params: Any, alpha_t: Any, pool: Any, rk: Any, e: Any) -> tuple[Any, Any]:
+        ek = jax.random.fold_in(jax.random.fold_in(rk, _TAG_EPOCH), e)
+        if cfg.task_pool == "fixed" and steps > 1:
+            order = jax.random.permutation(ek, cfg.m)
+        else:
+            order = jnp.arange(cfg.m)
+        losses = []
+        for s in range(steps):
+            if cfg.task_pool == "fixed":
+                idx = order[s * mb:(s + 1) * mb]
+                batch = tuple(a[idx] for a in pool)
+            else:
+                (xt, yt), (xv, yv) = sample_tasks(jax.random.fold_in(ek, s), mb,
+                                                  (cfg.n_t, cfg.n_v), **task_kw)
+                batch = (xt, yt, xv, yv)
+            loss, grad = jax.value_and_grad(meta_loss)(params, alpha_t, *batch)
+            params = jax.tree_util.tree_map(lambda w, g: w - cfg.outer_lr * g, params, grad)
+            losses.append(loss)
+        return params, jnp.mean(jnp.stack(losses))
+
+    def train_one(params: Any, alpha_t: Any, pool: Any, rk: Any, epochs: Any) -> tuple[Any, Any]:
+        def body(prm: Any, e: Any) -> tuple[Any, Any]:
+            return epoch(prm, alpha_t, pool, rk, e)
+
+        return jax.lax.scan(body, params, epochs)
+
+    def eval_one(params: Any, rk: Any, start: Any, n_tasks: int, tag: int) -> Any:
+        """Sum of the test losses of tasks start, ..., start + n_tasks - 1 of this run."""
+        base = jax.random.fold_in(rk, tag)
+
+        def one(i: Any) -> Any:
+            (xr, yr), (xs, ys) = _sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s),
+                                              **task_kw)
+            return test_loss(params, cfg.alpha_r, xr, yr, xs, ys)
+
+        idx = start + jnp.arange(n_tasks)
+        per_task = jax.lax.map(one, idx, batch_size=min(cfg.eval_batch, n_tasks))
+        return jnp.sum(per_task)
+
+    # params: (A, R, ...); alphas: (A,); pool and run keys: (R, ...), shared by every alpha.
+    train = jax.vmap(jax.vmap(train_one, in_axes=(0, None, 0, 0, None)),
+                     in_axes=(0, 0, None, None, None))
+
+    def evaluate_slice(params: Any, rks: Any, start: Any, n_tasks: int, tag: int) -> Any:
+        f = functools.partial(eval_one, n_tasks=n_tasks, tag=tag)
+        return jax.vmap(jax.vmap(f, in_axes=(0, 0, None)), in_axes=(0, None, None))(
+            params, rks, start)
+
+    slice_fn = jax.jit(evaluate_slice, static_argnums=(3, 4))
+
+    def evaluate(params: Any, rks: Any, n_tasks: int, tag: int,
+                 on_slice: Callable[[int], None] | None = None) -> Any:
+        """Mean test loss over tasks 0..n_tasks-1 of each run, (alphas, runs), in slices."""
+        total = 0.0
+        for lo in range(0, n_tasks, _EVAL_SLICE):
+            k = min(_EVAL_SLICE, n_tasks - lo)
+            total = total + np.asarray(slice_fn(params, rks, lo, k, tag), dtype=np.float64)
+            if on_slice is not None:
+                on_slice(k)
+        return total / n_tasks
+
+    return {
+        "init": jax.jit(jax.vmap(init_run)),
+        "run_keys": jax.jit(jax.vmap(run_key)),
+        "train": jax.jit(train),
+        "evaluate": evaluate,
+    }
+
+
+@dataclass
+class SweepResult:
+    """Outcome of :func:`run_sweep`.
+
+    ``test_loss`` has shape (len(alphas), runs): the mean over ``test_tasks`` test tasks of each
+    run; ``train_loss`` (alphas, runs, epochs_done) is the meta-training loss (Eq. 1) of each epoch
+    (averaged over its outer steps, before the step); ``trace_loss`` (alphas, runs, checkpoints)
+    is the test loss on ``trace_test_tasks`` separate test tasks after each chunk, at epochs
+    ``trace_epochs``. ``complete`` is False when the sweep stopped early (``max_chunks``).
+    """
+
+    config: NonlinearConfig
+    epochs_done: int
+    complete: bool
+    params: dict[str, np.ndarray]
+    train_loss: np.ndarray
+    trace_epochs: np.ndarray
+    trace_loss: np.ndarray
+    test_loss: np.ndarray | None
+    wall_time_s: float
+    session_wall_time_s: float
+    checkpoint: Path | None = None
+    platform: str = ""
+
+
+def _checkpoint_path(cfg: NonlinearConfig, checkpoint_dir: str | os.PathLike[str]) -> Path:
+    return Path(checkpoint_dir) / f"figure5-{cfg.key()}.npz"
+
+
+def _save_checkpoint(path: Path, cfg: NonlinearConfig, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"param_{k}": np.asarray(v) for k, v in state["params"].items()}
+    arrays.update(
+        epochs_done=np.asarray(state["epochs_done"]),
+        train_loss=np.asarray(state["train_loss"]),
+        trace_epochs=np.asarray(state["trace_epochs"]),
+        trace_loss=np.asarray(state["trace_loss"]),
+        wall_time_s=np.asarray(state["wall_time_s"]),
+        format=np.asarray(_CHECKPOINT_FORMAT),
+        config=np.asarray(json.dumps(cfg.to_dict(), sort_keys=True)),
+    )
+    if state.get("test_loss") is not None:
+        arrays["test_loss"] = np.asarray(state["test_loss"])
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, cfg: NonlinearConfig) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        if int(data["format"]) != _CHECKPOINT_FORMAT:
+            return None
+        saved = json.loads(str(data["config"]))
+        mine = cfg.to_dict()
+        for name in ("preset", "eval_batch"):
+            saved.pop(name, None)
+            mine.pop(name, None)
+        if saved != mine:
+            raise ValueError(f"checkpoint {path} was written by a different configuration")
+        return {
+            "params": {k: data[f"param_{k}"] for k in _PARAM_NAMES},
+            "epochs_done": int(data["epochs_done"]),
+            "train_loss": data["train_loss"],
+            "trace_epochs": data["trace_epochs"],
+            "trace_loss": data["trace_loss"],
+            "wall_time_s": float(data["wall_time_s"]),
+            "test_loss": data["test_loss"] if "test_loss" in data.files else None,
+        }
+
+
+def run_sweep(config: NonlinearConfig, *, checkpoint_dir: str | os.PathLike[str] | None = None,
+              progress: bool = True, max_chunks: int | None = None) -> SweepResult:
+    """Meta-train one network per (alpha_t, run) and meta-test it: the data of Figure 5.
+
+    Every alpha_t in ``config.alphas`` and every run are trained together (``vmap`` over both,
+    compiled once with ``jit``); the epochs are split into chunks of ``config.chunk_epochs``.
+    With ``checkpoint_dir``, the state is written there (atomically, one ``.npz`` per
+    configuration, named by :meth:`NonlinearConfig.key`) after every chunk and after the final
+    evaluation; a rerun with the same configuration resumes from the last chunk written and gives
+    the same numbers as an uninterrupted run. ``max_chunks`` stops after that many new chunks
+    (the result then has ``complete=False`` and no test loss).
+    """
+    cfg = config.validated()
+    if max_chunks is not None:
+        max_chunks = check_positive_int("max_chunks", max_chunks)
+    jax = _jax()
+    t_start = time.perf_counter()
+    path = _checkpoint_path(cfg, checkpoint_dir) if checkpoint_dir is not None else None
+    label = f"figure 5 ({len(cfg.alphas)} alpha_t x {cfg.runs} runs, width {cfg.width})"
+    with _precision(cfg.dtype):
+        jnp = jax.numpy
+        fns = _compiled(cfg)
+        state = _load_checkpoint(path, cfg) if path is not None else None
+        prior_wall = 0.0
+        n_a, n_r = len(cfg.alphas), cfg.runs
+        alphas = jnp.asarray(cfg.alphas, dtype=cfg.dtype)
+        rks = fns["run_keys"](jnp.arange(n_r))
+        if state is None:
+            params0, _ = fns["init"](jnp.arange(n_r))
+            params = jax.tree_util.tree_map(
+                lambda x: jnp.broadcast_to(x, (n_a, *x.shape)), params0)
+            epochs_done = 0
+            train_loss = np.zeros((n_a, n_r, 0))
+            trace_epochs = np.zeros((0,), dtype=np.int64)
+            trace_loss = np.zeros((n_a, n_r, 0))
+            test = None
+        else:
+            params = {k: jnp.asarray(v) for k, v in state["params"].items()}
+            epochs_done = state["epochs_done"]
+            train_loss, test = state["train_loss"], state["test_loss"]
+            trace_epochs, trace_loss = state["trace_epochs"], state["trace_loss"]
+            prior_wall = state["wall_time_s"]
+        _, pool = fns["init"](jnp.arange(n_r))
+
+        chunks = 0
+        if epochs_done:
+            label += f", resumed at epoch {epochs_done}"
+        bar = Progress(cfg.epochs - epochs_done, label,
+                       enabled=progress and epochs_done < cfg.epochs)
+        bar.update(0)
+        try:
+            while epochs_done < cfg.epochs and (max_chunks is None or chunks < max_chunks):
+                n = min(cfg.chunk_epochs, cfg.epochs - epochs_done)
+                # Run the chunk in slices so that the progress bar moves between checkpoints.
+                for lo in range(0, n, _PROGRESS_EPOCHS):
+                    k = min(_PROGRESS_EPOCHS, n - lo)
+                    epochs = jnp.arange(epochs_done + lo, epochs_done + lo + k)
+                    params, losses = fns["train"](params, alphas, pool, rks, epochs)
+                    train_loss = np.concatenate([train_loss, np.asarray(losses)], axis=2)
+                    bar.update(k)
+                epochs_done += n
+                if cfg.trace_test_tasks:
+                    tr = np.asarray(fns["evaluate"](params, rks, cfg.trace_test_tasks, _TAG_TRACE))
+                    trace_loss = np.concatenate([trace_loss, tr[:, :, None]], axis=2)
+                    trace_epochs = np.append(trace_epochs, epochs_done)
+                chunks += 1
+                if path is not None:
+                    _save_checkpoint(path, cfg, {
+                        "params": params, "epochs_done": epochs_done, "train_loss": train_loss,
+                        "trace_epochs": trace_epochs, "trace_loss": trace_loss,
+                        "wall_time_s": prior_wall + time.perf_counter() - t_start,
+                    })
+        finally:
+            bar.close()
+        complete = epochs_done >= cfg.epochs
+        if complete and test is None:
+            with Progress(cfg.test_tasks, f"figure 5 meta-test ({cfg.test_tasks} tasks per run)",
+                          enabled=progress) as bar2:
+                bar2.update(0)
+                test = fns["evaluate"](params, rks, cfg.test_tasks, _TAG_TEST, bar2.update)
+            if path is not None:
+                _save_checkpoint(path, cfg, {
+                    "params": params, "epochs_done": epochs_done, "train_loss": train_loss,
+                    "trace_epochs": trace_epochs, "trace_loss": trace_loss,
+                    "wall_time_s": prior_wall + time.perf_counter() - t_start,
+                    "test_loss": test,
+                })
+        session = time.perf_counter() - t_start
+        return SweepResult(
+            config=cfg, epochs_done=epochs_done, complete=complete,
+            params={k: np.asarray(v) for k, v in params.items()},
+            train_loss=np.asarray(train_loss), trace_epochs=np.asarray(trace_epochs),
+            trace_loss=np.asarray(trace_loss), test_loss=None if test is None else np.asarray(test),
+            wall_time_s=prior_wall + session, session_wall_time_s=session, checkpoint=path,
+            platform=jax.default_backend(),
+        )
+
+
+def evaluate_test_loss(params: dict[str, Any], config: NonlinearConfig, n_tasks: int,
+                       tag: int = _TAG_TEST) -> np.ndarray:
+    """Meta-test stacked parameters (alphas, runs, ...) on ``n_tasks`` tasks per run (Eq. 2)."""
+    cfg = config.validated()
+    jax = _jax()
+    with _precision(cfg.dtype):
+        fns = _compiled(cfg)
+        rks = fns["run_keys"](jax.numpy.arange(cfg.runs))
+        prm = {k: jax.numpy.asarray(v) for k, v in params.items()}
+        return np.asarray(fns["evaluate"](prm, rks, check_positive_int("n_tasks", n_tasks), tag))
+
+
+# --------------------------------------------------------------------------------------------
+# Summary, result file and plot (NumPy and matplotlib only)
+# --------------------------------------------------------------------------------------------
+
+def _finite_or_none(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return [_finite_or_none(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _finite_or_none(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def summarize(test_loss: np.ndarray, alphas: tuple[float, ...], *, n_boot: int = 10000,
+              seed: int = 0) -> dict[str, Any]:
+    """Mean and standard error over runs per alpha_t, the argmin, and two significance checks.
+
+    - ``paired_vs_zero``: for each alpha_t, the mean over runs of ``loss(alpha_t) - loss(0)``
+      and its standard error (runs share initialisation, pool and test tasks across alpha_t,
+      so the difference is paired); only when 0 is on the grid.
+    - ``argmin_bootstrap``: resampling runs with replacement, how often the argmin of the mean
+      curve is negative / zero / positive.
+    Standard errors are ``std(ddof=1) / sqrt(runs)`` (NaN with a single run).
+    """
+    loss = np.asarray(test_loss, dtype=np.float64)
+    a = np.asarray(alphas, dtype=np.float64)
+    runs = loss.shape[1]
+    mean = loss.mean(axis=1)
+    se = loss.std(axis=1, ddof=1) / np.sqrt(runs) if runs > 1 else np.full_like(mean, np.nan)
+    finite = np.isfinite(mean)
+    out: dict[str, Any] = {"mc_mean": mean, "mc_stderr": se}
+    if finite.any():
+        i = int(np.nanargmin(np.where(finite, mean, np.nan)))
+        out["argmin_alpha_t"] = float(a[i])
+        out["argmin_mean"] = float(mean[i])
+        out["argmin_stderr"] = float(se[i])
+    else:
+        out["argmin_alpha_t"] = None
+    zero = np.flatnonzero(a == 0.0)
+    if zero.size and runs > 1:
+        d = loss - loss[zero[0]][None, :]
+        out["paired_vs_zero"] = {
+            "mean_diff": d.mean(axis=1),
+            "stderr_diff": d.std(axis=1, ddof=1) / np.sqrt(runs),
+        }
+    if runs > 1 and finite.any():
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, runs, size=(n_boot, runs))
+        boot = loss[:, idx].mean(axis=2)  # (A, n_boot)
+        boot = np.where(np.isfinite(boot), boot, np.inf)
+        am = a[np.argmin(boot, axis=0)]
+        out["argmin_bootstrap"] = {
+            "n": n_boot,
+            "fraction_negative": float(np.mean(am < 0)),
+            "fraction_zero": float(np.mean(am == 0)),
+            "fraction_positive": float(np.mean(am > 0)),
+        }
+    return out
+
+
+def result_to_json(result: SweepResult) -> dict[str, Any]:
+    """The result file: the keys shared by every figure plus Figure 5's extras.
+
+    Shared keys: ``figure``, ``x``, ``alpha``, ``mc_mean``, ``mc_stderr``, ``theory`` (null: the
+    paper has no closed form for this network), ``params`` (the whole configuration, including
+    ``width``, ``epochs`` and ``runs``), ``seed``, ``version``; plus ``wall_time_s`` (compute time
+    summed over resumed sessions), per-run losses, convergence traces and significance checks.
+    Non-finite numbers are written as null.
+    """
+    if result.test_loss is None:
+        raise ValueError("the sweep is not complete: no test loss to write")
+    cfg = result.config
+    s = summarize(result.test_loss, cfg.alphas, seed=cfg.seed)
+    params = cfg.to_dict()
+    params.update(
+        n_params=cfg.n_params,
+        network="ReLU MLP p -> width -> width -> 1, W ~ N(0, 1/fan_in), zero biases",
+        loss="0.5 * mean squared error (Eq. 11)",
+        meta_gradient="second order (differentiated through the inner step)",
+        outer_optimizer=f"plain SGD, rate {cfg.outer_lr}, {cfg.m // cfg.meta_batch} step(s) "
+                        f"per epoch of the {cfg.task_pool} task pool",
+        platform=result.platform,
+    )
+    doc: dict[str, Any] = {
+        "figure": "5",
+        "x": "alpha_t",
+        "alpha": list(cfg.alphas),
+        "mc_mean": s["mc_mean"],
+        "mc_stderr": s["mc_stderr"],
+        "theory": None,
+        "params": params,
+        "seed": cfg.seed,
+        "version": __version__,
+        "wall_time_s": round(result.wall_time_s, 3),
+        "argmin_alpha_t": s["argmin_alpha_t"],
+        "argmin_mean": s.get("argmin_mean"),
+        "argmin_stderr": s.get("argmin_stderr"),
+        "paper_argmin_alpha_t": PAPER_OPTIMUM_ALPHA_T,
+        "paired_vs_zero": s.get("paired_vs_zero"),
+        "argmin_bootstrap": s.get("argmin_bootstrap"),
+        "per_run_test_loss": result.test_loss,
+        "final_train_loss": result.train_loss[:, :, -1] if result.train_loss.shape[2] else None,
+        "trace": {
+            "epochs": result.trace_epochs.tolist(),
+            "test_tasks": cfg.trace_test_tasks,
+            "mean_test_loss": result.trace_loss.mean(axis=1) if result.trace_loss.size else [],
+        },
+    }
+    return _jsonable(doc)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return _finite_or_none(x.astype(np.float64).tolist() if x.dtype.kind == "f" else x.tolist())
+    if isinstance(x, (np.floating, np.integer)):
+        return _finite_or_none(x.item())
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return _finite_or_none(x)
+
+
+def write_json(result: SweepResult, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Write :func:`result_to_json` to ``path`` (creating its folder); returns the document."""
+    doc = result_to_json(result)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    return doc
+
+
+_PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+def plot_result(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Plot a Figure 5 result document (from :func:`result_to_json`) to PNG, PDF or SVG.
+
+    Mean test loss over runs against alpha_t, error bars = standard errors across runs; the
+    argmin, alpha_t = 0 and the paper's optimum (-0.0075) are marked.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in _PLOT_FORMATS:
+        raise ValueError(f"plot file must end in {', '.join(_PLOT_FORMATS)}, got {str(path)!r}")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    a = np.asarray(doc["alpha"], dtype=float)
+    mean = np.asarray([np.nan if v is None else v for v in doc["mc_mean"]], dtype=float)
+    se = np.asarray([np.nan if v is None else v for v in doc["mc_stderr"]], dtype=float)
+    prm = doc["params"]
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    ax.errorbar(a, mean, yerr=np.nan_to_num(se), fmt="o-", capsize=3, color="C0",
+                label=f"MAML, mean ± s.e. over {prm['runs']} runs")
+    ax.axvline(0.0, color="0.6", lw=0.8)
+    ax.axvline(PAPER_OPTIMUM_ALPHA_T, color="C3", ls=":", lw=1.2,
+               label=f"paper's optimum α_t = {PAPER_OPTIMUM_ALPHA_T}")
+    if doc.get("argmin_alpha_t") is not None:
+        ax.plot([doc["argmin_alpha_t"]], [doc["argmin_mean"]], "*", ms=14, color="C1",
+                label=f"argmin α_t = {doc['argmin_alpha_t']:g}")
+    ax.set_xlabel("meta-training learning rate α_t")
+    ax.set_ylabel("test loss")
+    ax.set_title(
+        f"Figure 5: ReLU net width {prm['width']}, {prm['epochs']} epochs, "
+        f"{prm['test_tasks']} test tasks/run", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return p
+
+
+def format_table(doc: dict[str, Any]) -> str:
+    """A plain-text table of alpha_t, mean ± s.e. and the paired difference from alpha_t = 0."""
+    lines = ["alpha_t      mean test loss ± s.e.     vs alpha_t=0 (paired) ± s.e."]
+    paired = doc.get("paired_vs_zero")
+    for i, a in enumerate(doc["alpha"]):
+        m, s = doc["mc_mean"][i], doc["mc_stderr"][i]
+        row = f"{a:+.4f}   {_fmt(m)} ± {_fmt(s)}"
+        if paired:
+            row += f"      {_fmt(paired['mean_diff'][i], signed=True)} ± "
+            row += _fmt(paired["stderr_diff"][i])
+        if a == doc.get("argmin_alpha_t"):
+            row += "   <- argmin"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def _fmt(v: Any, signed: bool = False) -> str:
+    if v is None:
+        return "   nan  "
+    return f"{v:+.5f}" if signed else f"{v:.5f}"

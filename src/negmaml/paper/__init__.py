@@ -1,0 +1,6 @@
+"""The paper as a thing under test: the equation-by-equation check and the LaTeX of the forms.
+
+- :func:`negmaml.paper.check.check_paper`: each printed equation that the toolkit derives,
+  compared with the derivation ("agrees", "differs" or "not-comparable").
+- :func:`negmaml.paper.latex.latex_document`: a standalone LaTeX document of every derived form.
+"""
