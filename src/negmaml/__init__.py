@@ -1,4 +1,4 @@
-"""negmaml: the theory of one-step MAML with negative learning rates, derived, evaluated and checked.
+"""negmaml: one-step MAML with negative learning rates, derived, evaluated and checked.
 
 Reference: A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021.
 

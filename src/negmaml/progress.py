@@ -63,7 +63,8 @@ class Progress:
         self.close()
 
 
-def progress(items: Iterable[T], total: int, label: str = "", *, enabled: bool = True) -> Iterator[T]:
+def progress(items: Iterable[T], total: int, label: str = "", *,
+             enabled: bool = True) -> Iterator[T]:
     """Iterate over ``items`` while drawing a progress bar."""
     with Progress(total, label, enabled=enabled) as bar:
         for item in items:

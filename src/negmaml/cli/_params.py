@@ -84,7 +84,7 @@ def add_theory_flags(parser: argparse.ArgumentParser, *, required: Sequence[str]
     """Add ``--regime`` and the theory flags (values parsed later by :func:`theory_values`)."""
     parser.add_argument("--regime", default="auto", choices=REGIME_CHOICES,
                         help="theorem to use (default: chosen from p versus n_v*m)")
-    for flag, (name, kind, default) in THEORY_FLAGS.items():
+    for flag, (name, _kind, default) in THEORY_FLAGS.items():
         if flag in skip:
             continue
         parser.add_argument(flag, dest=name, default=default, metavar="V",

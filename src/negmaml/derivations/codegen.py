@@ -165,8 +165,8 @@ def _function(name: str, args: tuple[sp.Symbol, ...], expr: sp.Expr, doc: str,
         reps, red = sp.cse(list(exprs), symbols=sp.numbered_symbols("s"), optimizations="basic")
         reduced, replaced = reps, list(zip(syms, red, strict=True))
     arglist = ", ".join(a.name for a in args)
-    out = [f"def {name}({arglist}):", f'    """{doc}', "", f"    Array operations per call: {em.ops}.",
-           '    """']
+    out = [f"def {name}({arglist}):", f'    """{doc}', "",
+           f"    Array operations per call: {em.ops}.", '    """']
     for sym, e in reduced:
         out.append(f"    {sym} = {printer.doprint(e)}")
     for sym, e in replaced:
@@ -253,7 +253,8 @@ def generate() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write the generated module, or with ``--check`` compare it with a fresh generation."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="diff instead of writing; exit 1 if stale")
+    parser.add_argument("--check", action="store_true",
+                        help="diff instead of writing; exit 1 if stale")
     parser.add_argument("--out", type=Path, default=GENERATED_PATH)
     args = parser.parse_args(argv)
     fresh = generate()

@@ -6,7 +6,7 @@ Nothing here is typed in: every coefficient is an expectation computed by Wick p
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -35,7 +35,7 @@ def lemma1_moment(equation: int) -> sp.Expr:
     return wishart_moment(power, traces)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mu_terms(rows: sp.Expr = n) -> dict[str, sp.Expr]:
     """Lemma 1's ``mu`` variables (Eqs. 32-39) as functions of ``rows`` (``n`` there) and ``p``.
 

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -35,7 +35,7 @@ __all__ = [
 REGIMES = ("overparameterized", "underparameterized", "general")
 
 
-@lru_cache(maxsize=None)
+@cache
 def loss(regime: str) -> sp.Expr:
     """The derived loss of a regime; Theorem 3's traces become plain ``tr_*`` symbols."""
     if regime == "overparameterized":
@@ -48,14 +48,14 @@ def loss(regime: str) -> sp.Expr:
     raise ValueError(f"regime must be one of {', '.join(REGIMES)}; got {regime!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def dloss(regime: str, wrt: str) -> sp.Expr:
     """``dL/d alpha_t`` (``wrt='alpha_t'``) or ``dL/d alpha_r`` of the derived loss."""
     var = {"alpha_t": alpha_t, "alpha_r": alpha_r}[wrt]
     return sp.diff(loss(regime), var)
 
 
-@lru_cache(maxsize=None)
+@cache
 def optimal_alpha_r(regime: str) -> sp.Expr:
     """The unique minimiser in ``alpha_r`` (a function of ``alpha_t`` and the parameters)."""
     poly = sp.Poly(sp.together(loss(regime)).as_numer_denom()[0], alpha_r)
@@ -65,7 +65,7 @@ def optimal_alpha_r(regime: str) -> sp.Expr:
     return sp.cancel(-c1 / (2 * c2))
 
 
-@lru_cache(maxsize=None)
+@cache
 def eq8() -> tuple[sp.Expr, sp.Expr]:
     """Eq. 8: the stationary points ``(alpha_t^-, alpha_t^+)`` of Theorem 1's loss in alpha_t.
 
@@ -88,20 +88,20 @@ def eq8() -> tuple[sp.Expr, sp.Expr]:
     return sp.simplify(lo), sp.simplify(hi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def eq10() -> sp.Expr:
     """Eq. 10: Theorem 2's ``dL/dalpha_t`` at ``alpha_t = 0``."""
     return sp.factor(sp.simplify(dloss("underparameterized", "alpha_t").subs(alpha_t, 0)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def alpha_t_rational(regime: str) -> tuple[sp.Poly, sp.Poly]:
     """The loss as ``N(alpha_t) / D(alpha_t)``: two polynomials in ``alpha_t``."""
     num, den = sp.together(loss(regime)).as_numer_denom()
     return sp.Poly(sp.expand(num), alpha_t), sp.Poly(sp.expand(den), alpha_t)
 
 
-@lru_cache(maxsize=None)
+@cache
 def alpha_t_limit(regime: str) -> sp.Expr:
     """``lim_{alpha_t -> +-infinity}`` of the loss: the ratio of leading coefficients.
 

@@ -15,7 +15,7 @@ averages of ``(I - alpha/n W)^2`` rather than being assumed.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -53,19 +53,19 @@ def h(alpha: sp.Expr, rows: sp.Expr) -> sp.Expr:
     return sp.factor(wishart_expect((1 - alpha / rows * W) ** 2, n=rows))
 
 
-@lru_cache(maxsize=None)
+@cache
 def h_t() -> sp.Expr:
     """Eq. 6: ``h_t``, the average of ``(I - alpha_t/n_t X_t^T X_t)^2``."""
     return h(alpha_t, n_t)
 
 
-@lru_cache(maxsize=None)
+@cache
 def h_r() -> sp.Expr:
     """Eq. 7: ``h_r``, the average of ``(I - alpha_r/n_r X_r^T X_r)^2``."""
     return h(alpha_r, n_r)
 
 
-@lru_cache(maxsize=None)
+@cache
 def test_side_loss() -> sp.Expr:
     """Eq. 65: the test loss averaged over everything on the target side (Eqs. 59-64).
 
@@ -82,10 +82,10 @@ def test_side_loss() -> sp.Expr:
     return test_data * (target_data * (target_task + E_dist2) + target_noise) / 2 + sigma**2 / 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def steps() -> dict[str, sp.Expr]:
     """The intermediate results of the proof, keyed by the paper's equation numbers."""
-    Xv, Xt = Gauss("X_v", n_v, p), Gauss("X_t", n_t, p)
+    Xv = Gauss("X_v", n_v, p)
     D = Fixed("D")
     # Lemma 2, Eqs. 49-51: X_v D X_v^T -> Tr(D) I_{n_v} to leading order.
     sandwich = expect_terms([Xv, D, Xv.T])

@@ -20,7 +20,7 @@ each a multiple of ``I_p``, so that Eq. 9 reads
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -41,7 +41,7 @@ def _split_eq42(terms):
     return (coef_d, on_d), (coef_trace, on_trace)
 
 
-@lru_cache(maxsize=None)
+@cache
 def steps() -> dict[str, sp.Expr]:
     """Intermediate results keyed by the paper's equation numbers (and ``g1..g4``)."""
     Xv = Gauss("X_v", n_v, p)

@@ -15,7 +15,7 @@ inputs.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -46,7 +46,7 @@ def H(alpha: sp.Expr, rows: sp.Expr) -> sp.Expr:
     return sp.expand(Sigma - a * (e_w * Sigma + Sigma * e_w) + a**2 * e_wsw)
 
 
-@lru_cache(maxsize=None)
+@cache
 def gaussian_F() -> sp.Expr:
     """``F`` for Gaussian ``x = Sigma^(1/2) z``: ``2 Sigma^3 + Sigma Tr(Sigma^2)`` (after Eq. 17).
 
@@ -65,7 +65,7 @@ def gaussian_F() -> sp.Expr:
     return sp.expand(total)
 
 
-@lru_cache(maxsize=None)
+@cache
 def steps() -> dict[str, sp.Expr]:
     """Intermediate results keyed by equation number (traces of non-commuting matrices)."""
     H_r = H(alpha_r, n_r)

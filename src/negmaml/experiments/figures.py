@@ -598,7 +598,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
                seed: int = 0, test_tasks: int = 100, test_points: int = 50,
                cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True,
                progress: bool = False, workers: int | None = None,
-               curve_points: int = 401) -> FigureResult:
+               curve_points: int = 401, limit_blas_threads: bool = True) -> FigureResult:
     """Theory and Monte Carlo for one panel of Figures 2, 3, 4 or 6.
 
     Args:
@@ -614,6 +614,8 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
         progress: draw a progress bar on stderr.
         workers: worker processes for :func:`negmaml.numeric.simulate` (default: its choice).
         curve_points: points of the dense theory line.
+        limit_blas_threads: run the simulation under :func:`single_threaded_blas` (default;
+            False only to measure the difference, see ``benchmarks/bench_figures.py``).
 
     Returns:
         A :class:`FigureResult`.
@@ -641,8 +643,8 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
     per_run = np.empty((runs, grid.size))
     hits = misses = 0
     start = time.perf_counter()
-    with Progress(runs * grid.size, f"figure {config.name}", enabled=progress) as bar, \
-            single_threaded_blas():
+    blas = single_threaded_blas() if limit_blas_threads else contextlib.nullcontext()
+    with Progress(runs * grid.size, f"figure {config.name}", enabled=progress) as bar, blas:
         for unit in _units(config):
             chunk = grid[unit]
             spec = _unit_spec(config, chunk, runs, seed, estimator, test_tasks, test_points)

@@ -27,12 +27,12 @@ from negmaml.numeric.losses import (
     loss_underparameterized,
 )
 from negmaml.numeric.optima import optimal_alpha_r, optimal_alpha_t, stationary_alpha_t
-from negmaml.numeric.simulate import SimulationResult, simulate
 from negmaml.numeric.precise import (
     loss_general_mp,
     loss_overparameterized_mp,
     loss_underparameterized_mp,
 )
+from negmaml.numeric.simulate import SimulationResult, simulate
 
 __all__ = [
     "dloss_general_dalpha_r",

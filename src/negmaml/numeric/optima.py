@@ -38,7 +38,8 @@ def _args(regime: str, params: dict[str, Any]) -> tuple:
     check_choice("regime", regime, REGIMES)
     unknown = set(params) - _ALLOWED[regime]
     if unknown:
-        raise ValueError(f"unknown parameter(s) for regime {regime!r}: {', '.join(sorted(unknown))};"
+        raise ValueError(f"unknown parameter(s) for regime {regime!r}: "
+                         f"{', '.join(sorted(unknown))};"
                          f" allowed: {', '.join(sorted(_ALLOWED[regime]))}")
     params = dict(params)
     allow = bool(params.pop("allow_outside_regime", False))
@@ -50,7 +51,8 @@ def _args(regime: str, params: dict[str, Any]) -> tuple:
                                params["n_v"], params["n_r"], params["m"], params["sigma"], allow)
     missing = _ISO_KEYS - set(params)
     if missing:
-        raise ValueError(f"missing parameter(s) for regime {regime!r}: {', '.join(sorted(missing))}")
+        raise ValueError(f"missing parameter(s) for regime {regime!r}: "
+                         f"{', '.join(sorted(missing))}")
     d2 = params.pop("init_dist2", 0.0)
     vals = losses._iso(regime, params, allow)
     if regime == "overparameterized":

@@ -38,7 +38,10 @@ def loss_overparameterized_mp(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n
                               n_r: int, m: int, sigma: Any, nu: Any, init_dist2: Any = 0,
                               dps: int = 50,
                               allow_outside_regime: bool = False) -> mpmath.mpf:
-    """Theorem 1, Eq. 5, at ``dps`` decimal digits (see :func:`~negmaml.numeric.loss_overparameterized`)."""
+    """Theorem 1, Eq. 5, at ``dps`` decimal digits.
+
+    See :func:`negmaml.numeric.loss_overparameterized` for the formula and the parameters.
+    """
     losses._iso("overparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=float(sigma),
                                           nu=float(nu)), allow_outside_regime)
     losses.check_nonnegative("init_dist2", float(init_dist2))

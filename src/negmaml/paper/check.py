@@ -11,7 +11,7 @@ finding about the paper; the derivation is never adjusted to agree.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -62,7 +62,7 @@ def _printed(eq: int) -> PrintedEquation:
     return entry
 
 
-@lru_cache(maxsize=None)
+@cache
 def _paper_mu() -> dict[str, sp.Expr]:
     """Lemma 1's mu variables computed from the *printed* Eqs. 32-39, at n = n_t."""
     base = {"n": n, "p": p}
@@ -75,7 +75,7 @@ def _paper_mu() -> dict[str, sp.Expr]:
     return {k: v.subs(n, n_t) for k, v in mus.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _locals() -> dict[str, sp.Basic]:
     loc: dict[str, sp.Basic] = {s.name: s for s in (alpha_t, alpha_r, p, n_t, n_v, n_r, m, sigma,
                                                     nu, init_dist2, n)}
@@ -178,7 +178,7 @@ def _eq10_extra() -> str:
             " since h_r > 0.")
 
 
-@lru_cache(maxsize=None)
+@cache
 def check_paper() -> tuple[Finding, ...]:
     """Every compared equation, in equation order."""
     findings: list[Finding] = []

@@ -177,7 +177,8 @@ def latex_document() -> str:
     parts.append("It lies strictly between $0$ and $1/(1 + (p+1)/n_r)$ when $\\sigma>0$ (the"
                  " minimisers of the two quadratics). Theorem 2's optimal $\\alpha_t$ and"
                  " Theorem 3's have no closed form: they are real roots of the derivative's"
-                 " numerator, computed numerically by \\texttt{negmaml.numeric.optimal\\_alpha\\_t}.\n")
+                 " numerator, computed numerically by"
+                 " \\texttt{negmaml.numeric.optimal\\_alpha\\_t}.\n")
     del e
     parts.append(r"\end{document}")
     return "\n".join(parts) + "\n"

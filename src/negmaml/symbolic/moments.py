@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -26,7 +26,7 @@ def _w_word(k: int, X: Gauss) -> list[Gauss]:
     return word
 
 
-@lru_cache(maxsize=None)
+@cache
 def _moment(power: int, traces: tuple[int, ...]) -> sp.Expr:
     X = Gauss("X", n_sym, p_sym)
     trace_words = [_w_word(k, X) for k in traces]

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -205,7 +205,7 @@ def _contract(node_count, delta_edges, fixed_edges, ends):
 Term = tuple[sp.Expr, tuple[str, ...], tuple[tuple[str, ...], ...]]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _terms_cached(words: tuple[tuple[tuple[Factor, ...], bool], ...]) -> tuple[Term, ...]:
     node_count, gauss_occ, fixed_edges, node_dim, ends = _layout(words)
     names = sorted(gauss_occ)

@@ -1,0 +1,92 @@
+"""``negmaml loss`` and ``negmaml optimum``: flag forms and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import negmaml.numeric as N
+from negmaml.cli import main
+
+FIG2 = ["--p", "60", "--n-t", "30", "--n-v", "2", "--n-r", "20", "--m", "3", "--sigma", "1",
+        "--nu", "0.5"]
+FIG3 = ["--p", "30", "--n-t", "5", "--n-v", "25", "--n-r", "10", "--m", "40", "--sigma", "0.2",
+        "--nu", "0.2"]
+
+
+def _json(capsys, argv):
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_single_value(capsys):
+    rows = _json(capsys, ["loss", *FIG2, "--alpha-t", "0.1", "--alpha-r", "0.2"])
+    assert len(rows) == 1 and rows[0]["regime"] == "overparameterized"
+    expected = N.loss_overparameterized(0.1, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
+                                        nu=0.5)
+    assert rows[0]["loss"] == pytest.approx(expected, rel=1e-15)
+
+
+def test_comma_list_and_grid(capsys):
+    rows = _json(capsys, ["loss", *FIG2, "--alpha-t", "-1:1:5", "--alpha-r", "0.1,0.2"])
+    assert len(rows) == 10
+    assert sorted({r["alpha_t"] for r in rows}) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    rows = _json(capsys, ["loss", *FIG2, "--alpha-t=-0.5", "--alpha-r", "0.2",
+                          "--init-dist2", "0,0.1"])
+    assert [r["init_dist2"] for r in rows] == [0.0, 0.1]
+
+
+def test_regime_chosen_and_said(capsys):
+    assert main(["loss", *FIG3, "--alpha-t", "0.2", "--alpha-r", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "underparameterized" in out and "chosen from p versus n_v*m" in out
+    rows = _json(capsys, ["loss", *FIG3, "--alpha-t", "0.2", "--alpha-r", "0.2", "--regime",
+                          "overparameterized"])
+    assert rows[0]["regime"] == "overparameterized"
+
+
+def test_optimum(capsys):
+    rows = _json(capsys, ["optimum", *FIG2, "--alpha-r", "0.2"])
+    assert rows[0]["best_alpha_t"] == pytest.approx(
+        N.optimal_alpha_t("overparameterized", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
+                          sigma=1.0, nu=0.5))
+    rows = _json(capsys, ["optimum", *FIG3, "--alpha-t", "0.2", "--wrt", "alpha_r"])
+    assert 0 < rows[0]["best_alpha_r"] < 1
+
+
+BAD = [
+    (["loss", *FIG2, "--alpha-t", "x", "--alpha-r", "0.2"], "--alpha-t"),
+    (["loss", *FIG2, "--alpha-t", "0", "--alpha-r", "nan"], "--alpha-r"),
+    (["loss", *FIG2[:-2], "--nu", "-1", "--alpha-t", "0", "--alpha-r", "0"], "--nu"),
+    (["loss", "--p", "0", *FIG2[2:], "--alpha-t", "0", "--alpha-r", "0"], "--p"),
+    (["loss", "--p", "2.5", *FIG2[2:], "--alpha-t", "0", "--alpha-r", "0"], "--p"),
+    (["loss", *FIG2, "--alpha-t", "0:1", "--alpha-r", "0"], "--alpha-t"),
+    (["loss", *FIG2, "--alpha-t", "0:1:0", "--alpha-r", "0"], "--alpha-t"),
+    (["loss", *FIG2, "--alpha-t", "0", "--alpha-r", "0", "--init-dist2", "-1"], "--init-dist2"),
+    (["loss", *FIG2, "--alpha-r", "0"], "--alpha-t"),
+    (["loss", "--p", "60", "--n-t", "30", "--n-v", "2", "--n-r", "20", "--m", "30", "--sigma",
+      "1", "--nu", "0.5", "--alpha-t", "0", "--alpha-r", "0"], "n_v*m"),
+    (["loss", *FIG2, "--alpha-t", "0", "--alpha-r", "0", "--regime", "bogus"], "--regime"),
+    (["optimum", *FIG2, "--alpha-r", "0.2", "--wrt", "beta"], "--wrt"),
+    (["loss", *FIG2, "--alpha-t", "0", "--alpha-r", "0", "--bogus", "1"], "--bogus"),
+]
+
+
+@pytest.mark.parametrize("argv,flag", BAD)
+def test_bad_input_is_one_line_exit_2(capsys, argv, flag):
+    with pytest.raises(SystemExit) as exc:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and flag in err and "Traceback" not in err
+
+
+def test_subprocess_bad_input_has_no_traceback():
+    out = subprocess.run([sys.executable, "-m", "negmaml", "loss", "--p", "-3"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
