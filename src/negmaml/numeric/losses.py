@@ -75,6 +75,14 @@ def _iso(regime: str, params: dict[str, Any], allow: bool) -> tuple[float, ...]:
     return vals
 
 
+def _call_iso(fn: str, regime: str, alpha_t: ArrayLike, alpha_r: ArrayLike,
+              params: dict[str, Any], allow: bool, *extra: float) -> FloatOrArray:
+    """Validate, then call the generated function ``fn`` of an isotropic regime."""
+    vals = _iso(regime, params, allow)
+    at, ar = _alphas(alpha_t, alpha_r)
+    return _out(getattr(gen, fn)(at, ar, *vals, *extra))
+
+
 def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_t: int,
                            n_v: int, n_r: int, m: int, sigma: float, nu: float,
                            init_dist2: float = 0.0,
@@ -96,11 +104,10 @@ def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_
 
     References: Bernacchia (2021), Theorem 1 and Appendix 7.3.1 (Eqs. 59-81).
     """
-    vals = _iso("overparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
-                                          nu=nu), allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
     d2 = check_nonnegative("init_dist2", init_dist2)
-    return _out(gen.loss_overparameterized(at, ar, *vals, d2))
+    return _call_iso("loss_overparameterized", "overparameterized", alpha_t, alpha_r,
+                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
+                     allow_outside_regime, d2)
 
 
 def dloss_overparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
@@ -108,11 +115,10 @@ def dloss_overparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, 
                                      nu: float, init_dist2: float = 0.0,
                                      allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 1 (Eq. 5), differentiated symbolically."""
-    vals = _iso("overparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
-                                          nu=nu), allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
     d2 = check_nonnegative("init_dist2", init_dist2)
-    return _out(gen.dloss_overparameterized_dalpha_t(at, ar, *vals, d2))
+    return _call_iso("dloss_overparameterized_dalpha_t", "overparameterized", alpha_t, alpha_r,
+                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
+                     allow_outside_regime, d2)
 
 
 def dloss_overparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
@@ -120,11 +126,10 @@ def dloss_overparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, 
                                      nu: float, init_dist2: float = 0.0,
                                      allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_r`` of Theorem 1 (Eq. 5), differentiated symbolically."""
-    vals = _iso("overparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
-                                          nu=nu), allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
     d2 = check_nonnegative("init_dist2", init_dist2)
-    return _out(gen.dloss_overparameterized_dalpha_r(at, ar, *vals, d2))
+    return _call_iso("dloss_overparameterized_dalpha_r", "overparameterized", alpha_t, alpha_r,
+                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
+                     allow_outside_regime, d2)
 
 
 def loss_underparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_t: int,
@@ -143,10 +148,9 @@ def loss_underparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n
 
     References: Bernacchia (2021), Theorem 2 and Appendix 7.3.2 (Eqs. 83-108).
     """
-    vals = _iso("underparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
-                                           nu=nu), allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(gen.loss_underparameterized(at, ar, *vals))
+    return _call_iso("loss_underparameterized", "underparameterized", alpha_t, alpha_r,
+                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
+                     allow_outside_regime)
 
 
 def dloss_underparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
@@ -154,10 +158,9 @@ def dloss_underparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *,
                                       nu: float,
                                       allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 2 (Eq. 9), differentiated symbolically."""
-    vals = _iso("underparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
-                                           nu=nu), allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(gen.dloss_underparameterized_dalpha_t(at, ar, *vals))
+    return _call_iso("dloss_underparameterized_dalpha_t", "underparameterized", alpha_t, alpha_r,
+                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
+                     allow_outside_regime)
 
 
 def dloss_underparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
@@ -165,10 +168,9 @@ def dloss_underparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *,
                                       nu: float,
                                       allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_r`` of Theorem 2 (Eq. 9), differentiated symbolically."""
-    vals = _iso("underparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
-                                           nu=nu), allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(gen.dloss_underparameterized_dalpha_r(at, ar, *vals))
+    return _call_iso("dloss_underparameterized_dalpha_r", "underparameterized", alpha_t, alpha_r,
+                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
+                     allow_outside_regime)
 
 
 # ----------------------------------------------------------------------------- Theorem 3

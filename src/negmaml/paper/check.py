@@ -122,12 +122,20 @@ def _point_text(point: dict) -> str:
     return "(" + ", ".join(f"{k}={point[k]}" for k in keys) + ")"
 
 
+def _difference(derived: sp.Expr, printed: sp.Expr) -> sp.Expr:
+    """Exact difference, 0 when the two rational expressions are identical."""
+    gap = sp.expand(derived - printed)
+    if gap == 0 or gap.has(Sigma, Sigma_w, F):  # matrix polynomials: expansion decides
+        return gap
+    return sp.expand(sp.numer(sp.together(gap)))
+
+
 def _compare(eq: int, derived: list[sp.Expr], point: dict, extra: str = "") -> Finding:
     entry = _printed(eq)
     printed = _parse(eq) if eq not in _NC_EQUATIONS else _NC_EQUATIONS[eq]()
     if len(printed) != len(derived):
         raise AssertionError(f"Eq. {eq}: {len(printed)} printed parts, {len(derived)} derived")
-    gaps = [sp.simplify(sp.expand(d - q)) for d, q in zip(derived, printed, strict=True)]
+    gaps = [_difference(d, q) for d, q in zip(derived, printed, strict=True)]
     reading = f" Reading of the extracted text: {entry.reading}" if entry.reading else ""
     if all(g == 0 for g in gaps):
         forms = "; ".join(_short(sp.factor(d) if not d.has(Sigma) else d) for d in derived)
