@@ -27,9 +27,9 @@ from negmaml import __version__
 from negmaml.experiments import figures as F
 
 
-def _timed(fn):
+def _timed(name, **kw):
     t = time.perf_counter()
-    out = fn()
+    out = F.run_figure(name, **kw)
     return out, time.perf_counter() - t
 
 
@@ -54,19 +54,18 @@ def main() -> None:
             cfg = F.get_config(name)
             runs = max(2, int(round(cfg.paper_runs * args.runs_scale)))
             kw = dict(runs=runs, estimator=args.estimator, cache_dir=tmp)
-            cold, t_cold = _timed(lambda: F.run_figure(name, **kw))  # noqa: B023
-            warm, t_warm = _timed(lambda: F.run_figure(name, **kw))  # noqa: B023
+            cold, t_cold = _timed(name, **kw)
+            warm, t_warm = _timed(name, **kw)
             assert warm.units_computed == 0
             np.testing.assert_array_equal(cold.per_run, warm.per_run)
             t_thr = float("nan")
             if not args.no_threads:
-                thr, t_thr = _timed(lambda: F.run_figure(  # noqa: B023
-                    name, use_cache=False, limit_blas_threads=False,
-                    **{k: v for k, v in kw.items() if k != "cache_dir"}))
+                thr, t_thr = _timed(name, runs=runs, estimator=args.estimator, use_cache=False,
+                                    limit_blas_threads=False)
                 np.testing.assert_allclose(thr.per_run, cold.per_run, rtol=1e-9, atol=1e-12)
             totals += (t_cold, t_thr, t_warm)
             print(f"{name:>6} {runs:>5} {len(cfg.grid):>6} {t_cold:8.2f} {t_thr:10.2f} "
-                  f"{t_thr / t_cold:12.1f} {t_warm:8.3f} {t_cold / t_warm:10.0f}")
+                  f"{t_thr / t_cold:12.1f} {t_warm:8.3f} {t_cold / t_warm:10.0f}", flush=True)
     print(f"{'total':>6} {'':>5} {'':>6} {totals[0]:8.2f} {totals[1]:10.2f} "
           f"{totals[1] / totals[0]:12.1f} {totals[2]:8.3f} {totals[0] / totals[2]:10.0f}")
 

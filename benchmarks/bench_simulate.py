@@ -1,10 +1,10 @@
-"""Benchmark of :func:`negmaml.numeric.simulate.simulate` against the naive per-run loop.
+"""Benchmark of :func:`negmaml.numeric.simulation.simulate` against the naive per-run loop.
 
 Run ``python benchmarks/bench_simulate.py`` (``--help`` for options). Everything is measured in
 the same process on the same machine, at equal work: the same runs x grid points x target tasks
 (the exact estimator samples no target tasks; its work is counted in runs x grid points).
 
-The naive loop (:func:`negmaml.numeric.simulate.naive_simulate`, the literal protocol with
+The naive loop (:func:`negmaml.numeric.simulation.naive_simulate`, the literal protocol with
 whole matrices and ``pinv`` per run) is linear in the number of runs, so it is timed on
 ``--naive-runs`` runs and extrapolated per run to ``--runs``; the output says so. The fast
 estimators are timed at the full size, best of ``--repeat``, first on one process
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from negmaml import __version__
-from negmaml.numeric.simulate import naive_simulate, simulate
+from negmaml.numeric.simulation import naive_simulate, simulate
 
 FIGURE_2B = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5, w0=0.0, omega0=0.0)
 ALPHA_R = 0.2

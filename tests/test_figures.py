@@ -30,7 +30,7 @@ import pytest
 from negmaml.cli import main
 from negmaml.experiments import figures as F
 from negmaml.numeric import loss_general, loss_underparameterized
-from negmaml.numeric.simulate import naive_simulate, simulate
+from negmaml.numeric.simulation import naive_simulate, simulate
 
 K_SE = 4.0
 REL_BIAS = {"2a": 0.03, "2b": 0.03, "3a": 0.02, "3b": 0.02}

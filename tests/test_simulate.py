@@ -1,4 +1,4 @@
-"""Tests of the Monte Carlo simulator :mod:`negmaml.numeric.simulate`.
+"""Tests of the Monte Carlo simulator :mod:`negmaml.numeric.simulation`.
 
 Monte Carlo comparisons use k = 4 standard errors, the standard error computed from the same
 samples; two independent estimates a, b agree when |a - b| <= 4 sqrt(se_a^2 + se_b^2). Where two
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import negmaml
-from negmaml.numeric.simulate import SimulationResult, naive_simulate, simulate
+from negmaml.numeric.simulation import SimulationResult, naive_simulate, simulate
 
 # The module, not the function: ``negmaml.numeric`` re-exports the function ``simulate`` under the
 # module's own name, so attribute access on the package may give either.
-sim = importlib.import_module("negmaml.numeric.simulate")
+sim = importlib.import_module("negmaml.numeric.simulation")
 
 K_SE = 4.0
 KS_C = math.sqrt(-0.5 * math.log(1e-4 / 2))  # KS critical constant at significance 1e-4

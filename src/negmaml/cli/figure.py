@@ -60,8 +60,10 @@ def _run(args: argparse.Namespace) -> int:
         from negmaml.cli.figure5 import run_figure5
 
         return run_figure5(args)
-    for dest in sorted(given - _SHARED - set(_OURS)):
-        raise ValueError(f"{info[dest][0]} applies only to figure 5, not to figure {args.name}")
+    only5 = sorted(given - _SHARED - set(_OURS))
+    if only5:
+        raise ValueError(f"{info[only5[0]][0]} applies only to figure 5, not to figure "
+                         f"{args.name}")
     return _run_panel(args)
 
 

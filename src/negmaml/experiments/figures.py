@@ -50,14 +50,13 @@ References:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,7 @@ from typing import Any
 import numpy as np
 
 import negmaml
+from negmaml.numeric.blas import single_threaded_blas
 from negmaml.progress import Progress
 
 __all__ = [
@@ -327,58 +327,6 @@ def theory_curve(config: FigureConfig, alpha: Any) -> np.ndarray:
 # BLAS threads
 
 
-def _blas_thread_controls() -> list[tuple[Any, Any]]:
-    """(get, set) thread-count functions of the BLAS libraries loaded in this process."""
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = sorted({line.split()[-1] for line in fh
-                            if ".so" in line and ("openblas" in line.lower()
-                                                  or "mkl_rt" in line.lower())})
-    except OSError:  # not Linux
-        return []
-    names = [(f"{pre}openblas_get_num_threads{suf}", f"{pre}openblas_set_num_threads{suf}")
-             for pre in ("", "scipy_") for suf in ("", "64_", "_64")]
-    names.append(("MKL_Get_Max_Threads", "MKL_Set_Num_Threads"))
-    out = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get_name, set_name in names:
-            get, set_ = getattr(lib, get_name, None), getattr(lib, set_name, None)
-            if get is not None and set_ is not None:
-                get.restype = ctypes.c_int
-                out.append((get, set_))
-                break
-    return out
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run the block with the loaded OpenBLAS/MKL limited to one thread, then restore it.
-
-    The simulator's linear algebra is many small batched QR solves; a multi-threaded BLAS
-    spends more time synchronising than computing on them (measured: a batch of 50
-    1000 x 60 QRs took 4.5 s with OpenBLAS's 2 threads on a busy 2-core machine and 0.2 s with
-    one). Parallelism comes from :func:`negmaml.numeric.simulate`'s worker processes instead
-    (forked children inherit the setting). Does nothing where the library cannot be found.
-    """
-    controls = []
-    try:
-        for get, set_ in _blas_thread_controls():
-            controls.append((set_, int(get())))
-            set_(1)
-    except Exception:  # noqa: BLE001 - a failed tweak must never break a computation
-        pass
-    try:
-        yield
-    finally:
-        for set_, n in controls:
-            with contextlib.suppress(Exception):
-                set_(n)
-
-
 # ----------------------------------------------------------------------------------------------
 # Results
 
@@ -570,7 +518,7 @@ def _units(config: FigureConfig) -> list[list[int]]:
 def _simulate_unit(config: FigureConfig, chunk: np.ndarray, runs: int, seed: int,
                    estimator: str, test_tasks: int, test_points: int,
                    workers: int | None) -> np.ndarray:
-    from negmaml.numeric.simulate import simulate
+    from negmaml.numeric.simulation import simulate
 
     P = config.params
     at, ar = (chunk, config.fixed) if config.x == "alpha_t" else (config.fixed, chunk)
@@ -628,7 +576,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
     References:
         Bernacchia (2021), Figures 2, 3, 4, 6 and their captions.
     """
-    from negmaml.numeric.simulate import ESTIMATORS
+    from negmaml.numeric.simulation import ESTIMATORS
 
     config = get_config(name)
     runs = config.paper_runs if runs is None else _check_int("runs", runs, 2)

@@ -272,7 +272,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, estimator: str = F.DE
     except Exception as exc:  # noqa: BLE001 - reported in the report, never fatal
         summary.notes.append(f"LaTeX derivations unavailable: {type(exc).__name__}: {exc}")
         log(f"warning: LaTeX derivations unavailable ({type(exc).__name__}: {exc})")
-    summary.timings["LaTeX"] = time.perf_counter() - t0
+    summary.timings["derivations + LaTeX"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     try:

@@ -32,7 +32,7 @@ from negmaml.numeric.precise import (
     loss_overparameterized_mp,
     loss_underparameterized_mp,
 )
-from negmaml.numeric.simulate import SimulationResult, simulate
+from negmaml.numeric.simulation import SimulationResult, simulate
 
 __all__ = [
     "dloss_general_dalpha_r",

@@ -41,6 +41,7 @@ import numpy as np
 
 import negmaml
 from negmaml.numeric import validate as _v
+from negmaml.numeric.blas import with_single_threaded_blas
 from negmaml.progress import Progress
 
 __all__ = ["ESTIMATORS", "SimulationResult", "naive_simulate", "simulate"]
@@ -579,6 +580,7 @@ def _resolve_chunk(chunk_size: Any, cfg: _Config, workers: int, show: bool) -> i
 # Public API
 
 
+@with_single_threaded_blas
 def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int, m: int,
              sigma: float, nu: float | None = None, Sigma: Any = None, Sigma_w: Any = None,
              w0: Any = 0.0, omega0: Any = 0.0, runs: int = 100, test_tasks: int = 100,
