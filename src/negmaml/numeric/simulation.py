@@ -31,6 +31,7 @@ is the covariance of ``w`` about ``w0``; the paper (Eq. 110) defines it as ``E w
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,7 +42,7 @@ import numpy as np
 
 import negmaml
 from negmaml.numeric import validate as _v
-from negmaml.numeric.blas import with_single_threaded_blas
+from negmaml.numeric.blas import single_threaded_blas, with_single_threaded_blas
 from negmaml.progress import Progress
 
 __all__ = ["ESTIMATORS", "SimulationResult", "naive_simulate", "simulate"]
@@ -736,8 +737,12 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
                 store(job, _run_job(cfg, *job))
                 bar.update(job[1] - job[0])
         else:
-            with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                futures = {pool.submit(_run_job, cfg, *job): job for job in jobs}
+            # forkserver (or spawn): forking a process that runs threads (JAX, a BLAS pool) can
+            # deadlock; the workers start from a clean interpreter and limit BLAS themselves.
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+                futures = {pool.submit(_run_job_single_blas, cfg, *job): job for job in jobs}
                 for fut in as_completed(futures):
                     job = futures[fut]
                     store(job, fut.result())
@@ -750,6 +755,13 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
         arr.setflags(write=False)
     return SimulationResult(mean=mean, stderr=stderr, per_run=per_run,
                             params=_params(cfg, alpha_t, alpha_r, w0, omega0))
+
+
+def _run_job_single_blas(cfg: _Config, start: int, stop: int,
+                         point: int | None) -> np.ndarray:
+    """:func:`_run_job` in a worker process, with its BLAS limited to one thread."""
+    with single_threaded_blas():
+        return _run_job(cfg, start, stop, point)
 
 
 def naive_simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int, m: int,
