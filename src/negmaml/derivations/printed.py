@@ -119,8 +119,8 @@ PRINTED: tuple[PrintedEquation, ...] = (
     PrintedEquation(
         15, "H_t (matrix)", "S*(1 - alpha_t*S)**2 + alpha_t**2/n_t*(F - S**3)",
         "H t = Σ (I -α t Σ) 2 + α 2 t n t F -Σ 3 (15)",
-        "S stands for Sigma; with commuting placeholders, valid because H_t is compared through"
-        " its traces."),
+        "S stands for Sigma, parsed as a non-commuting symbol and compared with the derived matrix"
+        " polynomial by expansion."),
     PrintedEquation(
         65, "Test loss given E|omega - w0|^2 (Eq. 65)",
         "sigma**2/2*(1 + alpha_r**2*p/n_r) + ((1 - alpha_r)**2 + alpha_r**2*(p + 1)/n_r)/2"
