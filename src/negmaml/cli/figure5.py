@@ -127,6 +127,11 @@ def run_figure5(args: argparse.Namespace) -> int:
         if boot:
             line += f"; bootstrap over runs: argmin < 0 in {100 * boot['fraction_negative']:.0f}%"
         print(line)
+        quad = doc.get("argmin_quadratic")
+        if quad:
+            lo, hi = quad["bootstrap_ci95"]
+            print(f"parabola through the points near the argmin: vertex alpha_t = "
+                  f"{quad['vertex']:.4f} (95% bootstrap interval over runs {lo:.4f} to {hi:.4f})")
     for path in (opts["json"], opts["out"]):
         if path is not None:
             print(f"wrote {path}")

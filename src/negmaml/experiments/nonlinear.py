@@ -621,6 +621,13 @@ def run_sweep(config: NonlinearConfig, *, checkpoint_dir: str | os.PathLike[str]
             prior_wall = state["wall_time_s"]
         _, pool = fns["init"](jnp.arange(n_r))
 
+        saved_wall: list[float] = []
+
+        def _wall() -> float:
+            """Compute time so far, summed over sessions; remembered as the value saved."""
+            saved_wall.append(prior_wall + time.perf_counter() - t_start)
+            return saved_wall[-1]
+
         chunks = 0
         if epochs_done:
             label += f", resumed at epoch {epochs_done}"
@@ -647,7 +654,7 @@ def run_sweep(config: NonlinearConfig, *, checkpoint_dir: str | os.PathLike[str]
                     _save_checkpoint(path, cfg, {
                         "params": params, "epochs_done": epochs_done, "train_loss": train_loss,
                         "trace_epochs": trace_epochs, "trace_loss": trace_loss,
-                        "wall_time_s": prior_wall + time.perf_counter() - t_start,
+                        "wall_time_s": _wall(),
                     })
         finally:
             bar.close()
@@ -661,16 +668,20 @@ def run_sweep(config: NonlinearConfig, *, checkpoint_dir: str | os.PathLike[str]
                 _save_checkpoint(path, cfg, {
                     "params": params, "epochs_done": epochs_done, "train_loss": train_loss,
                     "trace_epochs": trace_epochs, "trace_loss": trace_loss,
-                    "wall_time_s": prior_wall + time.perf_counter() - t_start,
+                    "wall_time_s": _wall(),
                     "test_loss": test,
                 })
         session = time.perf_counter() - t_start
+        if state is not None and chunks == 0 and state["test_loss"] is not None:
+            session = 0.0  # a finished sweep read back from its checkpoint: no compute this time
+        # Report what the checkpoint holds, so a read-back gives the same number.
+        wall = saved_wall[-1] if saved_wall else prior_wall + session
         return SweepResult(
             config=cfg, epochs_done=epochs_done, complete=complete,
             params={k: np.asarray(v) for k, v in params.items()},
             train_loss=np.asarray(train_loss), trace_epochs=np.asarray(trace_epochs),
             trace_loss=np.asarray(trace_loss), test_loss=None if test is None else np.asarray(test),
-            wall_time_s=prior_wall + session, session_wall_time_s=session, checkpoint=path,
+            wall_time_s=wall, session_wall_time_s=session, checkpoint=path,
             platform=jax.default_backend(),
         )
 
@@ -702,7 +713,7 @@ def _finite_or_none(x: Any) -> Any:
 
 
 def summarize(test_loss: np.ndarray, alphas: tuple[float, ...], *, n_boot: int = 10000,
-              seed: int = 0) -> dict[str, Any]:
+              seed: int = 0, quad_window: float = 0.01) -> dict[str, Any]:
     """Mean and standard error over runs per alpha_t, the argmin, and two significance checks.
 
     - ``paired_vs_zero``: for each alpha_t, the mean over runs of ``loss(alpha_t) - loss(0)``
@@ -710,6 +721,11 @@ def summarize(test_loss: np.ndarray, alphas: tuple[float, ...], *, n_boot: int =
       so the difference is paired); only when 0 is on the grid.
     - ``argmin_bootstrap``: resampling runs with replacement, how often the argmin of the mean
       curve is negative / zero / positive.
+    - ``argmin_quadratic``: the vertex of a least-squares parabola through the mean curve at the
+      grid points within ``quad_window`` of the grid argmin (a continuous estimate of the
+      optimum), with the 2.5 / 97.5 percentiles of the same vertex over the run bootstrap and the
+      fraction of bootstrap vertices below zero; None with fewer than 3 points in the window or a
+      parabola that opens downwards.
     Standard errors are ``std(ddof=1) / sqrt(runs)`` (NaN with a single run).
     """
     loss = np.asarray(test_loss, dtype=np.float64)
@@ -745,6 +761,24 @@ def summarize(test_loss: np.ndarray, alphas: tuple[float, ...], *, n_boot: int =
             "fraction_zero": float(np.mean(am == 0)),
             "fraction_positive": float(np.mean(am > 0)),
         }
+        window = np.abs(a - out["argmin_alpha_t"]) <= quad_window + 1e-12
+        window &= finite
+        if window.sum() >= 3:
+            def vertex(curve: np.ndarray) -> float:
+                c2, c1, _ = np.polyfit(a[window], curve[window], 2)
+                return float(-c1 / (2 * c2)) if c2 > 0 else float("nan")
+
+            v = vertex(mean)
+            if math.isfinite(v):
+                vb = np.array([vertex(boot[:, j]) for j in range(min(n_boot, 2000))])
+                vb = vb[np.isfinite(vb)]
+                out["argmin_quadratic"] = {
+                    "vertex": v,
+                    "fit_alphas": a[window].tolist(),
+                    "bootstrap_ci95": [float(np.percentile(vb, 2.5)),
+                                       float(np.percentile(vb, 97.5))],
+                    "bootstrap_fraction_negative": float(np.mean(vb < 0)),
+                }
     return out
 
 
@@ -788,6 +822,7 @@ def result_to_json(result: SweepResult) -> dict[str, Any]:
         "paper_argmin_alpha_t": PAPER_OPTIMUM_ALPHA_T,
         "paired_vs_zero": s.get("paired_vs_zero"),
         "argmin_bootstrap": s.get("argmin_bootstrap"),
+        "argmin_quadratic": s.get("argmin_quadratic"),
         "per_run_test_loss": result.test_loss,
         "final_train_loss": result.train_loss[:, :, -1] if result.train_loss.shape[2] else None,
         "trace": {
