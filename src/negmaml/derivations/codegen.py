@@ -116,12 +116,13 @@ def _emit_body(expr: sp.Expr, em: _Emitter, argmin_r: bool = False) -> str:
             else:
                 ratios.append(None)
     shared = base is not None and all(x is not None for x in ratios)
-    if den.degree() > 0 or den.as_expr() != 1:
-        em.lines.append(f"inv_den = 1.0/({em.horner(den, 'alpha_t')})")
-        em.ops += 1
     parts = []
     if shared:
-        em.lines.append(f"r = ({em.horner(base, 'alpha_t')})*inv_den")
+        # one remainder: divide it by the denominator directly (one array operation fewer)
+        em.lines.append(f"r = ({em.horner(base, 'alpha_t')})/({em.horner(den, 'alpha_t')})")
+        em.ops += 1
+    elif den.degree() > 0 or den.as_expr() != 1:
+        em.lines.append(f"inv_den = 1.0/({em.horner(den, 'alpha_t')})")
         em.ops += 1
     for j in range(deg_r + 1):
         q = quot[j]
