@@ -25,12 +25,24 @@ def _run(args: argparse.Namespace) -> int:
     if args.codegen or args.check_codegen:
         from negmaml.derivations import codegen
 
-        status = codegen.main(["--check"] if args.check_codegen else [])
         if args.check_codegen:
+            status = codegen.main(["--check"] + ([] if args.out is None else ["--out", args.out]))
             print("generated numeric code is fresh" if status == 0 else
                   "generated numeric code is stale (diff above)", file=sys.stderr)
             return 1 if status else 0
-        print(f"wrote {codegen.GENERATED_PATH}")
+        out = Path(args.out) if args.out is not None else codegen.checkout_path()
+        if out is None:
+            raise ValueError("--codegen: negmaml is installed, not running from a source "
+                             "checkout; give --out PATH (code generation never writes into an "
+                             "installed package)")
+        if out.suffix != ".py":
+            raise ValueError(f"--out: {str(out)!r} must end in .py")
+        if not out.parent.is_dir():
+            raise ValueError(f"--out: folder {str(out.parent)!r} does not exist")
+        codegen.main(["--out", str(out)])
+        print(f"wrote {out}")
+    elif args.out is not None:
+        raise ValueError("--out goes with --codegen or --check-codegen")
     return 0
 
 
@@ -40,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="Derive every closed form with SymPy and write it out.")
     parser.add_argument("--latex", metavar="PATH", help="write a standalone LaTeX document")
     parser.add_argument("--codegen", action="store_true",
-                        help="rewrite negmaml/numeric/_generated.py from the derivations")
+                        help="regenerate the numeric code from the derivations: into --out, or "
+                             "into src/negmaml/numeric/_generated.py of the source checkout it "
+                             "runs from (never into an installed package)")
+    parser.add_argument("--out", metavar="PATH", default=None,
+                        help="file for --codegen / --check-codegen")
     parser.add_argument("--check-codegen", action="store_true",
                         help="exit 1 with a diff if the generated numeric code is stale")
     parser.set_defaults(func=_run)

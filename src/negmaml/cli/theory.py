@@ -12,39 +12,58 @@ import json
 import sys
 from typing import Any
 
+import numpy as np
+
 from negmaml.cli._params import (
     add_theory_flags,
     choose_regime,
     expand_rows,
     format_table,
     theory_values,
+    threshold_warnings,
 )
+from negmaml.theories import ISOTROPIC_PARAMETERS, THEORIES
 
 __all__ = ["register"]
 
-_ISO = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")
+_SIZES = ISOTROPIC_PARAMETERS + ("init_dist2",)
 
 
-def _params(row: dict[str, Any], regime: str) -> dict[str, Any]:
-    out = {k: row[k] for k in _ISO}
-    if regime == "overparameterized":
-        out["init_dist2"] = row["init_dist2"]
+def _combos(args: argparse.Namespace, rates: tuple[str, ...]
+            ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """The combinations of the size flags, and the learning-rate values as arrays."""
+    values = theory_values(args, _SIZES + rates)
+    grids = {r: np.array(values.pop(r), dtype=float) for r in rates}
+    return expand_rows(values), grids
+
+
+def _theories(args: argparse.Namespace, combos: list[dict[str, Any]]
+              ) -> list[tuple[str, dict[str, Any]]]:
+    """(regime, parameters) of every combination, all checked before any is evaluated; then
+    one warning line for each size near the threshold."""
+    out = []
+    for combo in combos:
+        regime = choose_regime(args.regime, combo["p"], combo["n_v"], combo["m"],
+                               allow_outside_regime=args.allow_outside_regime)
+        out.append((regime, {k: combo[k] for k in THEORIES[regime].parameters if k in combo}))
+    for line in threshold_warnings(combos):
+        print(line, file=sys.stderr)
     return out
 
 
 def _loss_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     from negmaml import numeric
 
-    values = theory_values(args, _ISO + ("init_dist2", "alpha_t", "alpha_r"))
+    combos, grids = _combos(args, ("alpha_t", "alpha_r"))
+    at, ar = grids["alpha_t"], grids["alpha_r"]
     rows = []
-    for row in expand_rows(values):
-        regime = choose_regime(args.regime, row["p"], row["n_v"], row["m"])
-        fn = getattr(numeric, f"loss_{regime}")
-        row = dict(row)
-        row["regime"] = regime
-        row["loss"] = fn(row["alpha_t"], row["alpha_r"], **_params(row, regime),
-                         allow_outside_regime=args.regime != "auto")
-        rows.append(row)
+    for combo, (regime, params) in zip(combos, _theories(args, combos), strict=True):
+        values = numeric.loss(at[:, None], ar[None, :], theory=regime,
+                              allow_outside_regime=args.allow_outside_regime, **params)
+        for i, a_t in enumerate(at):
+            for j, a_r in enumerate(ar):
+                rows.append(dict(combo, alpha_t=float(a_t), alpha_r=float(a_r), regime=regime,
+                                 loss=float(values[i, j])))
     return rows
 
 
@@ -53,28 +72,31 @@ def _optimum_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     target = args.wrt
     other = "alpha_r" if target == "alpha_t" else "alpha_t"
-    values = theory_values(args, _ISO + ("init_dist2", other))
+    combos, grids = _combos(args, (other,))
+    given = grids[other]
+    allow = args.allow_outside_regime
     rows = []
-    for row in expand_rows(values):
-        regime = choose_regime(args.regime, row["p"], row["n_v"], row["m"])
-        params = _params(row, regime)
-        allow = args.regime != "auto"
+    for combo, (regime, params) in zip(combos, _theories(args, combos), strict=True):
         if target == "alpha_t":
-            best = numeric.optimal_alpha_t(regime, alpha_r=row["alpha_r"], **params,
-                                           allow_outside_regime=allow)
-            at, ar = best, row["alpha_r"]
+            best = np.asarray(numeric.optimal_alpha_t(regime, alpha_r=given, **params,
+                                                      allow_outside_regime=allow), float)
+            at, ar = best, given
         else:
-            best = numeric.optimal_alpha_r(regime, alpha_t=row["alpha_t"], **params,
-                                           allow_outside_regime=allow)
-            at, ar = row["alpha_t"], best
-        row = dict(row)
-        row.update(regime=regime, optimum=target)
-        row[f"best_{target}"] = best
-        finite = best not in (float("inf"), float("-inf"))
-        row["loss"] = (getattr(numeric, f"loss_{regime}")(at, ar, **params,
-                                                          allow_outside_regime=allow)
-                       if finite else None)
-        rows.append(row)
+            best = np.asarray(numeric.optimal_alpha_r(regime, alpha_t=given, **params,
+                                                      allow_outside_regime=allow), float)
+            at, ar = given, best
+        finite = np.isfinite(best)
+        losses = np.full(best.shape, np.nan)
+        if finite.any():
+            losses[finite] = numeric.loss(at[finite] if at.ndim else at,
+                                          ar[finite] if ar.ndim else ar, theory=regime,
+                                          allow_outside_regime=allow, **params)
+        for k, value in enumerate(given):
+            row = dict(combo, regime=regime, optimum=target)
+            row[other] = float(value)
+            row[f"best_{target}"] = float(best[k])
+            row["loss"] = float(losses[k]) if finite[k] else None
+            rows.append(row)
     return rows
 
 

@@ -161,10 +161,10 @@ def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r:
     n_v = _v.check_positive_int("n_v", n_v)
     n_r = _v.check_positive_int("n_r", n_r)
     m = _v.check_positive_int("m", m)
-    runs = _v.check_int_at_least("runs", runs, 2)
+    runs = _v.check_int("runs", runs, 2)
     test_tasks = _v.check_positive_int("test_tasks", test_tasks)
     test_points = _v.check_positive_int("test_points", test_points)
-    seed = _v.check_int_at_least("seed", seed, 0)
+    seed = _v.check_int("seed", seed, 0)
     sigma = _v.check_nonnegative("sigma", sigma)
     estimator = _v.check_choice("estimator", estimator, ESTIMATORS)
     if not isinstance(common_random_numbers, (bool, np.bool_)):

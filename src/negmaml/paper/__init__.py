@@ -2,5 +2,6 @@
 
 - :func:`negmaml.paper.check.check_paper`: each printed equation that the toolkit derives,
   compared with the derivation ("agrees", "differs" or "not-comparable").
+- :mod:`negmaml.paper.printed`: the paper's printed forms, as data (with the extracted text).
 - :func:`negmaml.paper.latex.latex_document`: a standalone LaTeX document of every derived form.
 """
