@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 __all__ = ["register"]
 
@@ -12,18 +11,25 @@ __all__ = ["register"]
 def _run(args: argparse.Namespace) -> int:
     if args.latex is None and not args.codegen and not args.check_codegen:
         raise ValueError("give --latex PATH, --codegen or --check-codegen")
-    if args.latex is not None:
-        from negmaml.paper.latex import latex_document
+    from negmaml.cli._guard import check_output_file
+    from negmaml.paper import pipeline
 
-        path = Path(args.latex)
-        if path.suffix != ".tex":
-            raise ValueError(f"--latex: {str(path)!r} must end in .tex")
-        if not path.parent.exists():
-            raise ValueError(f"--latex: folder {str(path.parent)!r} does not exist")
-        path.write_text(latex_document())
+    show = not args.no_progress and sys.stderr.isatty()
+    if args.latex is not None:
+        path = check_output_file("--latex", args.latex, (".tex",))
+    if args.codegen:
+        from negmaml.derivations import codegen
+
+        check_output_file("--codegen", codegen.GENERATED_PATH)
+    if args.latex is not None:
+        text = pipeline.latex_document_with_progress(show)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
         print(f"wrote {path}")
     if args.codegen or args.check_codegen:
         from negmaml.derivations import codegen
+
+        pipeline.run_derivations(show, steps=pipeline.DERIVATION_STEPS)
 
         status = codegen.main(["--check"] if args.check_codegen else [])
         if args.check_codegen:
@@ -43,4 +49,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="rewrite negmaml/numeric/_generated.py from the derivations")
     parser.add_argument("--check-codegen", action="store_true",
                         help="exit 1 with a diff if the generated numeric code is stale")
+    parser.add_argument("--no-progress", action="store_true", help="do not draw progress lines")
     parser.set_defaults(func=_run)
