@@ -50,8 +50,9 @@ def test_codegen_refuses_an_installed_package(monkeypatch, capsys):
 def test_codegen_out_is_checked_before_work(tmp_path, capsys):
     from negmaml.cli import main
 
-    assert main(["derive", "--codegen", "--out", str(tmp_path / "missing" / "g.py")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("")
+    assert main(["derive", "--codegen", "--out", str(tmp_path / "afile" / "g.py")]) == 2
+    assert "is a file" in capsys.readouterr().err
     assert main(["derive", "--codegen", "--out", str(tmp_path / "g.txt")]) == 2
     assert "must end in .py" in capsys.readouterr().err
 

@@ -76,16 +76,20 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_join_negative_values(argv))
+    """Run the command line; returns the exit status (130 after Ctrl-C, one line, no traceback)."""
+    command = None
     try:
-        return int(args.func(args) or 0)
-    except (CLIError, ValueError) as exc:
-        message = " ".join(str(exc).split())
-        sys.stderr.write(f"negmaml {args.command}: error: {message}\n")
-        return EXIT_USAGE
+        parser = build_parser()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(_join_negative_values(argv))
+        command = args.command
+        try:
+            return int(args.func(args) or 0)
+        except (CLIError, ValueError) as exc:
+            message = " ".join(str(exc).split())
+            sys.stderr.write(f"negmaml {args.command}: error: {message}\n")
+            return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("negmaml: interrupted\n")
-        return 130
+        from negmaml.cli._guard import interrupted
+
+        return interrupted(command)

@@ -12,37 +12,42 @@ __all__ = ["register"]
 def _run(args: argparse.Namespace) -> int:
     if args.latex is None and not args.codegen and not args.check_codegen:
         raise ValueError("give --latex PATH, --codegen or --check-codegen")
-    if args.latex is not None:
-        from negmaml.paper.latex import latex_document
+    if args.out is not None and not (args.codegen or args.check_codegen):
+        raise ValueError("--out goes with --codegen or --check-codegen")
+    from negmaml.cli._guard import check_output_file
+    from negmaml.paper import pipeline
 
-        path = Path(args.latex)
-        if path.suffix != ".tex":
-            raise ValueError(f"--latex: {str(path)!r} must end in .tex")
-        if not path.parent.exists():
-            raise ValueError(f"--latex: folder {str(path.parent)!r} does not exist")
-        path.write_text(latex_document())
+    show = not args.no_progress and sys.stderr.isatty()
+    # every output path is checked before any derivation starts
+    if args.latex is not None:
+        path = check_output_file("--latex", args.latex, (".tex",))
+    target = None
+    if args.codegen:
+        from negmaml.derivations import codegen
+
+        target = Path(args.out) if args.out is not None else codegen.checkout_path()
+        if target is None:
+            raise ValueError("--codegen: negmaml is installed, not running from a source "
+                             "checkout; give --out PATH (code generation never writes into an "
+                             "installed package)")
+        check_output_file("--out" if args.out is not None else "--codegen", target, (".py",))
+    if args.latex is not None:
+        text = pipeline.latex_document_with_progress(show)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
         print(f"wrote {path}")
     if args.codegen or args.check_codegen:
         from negmaml.derivations import codegen
 
+        pipeline.run_derivations(show, steps=pipeline.DERIVATION_STEPS)
         if args.check_codegen:
             status = codegen.main(["--check"] + ([] if args.out is None else ["--out", args.out]))
             print("generated numeric code is fresh" if status == 0 else
                   "generated numeric code is stale (diff above)", file=sys.stderr)
             return 1 if status else 0
-        out = Path(args.out) if args.out is not None else codegen.checkout_path()
-        if out is None:
-            raise ValueError("--codegen: negmaml is installed, not running from a source "
-                             "checkout; give --out PATH (code generation never writes into an "
-                             "installed package)")
-        if out.suffix != ".py":
-            raise ValueError(f"--out: {str(out)!r} must end in .py")
-        if not out.parent.is_dir():
-            raise ValueError(f"--out: folder {str(out.parent)!r} does not exist")
-        codegen.main(["--out", str(out)])
-        print(f"wrote {out}")
-    elif args.out is not None:
-        raise ValueError("--out goes with --codegen or --check-codegen")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        codegen.main(["--out", str(target)])
+        print(f"wrote {target}")
     return 0
 
 
@@ -59,4 +64,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="file for --codegen / --check-codegen")
     parser.add_argument("--check-codegen", action="store_true",
                         help="exit 1 with a diff if the generated numeric code is stale")
+    parser.add_argument("--no-progress", action="store_true", help="do not draw progress lines")
     parser.set_defaults(func=_run)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
+
+from negmaml.cli._guard import check_output_dir, check_output_file
 
 __all__ = ["register"]
 
@@ -75,13 +76,12 @@ def _run_panel(args: argparse.Namespace) -> int:
     test_tasks = _positive("--test-tasks", args.test_tasks)
     test_points = _positive("--test-points", args.test_points)
     workers = _positive("--workers", args.workers)
-    if args.out is not None and Path(args.out).suffix.lower() not in F.PLOT_SUFFIXES:
-        raise ValueError(f"--out must end in {', '.join(F.PLOT_SUFFIXES)}, got {args.out!r}")
-    if args.json is not None and Path(args.json).is_dir():
-        raise ValueError(f"--json must be a file path, got the folder {args.json!r}")
-    if args.cache_dir is not None and Path(args.cache_dir).exists() \
-            and not Path(args.cache_dir).is_dir():
-        raise ValueError(f"--cache-dir must be a folder, got the file {args.cache_dir!r}")
+    if args.out is not None:
+        check_output_file("--out", args.out, F.PLOT_SUFFIXES)
+    if args.json is not None:
+        check_output_file("--json", args.json)
+    if not args.no_cache:
+        check_output_dir("--cache-dir", args.cache_dir or F.default_cache_dir())
     res = F.run_figure(args.name, runs=runs, estimator=args.estimator or F.DEFAULT_ESTIMATOR,
                        seed=0 if seed is None else seed,
                        test_tasks=100 if test_tasks is None else test_tasks,
@@ -149,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "~/.cache/negmaml/figures)")
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     g.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes for the simulation (default: automatic)")
+                   help="worker threads for the simulation (default: automatic)")
     before = {a.dest for a in parser._actions}
     add_figure5_arguments(parser)
     info: dict[str, tuple[str, Any]] = {}

@@ -67,18 +67,19 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"--seed must be a whole number >= 0, got {seed!r}")
         overrides["seed"] = seed
+    from negmaml.cli._guard import check_output_dir, check_output_file
+
     out = _opt(args, "out")
-    if out is not None and Path(out).suffix.lower() not in _PLOT_SUFFIXES:
-        raise ValueError(f"--out must end in {', '.join(_PLOT_SUFFIXES)}, got {out!r}")
+    if out is not None:
+        check_output_file("--out", out, _PLOT_SUFFIXES)
     json_path = _opt(args, "json")
-    if json_path is not None and Path(json_path).is_dir():
-        raise ValueError(f"--json must be a file path, got the folder {json_path!r}")
+    if json_path is not None:
+        check_output_file("--json", json_path)
     ckpt = _opt(args, "checkpoint_dir")
-    if ckpt is not None and Path(ckpt).exists() and not Path(ckpt).is_dir():
-        raise ValueError(f"--checkpoint-dir must be a folder, got the file {ckpt!r}")
     if ckpt is None:
         anchor = json_path or out
         ckpt = str(Path(anchor).parent / "figure5-checkpoints") if anchor else "figure5-checkpoints"
+    check_output_dir("--checkpoint-dir", ckpt)
     return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
             "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress")}
 

@@ -26,6 +26,9 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"--seed must be a whole number >= 0, got {args.seed}")
     if args.max_runs is not None and args.max_runs < 2:
         raise ValueError(f"--max-runs must be a whole number >= 2, got {args.max_runs}")
+    from negmaml.cli._guard import check_output_dir
+
+    check_output_dir("--out", args.out)
     command = "negmaml reproduce --out " + shlex.quote(args.out) + (" --quick" if args.quick
                                                                     else "")
     if args.estimator != "exact":

@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from negmaml.cli import CLIError
+from negmaml.cli._guard import check_output_file
 from negmaml.cli._params import (
     add_theory_flags,
     choose_regime,
@@ -57,6 +58,25 @@ def _regime(args: argparse.Namespace, p: int, n_v: int, m: int) -> tuple[str | N
     return regime, ""
 
 
+def _estimate(combos: list[dict[str, Any]], alpha_t: Any, alpha_r: Any, runs: int,
+              test_tasks: int, estimator: str, workers: int | None, show: bool) -> None:
+    """Plan every simulation before the first starts: refuse one that cannot fit in memory
+    (ResourceError, one line, exit 2); announce the cost of a large job where no progress bar
+    will (with a bar, the simulator announces it itself)."""
+    from negmaml.numeric.simulation import estimate_resources
+
+    for combo in combos:
+        plan = estimate_resources(alpha_t[:, None], alpha_r[None, :], p=combo["p"],
+                                  n_t=combo["n_t"], n_v=combo["n_v"], n_r=combo["n_r"],
+                                  m=combo["m"], nu=combo["nu"], runs=runs,
+                                  test_tasks=test_tasks, estimator=estimator,
+                                  workers=workers, progress=show)
+        if plan.large and not show:
+            sys.stderr.write(f"negmaml simulate: p={combo['p']}, m={combo['m']}: "
+                             f"{plan.describe()}\n")
+            sys.stderr.flush()
+
+
 def _run(args: argparse.Namespace) -> int:
     """Simulate every combination of the flags and print (or write) the table."""
     import numpy as np
@@ -69,8 +89,8 @@ def _run(args: argparse.Namespace) -> int:
     test_tasks = _check("--test-tasks", args.test_tasks, 1)
     test_points = _check("--test-points", args.test_points, 1)
     workers = None if args.workers is None else _check("--workers", args.workers, 1)
-    if args.json not in (None, "-") and os.path.isdir(args.json):
-        raise CLIError(f"--json must be a file path, got the folder {args.json!r}")
+    if args.json not in (None, "-"):
+        check_output_file("--json", args.json)
     values = theory_values(args, _ISO + ("alpha_t", "alpha_r"))
     alpha_t = np.array(values.pop("alpha_t"), dtype=float)
     alpha_r = np.array(values.pop("alpha_r"), dtype=float)
@@ -78,9 +98,10 @@ def _run(args: argparse.Namespace) -> int:
     regimes = [_regime(args, c["p"], c["n_v"], c["m"]) for c in combos]
     for line in threshold_warnings(combos):
         print(line, file=sys.stderr)
+    show = not args.no_progress and sys.stderr.isatty()
+    _estimate(combos, alpha_t, alpha_r, runs, test_tasks, args.estimator, workers, show)
     rows: list[dict[str, Any]] = []
     remarks: list[str] = []
-    show = not args.no_progress and sys.stderr.isatty()
     with single_threaded_blas():
         for combo, (regime, remark) in zip(combos, regimes, strict=True):
             setting = numeric.Setting.from_params(**combo)
@@ -169,7 +190,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--test-points", type=int, default=50, metavar="N",
                    help="test points per target task (default 50)")
     g.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes (default: automatic)")
+                   help="worker threads (default: automatic)")
     g.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="write JSON to PATH (alone: print JSON instead of the table)")
     g.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")

@@ -263,10 +263,10 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, estimator: str = F.DE
 
     t0 = time.perf_counter()
     try:
-        from negmaml.paper.latex import latex_document
+        from negmaml.paper.pipeline import latex_document_with_progress
 
         tex = out / "negmaml-derivations.tex"
-        tex.write_text(latex_document())
+        tex.write_text(latex_document_with_progress(progress))
         summary.latex_path = tex
         log(f"wrote {tex}")
     except Exception as exc:  # noqa: BLE001 - reported in the report, never fatal

@@ -31,10 +31,10 @@ is the covariance of ``w`` about ``w0``; the paper (Eq. 110) defines it as ``E w
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import queue
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +42,12 @@ import numpy as np
 
 import negmaml
 from negmaml.numeric import validate as _v
-from negmaml.numeric.blas import single_threaded_blas, with_single_threaded_blas
+from negmaml.numeric.blas import with_single_threaded_blas
+from negmaml.numeric.resources import FLOAT_BUDGET, Plan, SimulationSize, plan_simulation
 from negmaml.progress import Progress
 
-__all__ = ["ESTIMATORS", "SimulationResult", "naive_simulate", "simulate"]
+__all__ = ["ESTIMATORS", "SimulationResult", "estimate_resources", "naive_simulate",
+           "simulate"]
 
 #: The estimators :func:`simulate` accepts.
 ESTIMATORS: tuple[str, ...] = ("paper", "exact")
@@ -54,9 +56,7 @@ ESTIMATORS: tuple[str, ...] = ("paper", "exact")
 _TRAIN_STREAM = 0
 _TARGET_STREAM = 1
 # Floats per large working array of one chunk (32 MiB); bounds memory whatever the sizes.
-_FLOAT_BUDGET = 1 << 22
-# Estimated single-core seconds above which ``workers=None`` uses every core.
-_PARALLEL_SECONDS = 1.0
+_FLOAT_BUDGET = FLOAT_BUDGET
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,7 +104,7 @@ class SimulationResult:
 
 @dataclass(frozen=True, eq=False)
 class _Config:
-    """Validated parameters of one simulation (picklable, sent to worker processes)."""
+    """Validated parameters of one simulation (read-only, shared by the worker threads)."""
 
     p: int
     n_t: int
@@ -517,64 +517,75 @@ def _run_job(cfg: _Config, start: int, stop: int, point: int | None) -> np.ndarr
     return losses.mean(axis=-1)
 
 
-def _grid_sizes(cfg: _Config) -> tuple[int, int]:
-    """(K, Kt): grid points and distinct training rates handled by one job."""
-    if cfg.crn:
-        return cfg.alpha_t.shape[0], np.unique(cfg.alpha_t).shape[0]
-    return 1, 1
-
-
-def _floats_per_run(cfg: _Config) -> int:
-    K, Kt = _grid_sizes(cfg)
-    p, T, n_r, N = cfg.p, cfg.test_tasks, cfg.n_r, cfg.n_v * cfg.m
-    size = 2 * cfg.m * (cfg.n_t + cfg.n_v) * p + 3 * N * p + 3 * Kt * p + 2 * K
-    if cfg.estimator == "paper":
-        if cfg.isotropic:
-            size += 7 * T + 6 * Kt * T + 4 * K * T
-        else:
-            size += 2 * T * p + 2 * T * n_r * p + 2 * T * n_r * Kt + 3 * T * p * Kt + K * T
-    return size
-
-
-def _estimated_seconds(cfg: _Config) -> float:
-    """Rough single-core time, only used to choose ``workers`` when it is not given."""
-    K, Kt = _grid_sizes(cfg)
-    jobs = 1 if cfg.crn else cfg.alpha_t.shape[0]
-    p, N, T, n_r = cfg.p, cfg.n_v * cfg.m, cfg.test_tasks, cfg.n_r
-    rows, cols = (N, min(p, 2 * N)) if p >= N else (min(N, 2 * p), p)
-    per_run = 5e-5 + 2e-9 * cfg.m * (cfg.n_t + cfg.n_v) * p * (cfg.n_v + 2)
-    per_run += 8e-9 * N * p * min(N, p)  # reduction
-    per_run += Kt * (5e-6 + 2e-9 * rows * cols * min(rows, cols))  # small QR solves
-    if cfg.estimator == "paper":
-        if cfg.isotropic:
-            per_run += 4e-8 * K * T
-        else:
-            per_run += 2e-9 * T * n_r * p * (Kt + p) + 2e-9 * K * T * p * p
-    return cfg.runs * jobs * per_run
-
-
-def _default_workers() -> int:
+def _size_of(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any,
+             nu: Any, runs: Any, test_tasks: Any, estimator: Any,
+             common_random_numbers: Any) -> SimulationSize:
+    """The sizes of a simulation, checked before anything of size ``p`` is allocated."""
+    at = _v.as_float_array("alpha_t", alpha_t)
+    ar = _v.as_float_array("alpha_r", alpha_r)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        shape = np.broadcast_shapes(at.shape, ar.shape)
+    except ValueError:
+        raise ValueError(
+            f"alpha_t and alpha_r must broadcast to one grid, got shapes {at.shape} and {ar.shape}"
+        ) from None
+    return SimulationSize(
+        p=_v.check_positive_int("p", p), n_t=_v.check_positive_int("n_t", n_t),
+        n_v=_v.check_positive_int("n_v", n_v), n_r=_v.check_positive_int("n_r", n_r),
+        m=_v.check_positive_int("m", m), runs=_v.check_int("runs", runs, 2),
+        test_tasks=_v.check_positive_int("test_tasks", test_tasks),
+        grid_points=math.prod(shape),
+        train_rates=int(np.unique(np.broadcast_to(at, shape)).size),
+        estimator=_v.check_choice("estimator", estimator, ESTIMATORS),
+        isotropic=nu is not None, crn=bool(common_random_numbers))
 
 
-def _resolve_workers(workers: Any, cfg: _Config) -> int:
-    if workers is None:
-        return _default_workers() if _estimated_seconds(cfg) > _PARALLEL_SECONDS else 1
-    return _v.check_positive_int("workers", workers)
+def _run_jobs_in_threads(cfg: _Config, jobs: list[tuple[int, int, int | None]], workers: int,
+                         done: Callable[[tuple[int, int, int | None], np.ndarray], None]) -> None:
+    """Run ``jobs`` on ``workers`` daemon threads; ``done(job, values)`` in the calling thread.
 
+    The heavy work (random draws, batched QR and solves) releases the GIL, and BLAS is held to
+    one thread by :func:`simulate`, so threads scale like processes without their costs: no
+    ``__main__`` re-import (a script needs no ``if __name__ == "__main__":`` guard), no pickling,
+    nothing to clean up. On an exception or Ctrl-C in the calling thread the remaining jobs are
+    cancelled and the call returns at once; a thread finishes the batch it is in (daemon threads
+    never hold up the interpreter's exit).
+    """
+    todo: queue.SimpleQueue[tuple[int, int, int | None]] = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
+    results: queue.SimpleQueue[tuple[Any, Any, BaseException | None]] = queue.SimpleQueue()
+    stop = threading.Event()
 
-def _resolve_chunk(chunk_size: Any, cfg: _Config, workers: int, show: bool) -> int:
-    if chunk_size is not None:
-        return _v.check_positive_int("chunk_size", chunk_size)
-    chunk = max(1, _FLOAT_BUDGET // _floats_per_run(cfg))
-    if workers > 1:
-        chunk = min(chunk, -(-cfg.runs // (4 * workers)))
-    elif show:
-        chunk = min(chunk, -(-cfg.runs // 20))
-    return max(1, min(chunk, cfg.runs))
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results.put((job, _run_job(cfg, *job), None))
+            except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                results.put((job, None, exc))
+                return
+
+    threads = [threading.Thread(target=work, name=f"negmaml-simulate-{i}", daemon=True)
+               for i in range(workers)]
+    try:
+        for t in threads:
+            t.start()
+        for _ in range(len(jobs)):
+            while True:
+                try:  # a timed wait, so that Ctrl-C is seen at once
+                    job, values, exc = results.get(timeout=0.1)
+                    break
+                except queue.Empty:
+                    continue
+            if exc is not None:
+                raise exc
+            done(job, values)
+    finally:
+        stop.set()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -691,11 +702,19 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
         seed: non-negative integer seed.
         progress: draw a progress bar on stderr.
         common_random_numbers: share draws across the grid (see above).
-        workers: processes; default 1 for small jobs, every available core for jobs estimated
-            at over a second. Chunks of runs go to a ``ProcessPoolExecutor``; where processes
-            are spawned rather than forked (macOS, Windows), call from under
-            ``if __name__ == "__main__":``.
-        chunk_size: runs per batch; default bounded by memory (about 32 MiB per array).
+        workers: threads; default 1 for small jobs, every available core for jobs estimated
+            at over a second. Batches of runs go to worker threads of this process (the linear
+            algebra releases the GIL): no child processes, so ``simulate`` works the same from a
+            script without an ``if __name__ == "__main__":`` guard, from ``python - < file``
+            and in a notebook, and Ctrl-C stops it at once.
+        chunk_size: runs per batch; default bounded by memory (about 32 MiB per array, smaller
+            where the machine has less memory free).
+
+    **Resources.** Memory and time are estimated before anything is allocated
+    (:func:`estimate_resources`, :mod:`negmaml.numeric.resources`). A job that cannot fit in the
+    memory available even one run at a time raises :class:`~negmaml.numeric.resources.
+    ResourceError` (a ``ValueError`` and a ``MemoryError``) naming the estimate and the limit;
+    with ``progress=True`` a job estimated at over a minute or 1 GB prints the estimate first.
 
     Returns:
         A :class:`SimulationResult`.
@@ -711,42 +730,39 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
         A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Sections 3-4,
         Appendix 7.1 (Eqs. 18-27), 7.3 (Eqs. 59-69, 83), 7.4 (Eqs. 109-131).
     """
+    plan = estimate_resources(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, nu=nu,
+                              runs=runs, test_tasks=test_tasks, estimator=estimator,
+                              common_random_numbers=common_random_numbers, workers=workers,
+                              chunk_size=chunk_size, progress=progress)
     cfg = _make_config(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu,
                        Sigma=Sigma, Sigma_w=Sigma_w, w0=w0, omega0=omega0, runs=runs,
                        test_tasks=test_tasks, test_points=test_points, estimator=estimator,
                        common_random_numbers=common_random_numbers, seed=seed)
-    n_workers = _resolve_workers(workers, cfg)
-    chunk = _resolve_chunk(chunk_size, cfg, n_workers, bool(progress))
+    chunk = plan.chunk
     K = cfg.alpha_t.shape[0]
     points: list[int | None] = [None] if cfg.crn else list(range(K))
     jobs = [(lo, min(lo + chunk, cfg.runs), pt)
             for pt in points for lo in range(0, cfg.runs, chunk)]
-    n_workers = min(n_workers, len(jobs))
+    n_workers = min(plan.workers, len(jobs))
     per_run = np.empty((cfg.runs, K))
-
-    def store(job: tuple[int, int, int | None], values: np.ndarray) -> None:
-        lo, hi, pt = job
-        if pt is None:
-            per_run[lo:hi] = values
-        else:
-            per_run[lo:hi, pt] = values[:, 0]
+    if progress and plan.large:
+        sys.stderr.write(f"simulate: {plan.describe()}\n")
+        sys.stderr.flush()
 
     with Progress(cfg.runs * len(points), "simulate", enabled=bool(progress)) as bar:
+        def store(job: tuple[int, int, int | None], values: np.ndarray) -> None:
+            lo, hi, pt = job
+            if pt is None:
+                per_run[lo:hi] = values
+            else:
+                per_run[lo:hi, pt] = values[:, 0]
+            bar.update(hi - lo)
+
         if n_workers == 1:
             for job in jobs:
                 store(job, _run_job(cfg, *job))
-                bar.update(job[1] - job[0])
         else:
-            # forkserver (or spawn): forking a process that runs threads (JAX, a BLAS pool) can
-            # deadlock; the workers start from a clean interpreter and limit BLAS themselves.
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-                futures = {pool.submit(_run_job_single_blas, cfg, *job): job for job in jobs}
-                for fut in as_completed(futures):
-                    job = futures[fut]
-                    store(job, fut.result())
-                    bar.update(job[1] - job[0])
+            _run_jobs_in_threads(cfg, jobs, n_workers, store)
 
     per_run = per_run.reshape((cfg.runs, *cfg.shape))
     mean = per_run.mean(axis=0)
@@ -757,11 +773,32 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
                             params=_params(cfg, alpha_t, alpha_r, w0, omega0))
 
 
-def _run_job_single_blas(cfg: _Config, start: int, stop: int,
-                         point: int | None) -> np.ndarray:
-    """:func:`_run_job` in a worker process, with its BLAS limited to one thread."""
-    with single_threaded_blas():
-        return _run_job(cfg, start, stop, point)
+def estimate_resources(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int,
+                       m: int, nu: float | None = None, runs: int = 100, test_tasks: int = 100,
+                       estimator: str = "paper", common_random_numbers: bool = True,
+                       workers: int | None = None, chunk_size: int | None = None,
+                       progress: bool = False, **_: Any) -> Plan:
+    """How :func:`simulate` would run these arguments: threads, batch size, memory and time.
+
+    Takes :func:`simulate`'s arguments (the ones that do not change the cost are ignored) and
+    returns a :class:`~negmaml.numeric.resources.Plan` (``workers``, ``chunk``, ``bytes``,
+    ``seconds``, ``limit``; :meth:`~negmaml.numeric.resources.Plan.describe` for one line).
+    Raises :class:`~negmaml.numeric.resources.ResourceError` where the job cannot fit in the
+    memory available (see :mod:`negmaml.numeric.resources`). Nothing of size ``p`` is
+    allocated.
+
+    Example:
+        >>> plan = estimate_resources(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, nu=0.5,
+        ...                           runs=1000)
+        >>> plan.bytes < 2**30
+        True
+    """
+    size = _size_of(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, nu=nu, runs=runs,
+                    test_tasks=test_tasks, estimator=estimator,
+                    common_random_numbers=common_random_numbers)
+    w = None if workers is None else _v.check_positive_int("workers", workers)
+    c = None if chunk_size is None else _v.check_positive_int("chunk_size", chunk_size)
+    return plan_simulation(size, workers=w, chunk=c, show_progress=bool(progress))
 
 
 def naive_simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int, m: int,
