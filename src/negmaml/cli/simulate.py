@@ -33,7 +33,7 @@ from negmaml.cli._params import (
     threshold_warnings,
 )
 from negmaml.numeric.validate import check_int
-from negmaml.theories import ISOTROPIC_PARAMETERS, expectation_exists
+from negmaml.theories import ISOTROPIC_PARAMETERS, THEORIES, expectation_exists
 
 __all__ = ["register"]
 
@@ -91,6 +91,10 @@ def _run(args: argparse.Namespace) -> int:
     workers = None if args.workers is None else _check("--workers", args.workers, 1)
     if args.json not in (None, "-"):
         check_output_file("--json", args.json)
+    if args.plot is not None:
+        from negmaml.experiments.userplot import PLOT_SUFFIXES
+
+        check_output_file("--plot", args.plot, PLOT_SUFFIXES)
     values = theory_values(args, _ISO + ("alpha_t", "alpha_r"))
     alpha_t = np.array(values.pop("alpha_t"), dtype=float)
     alpha_r = np.array(values.pop("alpha_r"), dtype=float)
@@ -102,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     _estimate(combos, alpha_t, alpha_r, runs, test_tasks, args.estimator, workers, show)
     rows: list[dict[str, Any]] = []
     remarks: list[str] = []
+    first: tuple[Any, ...] | None = None
     with single_threaded_blas():
         for combo, (regime, remark) in zip(combos, regimes, strict=True):
             setting = numeric.Setting.from_params(**combo)
@@ -112,6 +117,8 @@ def _run(args: argparse.Namespace) -> int:
                                    workers=workers)
             if remark and remark not in remarks:
                 remarks.append(remark)
+            if first is None:
+                first = (combo, setting, regime, res)
             theory = None
             if regime is not None:
                 theory = np.broadcast_to(numeric.loss(
@@ -128,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
                         se = row["stderr"]
                         row["z"] = (row["mean"] - th) / se if se > 0 else None
                     rows.append(row)
+    if args.plot is not None and first is not None:
+        _plot(args, alpha_t, alpha_r, *first)
     meta = {"runs": runs, "seed": seed, "estimator": args.estimator, "test_tasks": test_tasks,
             "test_points": test_points, "common_random_numbers": True,
             "regime_requested": args.regime, "w0": "sqrt(init_dist2/p) in every coordinate",
@@ -166,7 +175,59 @@ def _run(args: argparse.Namespace) -> int:
     print(format_table(rows, shown))
     if args.json not in (None, "-"):
         print(f"wrote {args.json}")
+    if args.plot is not None:
+        print(f"wrote {args.plot}")
     return 0
+
+
+def _plot(args: argparse.Namespace, alpha_t: Any, alpha_r: Any, combo: dict[str, Any],
+          setting: Any, regime: str | None, res: Any) -> None:
+    """Simulation points (+-1 SE) against the swept rate, one series per value of the other
+    rate (first combination of sizes); the theory line and its optimum where a theory applies,
+    and the best simulated grid point."""
+    import numpy as np
+
+    from negmaml import numeric
+    from negmaml.experiments.userplot import Line, Marker, Points, dense, plot_lines
+
+    x = "alpha_t" if alpha_t.size > 1 or alpha_r.size == 1 else "alpha_r"
+    xs_grid, others = (alpha_t, alpha_r) if x == "alpha_t" else (alpha_r, alpha_t)
+    mean = res.mean if x == "alpha_t" else res.mean.T
+    se = res.stderr if x == "alpha_t" else res.stderr.T
+    xs = dense(xs_grid)
+    lines, points, markers = [], [], []
+    allow = args.allow_outside_regime
+    for k, value in enumerate(others[:8]):
+        name = "alpha_r" if x == "alpha_t" else "alpha_t"
+        points.append(Points(xs_grid, mean[:, k], se[:, k],
+                             f"simulation, {name} = {value:g} ({res.runs} runs)"))
+        i = int(np.argmin(mean[:, k]))
+        markers.append(Marker(float(xs_grid[i]), float(mean[i, k]), "best simulated point",
+                              {"marker": "D", "markersize": 6, "color": "C3"}))
+        if regime is None:
+            continue
+        at, ar = (xs, value) if x == "alpha_t" else (value, xs)
+        ys = numeric.loss(at, ar, setting, theory=regime, allow_outside_regime=allow)
+        lines.append(Line(xs, np.asarray(ys), f"theory, {name} = {value:g}"))
+        try:
+            if x == "alpha_t":
+                best = float(numeric.optimal_alpha_t(regime, alpha_r=float(value),
+                                                     setting=setting, allow_outside_regime=allow))
+                point = (best, value)
+            else:
+                best = float(numeric.optimal_alpha_r(regime, alpha_t=float(value),
+                                                     setting=setting, allow_outside_regime=allow))
+                point = (value, best)
+        except ValueError:
+            continue
+        if np.isfinite(best) and xs[0] <= best <= xs[-1]:
+            markers.append(Marker(best, float(numeric.loss(*point, setting, theory=regime,
+                                                           allow_outside_regime=allow)),
+                                  "theory optimum"))
+    sizes = ", ".join(f"{k}={combo[k]:g}" for k in _ISO)
+    label = "no theory" if regime is None else THEORIES[regime].label
+    plot_lines(args.plot, x=x, title=f"{sizes}\n{label}", lines=lines, points=points,
+               markers=markers)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -193,5 +254,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="worker threads (default: automatic)")
     g.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="write JSON to PATH (alone: print JSON instead of the table)")
+    g.add_argument("--plot", metavar="PATH", default=None,
+                   help="also draw simulation and theory with the optima marked "
+                        "(.png, .pdf, .svg)")
     g.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
     parser.set_defaults(func=_run)
