@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -198,6 +199,59 @@ def _generated_pages() -> dict[str, str]:
              "gallery.md": _gallery(), "results/index.md": _results_index(), "cli.md": _cli()}
     pages.update(_api_pages())
     return pages
+
+
+_PLACEHOLDER = re.compile(r"\{\{ *([A-Za-z_][\w.]*?)(?::([^}]*?))? *\}\}")
+_EQUATION = re.compile(r"<!-- equation: (\S+) -->")
+
+
+def _tutorial_values() -> dict:
+    data = json.loads((DOCS / "tutorial" / "negative-alpha-t.json").read_text())
+    s = data["simulation"]
+    data["n_v_m"] = data["setting"]["n_v"] * data["setting"]["m"]
+    data["gain_z"] = s["gain_vs_0"] / s["gain_vs_0_stderr"]
+    return data
+
+
+def _lookup(data: dict, dotted: str):
+    node = data
+    rest = dotted
+    while rest:
+        for key in sorted((k for k in node if rest == k or rest.startswith(k + ".")), key=len,
+                          reverse=True)[:1]:
+            node, rest = node[key], rest[len(key) + 1:]
+            break
+        else:
+            raise KeyError(dotted)
+    return node
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    """Fill ``<!-- equation: LABEL -->`` from the derived forms, and the tutorial's numbers."""
+    if _EQUATION.search(markdown):
+        from negmaml.paper.forms import Equation, entries
+        from negmaml.paper.markdown import render_equation
+
+        by_label = {e.label: e for e in entries() if isinstance(e, Equation)}
+
+        def equation(m: re.Match) -> str:
+            if m.group(1) not in by_label:
+                raise SystemExit(f"{page.file.src_uri}: no derived form labelled {m.group(1)}")
+            return render_equation(by_label[m.group(1)])
+
+        markdown = _EQUATION.sub(equation, markdown)
+    if page.file.src_uri == "tutorial.md":
+        data = _tutorial_values()
+
+        def value(m: re.Match) -> str:
+            try:
+                v = _lookup(data, m.group(1))
+            except KeyError:
+                raise SystemExit(f"tutorial.md: no value {m.group(1)!r} in the tutorial's JSON")
+            return format(v, m.group(2) or "")
+
+        markdown = _PLACEHOLDER.sub(value, markdown)
+    return markdown
 
 
 def on_files(files: Files, config) -> Files:

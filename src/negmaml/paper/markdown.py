@@ -14,7 +14,11 @@ from negmaml.paper.check import STATUSES, Finding, check_paper
 from negmaml.paper.forms import INTRO, Equation, Note, Prose, Section, entries
 from negmaml.paper.latex import _split
 
-__all__ = ["equation_anchor", "paper_check_markdown", "theory_markdown"]
+__all__ = ["equation_anchor", "render_equation", "paper_check_markdown", "theory_markdown"]
+
+#: Characters of LaTeX per displayed line (narrower than the LaTeX document's 95: the page's
+#: column is narrower than a printed page, and MathJax does not break lines itself).
+WIDTH = 62
 
 _MATH = re.compile(r"(\$[^$]*\$)")
 
@@ -41,6 +45,13 @@ def _prose(tex: str) -> str:
     return text
 
 
+def _plain(tex: str) -> str:
+    """A heading's text for the table of contents: no mathematics markup."""
+    for cmd, char in ((r"\alpha", "α"), (r"\mu", "μ"), (r"\sigma", "σ")):
+        tex = tex.replace(cmd, char)
+    return tex.replace("$", "").replace("~", " ").replace("--", "–").replace("\\", "")
+
+
 def _tag(tex: str) -> str:
     return tex.replace("~", " ").replace("--", "–")
 
@@ -62,8 +73,9 @@ def _note(eq: int, f: Finding | None) -> str:
             f"    [All findings](paper-check.md#eq-{eq})")
 
 
-def _equation(e: Equation) -> str:
-    lines = _split(e.expr)
+def render_equation(e: Equation) -> str:
+    """One derived form as display mathematics, with its tag and an HTML anchor."""
+    lines = _split(e.expr, width=WIDTH)
     body = f"{e.lhs} &= " + " \\\\\n  &\\quad ".join(lines)
     return (f'<a id="{equation_anchor(e.label)}"></a>\n\n$$\n\\begin{{aligned}}\n  {body}\n'
             f"\\end{{aligned}}\\tag{{{_tag(e.tag)}}}\n$$")
@@ -85,11 +97,12 @@ def theory_markdown() -> str:
     ]
     for e in entries():
         if isinstance(e, Section):
-            parts.append(("## " if e.level == 1 else "### ") + _prose(e.title))
+            parts.append(("## " if e.level == 1 else "### ") + _prose(e.title)
+                         + f' {{ data-toc-label="{_plain(e.title)}" }}')
         elif isinstance(e, Prose):
             parts.append(_prose(e.tex))
         elif isinstance(e, Equation):
-            parts.append(_equation(e))
+            parts.append(render_equation(e))
         elif isinstance(e, Note):
             parts.extend(_note(eq, f) for eq, f in zip(e.numbers, e.findings, strict=True))
         parts.append("")
