@@ -247,7 +247,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             try:
                 v = _lookup(data, m.group(1))
             except KeyError:
-                raise SystemExit(f"tutorial.md: no value {m.group(1)!r} in the tutorial's JSON")
+                raise SystemExit(f"tutorial.md: no value {m.group(1)!r} in the tutorial's JSON"
+                                 ) from None
             return format(v, m.group(2) or "")
 
         markdown = _PLACEHOLDER.sub(value, markdown)

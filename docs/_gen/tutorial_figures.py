@@ -34,7 +34,8 @@ def theory() -> dict:
     return {
         "alpha_t_star": float(star), "alpha_t_peak": float(hi), "stationary": [lo, hi],
         "loss_at_star": loss[star], "loss_at_0": loss[0.0], "loss_at_0.1": loss[0.1],
-        "gain_vs_0": loss[0.0] - loss[star], "gain_vs_0_percent": 100 * (1 - loss[star] / loss[0.0]),
+        "gain_vs_0": loss[0.0] - loss[star],
+        "gain_vs_0_percent": 100 * (1 - loss[star] / loss[0.0]),
         "slope_at_0": float(N.dloss_overparameterized_dalpha_t(0.0, ALPHA_R, **SETTING)),
         "alpha_r_star_at_alpha_t_star": ar_star,
         "loss_at_both_optima": float(N.loss_overparameterized(star, ar_star, **SETTING)),
