@@ -6,6 +6,8 @@ driven over the DevTools pipe by ``tests/browser.py``). On each page a known equ
 been typeset by the bundled MathJax into an SVG of non-zero size whose MathML is that equation,
 no TeX error may appear, and no resource may fail to load (nothing comes from a network).
 Screenshots go to ``$NEGMAML_SCREENSHOTS`` (default: a temporary folder; the path is printed).
+``.ci/run`` builds the site with ``--strict`` just before the tests and passes it in
+``$NEGMAML_DOCS_SITE``, so that CI builds it once.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
+    prebuilt = os.environ.get("NEGMAML_DOCS_SITE")
+    if prebuilt:
+        assert (Path(prebuilt) / "index.html").is_file(), f"NEGMAML_DOCS_SITE={prebuilt}: no site"
+        return Path(prebuilt)
     if importlib.util.find_spec("mkdocs") is None:
         pytest.skip("mkdocs is not installed: pip install -e '.[docs]'")
     out = tmp_path_factory.mktemp("site")
