@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import builtins
-import logging
 import re
 
 import griffe
 
-log = logging.getLogger("griffe")
+log = griffe.logger  # mkdocstrings routes it into MkDocs' log, where --strict counts warnings
 
 _ROLE = re.compile(r":(func|mod|class|meth|data|attr|obj|exc):`(~?)([^`]+)`")
 _MATHROLE = re.compile(r":math:`([^`]+)`")
