@@ -71,11 +71,11 @@ def site(tmp_path_factory) -> Path:
     if importlib.util.find_spec("mkdocs") is None:
         pytest.skip("mkdocs is not installed: pip install -e '.[docs]'")
     out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "negmaml", "docs", "--out", str(out)], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("open it in a browser (it needs no server or network)")
     return out
 
 
@@ -133,6 +133,14 @@ def test_mathematics_renders_in_chromium(site, server, browser, page, anchor, ex
     assert probe["errors"] == 0, "a TeX error was rendered"
     assert tab.errors() == []
     assert shot.stat().st_size > 10_000
+
+
+def test_docs_command_refuses_a_missing_folder(tmp_path, capsys):
+    from negmaml.cli import main
+
+    assert main(["docs", "--out", str(tmp_path / "no" / "site")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err and "does not exist" in err
 
 
 def test_theory_page_has_the_latex_documents_forms_in_order():

@@ -70,7 +70,7 @@ def _ensure_mathjax() -> Path:
 
 # ---------------------------------------------------------------------------------- nav
 def _results_pages() -> list[str]:
-    return sorted(p.relative_to(DOCS).as_posix() for p in (DOCS / "results").glob("*.md")
+    return sorted(p.relative_to(DOCS).as_posix() for p in (DOCS / "results").rglob("*.md")
                   if p.name != "index.md")
 
 
@@ -139,8 +139,7 @@ def _results_index() -> str:
              "Experiments and accuracy studies beyond the paper's figures, each with its"
              " configuration, seed and Monte Carlo evidence.", ""]
     for rel in _results_pages():
-        name = Path(rel).name
-        parts.append(f"- [{_title(DOCS / rel)}]({name})")
+        parts.append(f"- [{_title(DOCS / rel)}]({Path(rel).relative_to('results').as_posix()})")
     return "\n".join(parts) + "\n"
 
 
@@ -148,7 +147,7 @@ def _cli() -> str:
     from negmaml.cli import build_parser
 
     old = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"
+    os.environ["COLUMNS"] = "88"
     try:
         parser = build_parser()
         (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
