@@ -209,6 +209,7 @@ def _tutorial_values() -> dict:
     s = data["simulation"]
     data["n_v_m"] = data["setting"]["n_v"] * data["setting"]["m"]
     data["gain_z"] = s["gain_vs_0"] / s["gain_vs_0_stderr"]
+    (data["gap_lo"], data["gap_hi"]), (data["z_lo"], data["z_hi"]) = s["gap_percent"], s["gap_z"]
     return data
 
 

@@ -56,6 +56,9 @@ def main() -> None:
     diff = float(res.mean[i_zero] - res.mean[i_star])
     diff_se = res.stderr_of_difference(i_zero, i_star)
     dense = np.linspace(GRID[0], GRID[-1], 301)
+    line = N.loss_overparameterized(points, ALPHA_R, **SETTING)
+    gap_percent = 100 * (res.mean / line - 1)
+    gap_z = (res.mean - line) / res.stderr
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     ax.plot(dense, N.loss_overparameterized(dense, ALPHA_R, **SETTING), color="C0",
@@ -79,7 +82,9 @@ def main() -> None:
                            "stderr": res.stderr.tolist(), "runs": RUNS, "seed": SEED,
                            "estimator": "exact", "gain_vs_0": diff, "gain_vs_0_stderr": diff_se,
                            "loss_at_star": float(res.mean[i_star]),
-                           "loss_at_star_stderr": float(res.stderr[i_star])},
+                           "loss_at_star_stderr": float(res.stderr[i_star]),
+                           "gap_percent": [float(gap_percent.min()), float(gap_percent.max())],
+                           "gap_z": [float(gap_z.min()), float(gap_z.max())]},
             "version": negmaml.__version__}
     (OUT / "negative-alpha-t.json").write_text(json.dumps(data, indent=1) + "\n")
     print(json.dumps(data["theory"], indent=1), diff, diff_se)
