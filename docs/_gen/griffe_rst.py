@@ -6,7 +6,10 @@
   or class, then in the enclosing scopes. A name that resolves nowhere is reported as a
   warning, so ``mkdocs build --strict`` fails on a stale reference.
 - ``:math:`x``` becomes ``$x$``; a ``.. math::`` block becomes display mathematics.
-- An underlined RST heading becomes bold text.
+- An underlined RST heading becomes bold text; a paragraph's closing ``::`` (an RST literal
+  block follows) becomes ``:``.
+- A doctest (``>>>`` lines and their output) in the body becomes a fenced ``pycon`` block
+  (those in an ``Example:`` section are griffe's already).
 """
 
 from __future__ import annotations
@@ -43,6 +46,25 @@ def _math_blocks(text: str) -> str:
                 out += ["", pad + "$$", *(pad + ln for ln in para.split("\n")), pad + "$$", ""]
             continue
         out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _doctests(text: str) -> str:
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith(">>>"):
+            block = []
+            while i < len(lines) and lines[i].strip():
+                block.append(lines[i])
+                i += 1
+            if out and out[-1].strip():
+                out.append("")
+            out += ["```pycon", *block, "```"]
+            continue
+        out.append(lines[i])
         i += 1
     return "\n".join(out)
 
@@ -98,4 +120,6 @@ class RstToMarkdown(griffe.Extension):
         text = _ROLE.sub(role, text)
         text = _MATHROLE.sub(lambda m: f"${m.group(1)}$", text)
         text = _math_blocks(text)
+        text = _doctests(text)
+        text = re.sub(r"(\S) ?::$", r"\1:", text, flags=re.M)
         return _UNDERLINE.sub(lambda m: f"**{m.group('title').strip()}**\n", text)

@@ -131,6 +131,13 @@ def paper_check_markdown() -> str:
         "",
         f"**Summary:** {len(findings)} printed equations compared: {counts}.",
         "",
+    ]
+    for f in findings:
+        if f.status != "agrees":
+            kind = "warning" if f.status == "differs" else "note"
+            parts += [f'!!! {kind} "Eq. {f.equation}: {f.status.replace("-", " ")}"', "",
+                      f"    *{escape(f.name)}*", "", f"    {escape(f.detail)}", ""]
+    parts += [
         "| Eq. | status | what | derived form |",
         "| ---: | --- | --- | --- |",
     ]
