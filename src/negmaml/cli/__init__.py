@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "simulate",
     "figure",
     "reproduce",
+    "docs",
 )
 
 EXIT_USAGE = 2

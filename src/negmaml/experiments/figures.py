@@ -35,12 +35,12 @@ Choices (recorded in every result, see ``docs/figures/README.md``):
   is not accurate; it is still drawn (both are formally inside their theorem's inequality,
   ``p > n_v m`` in b and ``p < n_v m`` in c), dashed and labelled as not expected to hold.
 
-Long sweeps are cut into units (chunks of grid points, each one :func:`simulate` call); each
-unit's per-run values are cached on disk under a key hashing everything that determines them
-(figure parameters, grid chunk, runs, seed, estimator, covariances, package version), so a rerun
-is instant and an interrupted sweep resumes. With common random numbers a grid point's per-run
-values do not depend on which other points share its call, so the chunked result equals one call
-over the whole grid.
+Long sweeps are cut into units (chunks of grid points, each one :func:`negmaml.numeric.simulate`
+call); each unit's per-run values are cached on disk under a key hashing everything that determines
+them (figure parameters, grid chunk, runs, seed, estimator, covariances, package version), so a
+rerun is instant and an interrupted sweep resumes. With common random numbers a grid point's
+per-run values do not depend on which other points share its call, so the chunked result equals one
+call over the whole grid.
 
 References:
     A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Figures 2, 3, 4, 6

@@ -4,7 +4,7 @@ Every theory's loss is a quadratic in ``alpha_r`` (the meta-test adaptation is o
 step, affine in ``alpha_r``): ``L = k0 + k1 alpha_r + k2 alpha_r^2`` with coefficients that
 depend on ``alpha_t`` and the parameters. A theory is evaluated through two functions of
 ``alpha_t``: its coefficients and their ``alpha_t`` derivatives. For the paper's theorems they
-are generated from the derivations (:data:`negmaml.numeric._generated.COEFFICIENTS`); a theory
+are generated from the derivations (``negmaml.numeric._generated.COEFFICIENTS``); a theory
 implemented by hand registers its pair with :func:`register`.
 """
 

@@ -729,8 +729,8 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
 
     **Resources.** Memory and time are estimated before anything is allocated
     (:func:`estimate_resources`, :mod:`negmaml.numeric.resources`). A job that cannot fit in the
-    memory available even one run at a time raises :class:`~negmaml.numeric.resources.
-    ResourceError` (a ``ValueError`` and a ``MemoryError``) naming the estimate and the limit;
+    memory available even one run at a time raises :class:`~negmaml.numeric.resources.ResourceError`
+     (a ``ValueError`` and a ``MemoryError``) naming the estimate and the limit;
     with ``progress=True`` a job estimated at over a minute or 1 GB prints the estimate first.
 
     Returns:
