@@ -14,7 +14,7 @@ import mpmath
 #: SymPy version that generated this file.
 SYMPY_VERSION = '1.14.0'
 #: SHA-256 of the generator's sources (negmaml.derivations.codegen.source_digest).
-SOURCES_SHA256 = '72bc4b8cdf32973169ba0ca5239bd6175a6f6d942b939d993b71843cb870d405'
+SOURCES_SHA256 = '3faad35c24d79986ca92df4671a274426b12cf5e3b776421a8465b51b31c5fdc'
 GENERAL_TRACES = ('tr_F', 'tr_F2', 'tr_F_S', 'tr_F_S2', 'tr_F_S3', 'tr_F_Sw', 'tr_S', 'tr_S2', 'tr_S2_Sw', 'tr_S3', 'tr_S3_Sw', 'tr_S4', 'tr_S5', 'tr_S6', 'tr_S_Sw')
 
 
