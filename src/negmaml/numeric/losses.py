@@ -29,6 +29,7 @@ from negmaml.numeric.dispatch import (
     resolve_theory,
     theory_args,
 )
+from negmaml.numeric.ksteps import KStepLoss, check_steps, ksteps_loss
 from negmaml.numeric.setting import Setting
 from negmaml.theories import THEORIES, Theory
 
@@ -90,13 +91,39 @@ def _params(setting: Setting | None, theory: str | Theory,
     return resolve_theory(theory, params), params
 
 
+def _ksteps_theory(row: Theory, args: tuple[float, ...], inner_steps: Any,
+                   adapt_steps: Any) -> KStepLoss | None:
+    """The K-step loss (beyond the paper) when ``(inner_steps, adapt_steps) != (1, 1)``."""
+    K = check_steps("inner_steps", inner_steps)
+    K_r = check_steps("adapt_steps", adapt_steps)
+    if K == K_r == 1:
+        return None
+    if row.name not in ("overparameterized", "underparameterized"):
+        raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: several steps are derived for "
+                         "the overparameterized and underparameterized theories (Theorems 1 "
+                         f"and 2) only, not for {row.name!r}")
+    return ksteps_loss(row.name, K, K_r, dict(zip(row.coefficient_args, args, strict=True)))
+
+
 def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: ArrayLike,
              setting: Setting | None = None, *, allow_outside_regime: bool = False,
-             **params: Any) -> FloatOrArray:
-    """``quantity`` (``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``) of a theory of the table."""
+             inner_steps: int = 1, adapt_steps: int = 1, **params: Any) -> FloatOrArray:
+    """``quantity`` (``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``) of a theory of the table.
+
+    ``inner_steps`` (``K``) and ``adapt_steps`` (``K_r``) other than 1 evaluate the K-step
+    theory (beyond the paper, :mod:`negmaml.numeric.ksteps`).
+    """
     row, params = _params(setting, theory, params)
     args = theory_args(row, params, allow_outside_regime=allow_outside_regime)
     at, ar, shape = _alphas(alpha_t, alpha_r)
+    kstep = _ksteps_theory(row, args, inner_steps, adapt_steps)
+    if kstep is not None:
+        method = {"loss": kstep.loss, "dalpha_t": kstep.dloss_dalpha_t,
+                  "dalpha_r": kstep.dloss_dalpha_r}.get(quantity)
+        if method is None:
+            raise ValueError(
+                f"quantity must be one of loss, dalpha_t, dalpha_r; got {quantity!r}")
+        return _out(method(at, ar), shape)
     coefficients, dcoefficients = coefficient_functions(row)
     if quantity == "loss":
         k0, k1, k2 = coefficients(at, *args)
@@ -111,8 +138,8 @@ def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: A
 
 
 def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
-         theory: str = "auto", allow_outside_regime: bool = False,
-         **params: Any) -> FloatOrArray:
+         theory: str = "auto", allow_outside_regime: bool = False, inner_steps: int = 1,
+         adapt_steps: int = 1, **params: Any) -> FloatOrArray:
     """Average test loss of any theory of the table, from a :class:`Setting` or keywords.
 
     ``theory="auto"`` uses Theorem 3 when covariances are given, otherwise Theorem 1 for
@@ -122,23 +149,26 @@ def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None,
     0.702875
     """
     return evaluate("loss", theory, alpha_t, alpha_r, setting,
-                    allow_outside_regime=allow_outside_regime, **params)
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
 
 
 def dloss_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
                    theory: str = "auto", allow_outside_regime: bool = False,
-                   **params: Any) -> FloatOrArray:
+                   inner_steps: int = 1, adapt_steps: int = 1, **params: Any) -> FloatOrArray:
     """``dL/dalpha_t`` of any theory of the table (derived symbolically where generated)."""
     return evaluate("dalpha_t", theory, alpha_t, alpha_r, setting,
-                    allow_outside_regime=allow_outside_regime, **params)
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
 
 
 def dloss_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
                    theory: str = "auto", allow_outside_regime: bool = False,
-                   **params: Any) -> FloatOrArray:
+                   inner_steps: int = 1, adapt_steps: int = 1, **params: Any) -> FloatOrArray:
     """``dL/dalpha_r = k1 + 2 k2 alpha_r`` of any theory of the table."""
     return evaluate("dalpha_r", theory, alpha_t, alpha_r, setting,
-                    allow_outside_regime=allow_outside_regime, **params)
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
 
 
 def loss_coefficients(alpha_t: ArrayLike, setting: Setting | None = None, *,
@@ -163,7 +193,9 @@ _OVER, _UNDER, _GENERAL = (THEORIES[k] for k in ("overparameterized", "underpara
 def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_t: int,
                            n_v: int, n_r: int, m: int, sigma: float, nu: float,
                            init_dist2: float = 0.0,
-                           allow_outside_regime: bool = False) -> FloatOrArray:
+                           allow_outside_regime: bool = False, inner_steps: int = 1,
+        adapt_steps: int = 1,
+) -> FloatOrArray:
     r"""Average test loss of one-step MAML, overparameterized: Theorem 1, Eq. 5.
 
     .. math::
@@ -179,9 +211,14 @@ def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_
     ...                              sigma=1.0, nu=0.5), 6)
     0.702875
 
+    ``inner_steps`` (``K``) and ``adapt_steps`` (``K_r``): the loss after ``K`` training and
+    ``K_r`` adaptation steps (beyond the paper; :mod:`negmaml.derivations.ksteps`), a
+    polynomial of degree ``2 K_r`` in ``alpha_r``; ``K = K_r = 1`` is Eq. 5.
+
     References: Bernacchia (2021), Theorem 1 and Appendix 7.3.1 (Eqs. 59-81).
     """
     return evaluate("loss", _OVER, alpha_t, alpha_r, allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps,
                     p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu,
                     init_dist2=init_dist2)
 
@@ -189,26 +226,36 @@ def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_
 def dloss_overparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
                                      n_t: int, n_v: int, n_r: int, m: int, sigma: float,
                                      nu: float, init_dist2: float = 0.0,
-                                     allow_outside_regime: bool = False) -> FloatOrArray:
+                                     allow_outside_regime: bool = False, inner_steps: int = 1,
+        adapt_steps: int = 1,
+) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 1 (Eq. 5), differentiated symbolically."""
     return evaluate("dalpha_t", _OVER, alpha_t, alpha_r,
-                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps,
+                    p=p, n_t=n_t, n_v=n_v, n_r=n_r,
                     m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
 
 
 def dloss_overparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
                                      n_t: int, n_v: int, n_r: int, m: int, sigma: float,
                                      nu: float, init_dist2: float = 0.0,
-                                     allow_outside_regime: bool = False) -> FloatOrArray:
+                                     allow_outside_regime: bool = False, inner_steps: int = 1,
+        adapt_steps: int = 1,
+) -> FloatOrArray:
     """``dL/dalpha_r`` of Theorem 1 (Eq. 5): ``k1 + 2 k2 alpha_r`` of the quadratic."""
     return evaluate("dalpha_r", _OVER, alpha_t, alpha_r,
-                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps,
+                    p=p, n_t=n_t, n_v=n_v, n_r=n_r,
                     m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
 
 
 def loss_underparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_t: int,
                             n_v: int, n_r: int, m: int, sigma: float, nu: float,
-                            allow_outside_regime: bool = False) -> FloatOrArray:
+                            allow_outside_regime: bool = False, inner_steps: int = 1,
+        adapt_steps: int = 1,
+) -> FloatOrArray:
     r"""Average test loss of one-step MAML, underparameterized: Theorem 2, Eq. 9.
 
     .. math::
@@ -220,29 +267,41 @@ def loss_underparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n
     are absent from its extracted text). Holds for ``p < n_v m``, to leading order in ``m`` or
     ``xi``. It does not depend on ``omega_0``.
 
+    ``inner_steps`` and ``adapt_steps``: K-step analogue (beyond the paper), as in
+    :func:`loss_overparameterized`.
+
     References: Bernacchia (2021), Theorem 2 and Appendix 7.3.2 (Eqs. 83-108).
     """
     return evaluate("loss", _UNDER, alpha_t, alpha_r, allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps,
                     p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu)
 
 
 def dloss_underparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
                                       n_t: int, n_v: int, n_r: int, m: int, sigma: float,
                                       nu: float,
-                                      allow_outside_regime: bool = False) -> FloatOrArray:
+                                      allow_outside_regime: bool = False, inner_steps: int = 1,
+        adapt_steps: int = 1,
+) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 2 (Eq. 9), differentiated symbolically."""
     return evaluate("dalpha_t", _UNDER, alpha_t, alpha_r,
-                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps,
+                    p=p, n_t=n_t, n_v=n_v, n_r=n_r,
                     m=m, sigma=sigma, nu=nu)
 
 
 def dloss_underparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
                                       n_t: int, n_v: int, n_r: int, m: int, sigma: float,
                                       nu: float,
-                                      allow_outside_regime: bool = False) -> FloatOrArray:
+                                      allow_outside_regime: bool = False, inner_steps: int = 1,
+        adapt_steps: int = 1,
+) -> FloatOrArray:
     """``dL/dalpha_r`` of Theorem 2 (Eq. 9): ``k1 + 2 k2 alpha_r`` of the quadratic."""
     return evaluate("dalpha_r", _UNDER, alpha_t, alpha_r,
-                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    allow_outside_regime=allow_outside_regime,
+                    inner_steps=inner_steps, adapt_steps=adapt_steps,
+                    p=p, n_t=n_t, n_v=n_v, n_r=n_r,
                     m=m, sigma=sigma, nu=nu)
 
 

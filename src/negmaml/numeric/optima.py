@@ -25,6 +25,7 @@ import numpy as np
 from negmaml.numeric import _generated as gen
 from negmaml.numeric import validate as _v
 from negmaml.numeric.dispatch import coefficient_functions, resolve_theory, theory_args
+from negmaml.numeric.ksteps import KStepLoss
 from negmaml.numeric.setting import Setting
 from negmaml.theories import Theory
 
@@ -34,6 +35,9 @@ __all__ = ["optimal_alpha_r", "optimal_alpha_t", "optimal_rates", "stationary_al
 def _resolve(theory: str, setting: Setting | None, params: dict[str, Any]
              ) -> tuple[Theory, tuple[float, ...]]:
     allow = bool(params.pop("allow_outside_regime", False))
+    for name in ("inner_steps", "adapt_steps"):
+        if name in params:
+            raise ValueError(f"{name} is not a parameter of this function")
     if setting is not None:
         if not isinstance(setting, Setting):
             raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
@@ -51,16 +55,33 @@ def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> float | np.ndarray:
     return float(values.reshape(())) if shape == () else values.reshape(shape)
 
 
+def _kstep(row: Theory, args: tuple[float, ...], inner_steps: Any, adapt_steps: Any
+           ) -> KStepLoss | None:
+    from negmaml.numeric.losses import _ksteps_theory
+
+    return _ksteps_theory(row, args, inner_steps, adapt_steps)
+
+
 def optimal_alpha_r(theory: str, *, alpha_t: Any, setting: Setting | None = None,
+                    inner_steps: int = 1, adapt_steps: int = 1,
                     **params: Any) -> float | np.ndarray:
     """The adaptation learning rate that minimises the theory's loss, given ``alpha_t``.
 
     Vectorised over ``alpha_t``. ``params`` are those of the theory's loss function (e.g.
     ``p, n_t, n_v, n_r, m, sigma, nu``). Sections 5.1-5.3 show it lies strictly between 0 and
     ``1/(1 + (p+1)/n_r)``.
+
+    ``inner_steps``/``adapt_steps`` other than 1 (beyond the paper): the K-step loss is a
+    polynomial of degree ``2 K_r`` in ``alpha_r``; its global minimiser is the real root of the
+    derivative with the lowest value.
     """
     row, args = _resolve(theory, setting, params)
     at = _v.check_real("alpha_t", alpha_t)
+    kstep = _kstep(row, args, inner_steps, adapt_steps)
+    if kstep is not None:
+        arr = np.asarray(at, dtype=float)
+        flat = np.array([kstep.optimal_alpha_r(a) for a in arr.ravel()])
+        return _shaped(flat, arr.shape)
     coefficients, _ = coefficient_functions(row)
     _, k1, k2 = coefficients(at, *args)
     out = -k1 / (2.0 * k2)
@@ -126,6 +147,7 @@ def _best_alpha_t(row: Theory, alpha_r: float, args: tuple) -> float:
 
 
 def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None,
+                    inner_steps: int = 1, adapt_steps: int = 1,
                     **params: Any) -> float | np.ndarray:
     """The training learning rate that minimises the theory's loss over the real line.
 
@@ -137,14 +159,26 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
     >>> round(optimal_alpha_t("auto", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
     ...                       sigma=1.0, nu=0.5), 4)
     -1.0112
+
+    ``inner_steps``/``adapt_steps`` other than 1 (beyond the paper): the K-step loss is
+    ``u(alpha_r) + v(alpha_r) num(alpha_t)/den(alpha_t)``; the best real stationary point of
+    ``num/den`` (or ``inf``, as above), the same for every ``alpha_r`` with ``v > 0``.
     """
     row, args = _resolve(theory, setting, params)
     ar = _v.check_real("alpha_r", alpha_r)
+    kstep = _kstep(row, args, inner_steps, adapt_steps)
+    if kstep is not None:
+        if kstep.regime == "overparameterized" and args[5] == 0:
+            raise ValueError("sigma=0 makes Theorem 1's loss constant in alpha_t: no unique "
+                             "optimum; sigma must be > 0")
+        flat = np.array([kstep.optimal_alpha_t(float(a)) for a in ar.ravel()])
+        return _shaped(flat, ar.shape)
     flat = np.array([_best_alpha_t(row, float(a), args) for a in ar.ravel()])
     return _shaped(flat, ar.shape)
 
 
 def optimal_rates(theory: str, *, setting: Setting | None = None, bracket: float = 50.0,
+                  inner_steps: int = 1, adapt_steps: int = 1,
                   **params: Any) -> tuple[float, float, float]:
     """The joint minimum ``(alpha_t*, alpha_r*, L*)`` over both learning rates.
 
@@ -161,6 +195,15 @@ def optimal_rates(theory: str, *, setting: Setting | None = None, bracket: float
     row, args = _resolve(theory, setting, params)
     bracket = _v.check_real("bracket", bracket, minimum=0, strict=True, scalar=True)
     coefficients, _ = coefficient_functions(row)
+    kstep = _kstep(row, args, inner_steps, adapt_steps)
+    if kstep is not None:
+        if kstep.K_r != 1:
+            raise ValueError(f"adapt_steps={kstep.K_r}: optimal_rates needs a loss quadratic in "
+                             "alpha_r (adapt_steps=1); use optimal_alpha_t and optimal_alpha_r")
+
+        def coefficients(at: Any, *_: Any) -> tuple[Any, Any, Any]:
+            k0, k1, k2 = kstep.alpha_r_coefficients(at)
+            return k0, k1, k2
 
     def profile(at: np.ndarray) -> np.ndarray:
         k0, k1, k2 = coefficients(at, *args)
