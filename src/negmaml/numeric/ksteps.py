@@ -27,7 +27,8 @@ import numpy as np
 
 from negmaml.symbolic.wishart_recursion import trace_moment
 
-__all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "ksteps_loss", "wishart_average"]
+__all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "horner", "ksteps_loss", "test_side",
+           "wishart_average"]
 
 #: Largest ``K`` (and ``K_r``) accepted; moments of degree ``4 K`` are needed.
 MAX_STEPS = 12
@@ -170,6 +171,22 @@ def _test_side(K_r: int, p: Fraction, n_r: Fraction, sigma: Fraction, nu: Fracti
               _pscale(nu**2 / 2, h_r))
     v = _pscale(Fraction(1, 2), h_r)
     return tuple(u), tuple(v)
+
+
+def test_side(adapt_steps: int, *, p: float, n_r: float, sigma: float, nu: float
+              ) -> tuple[list[float], list[float]]:
+    """``(u, v)`` ascending in ``alpha_r`` with ``E[L | omega*] = u + v |omega* - w_0|^2``.
+
+    Beyond the paper: Eq. 65 with ``adapt_steps`` (``K_r``) steps, exact at finite ``n_r, p``.
+    """
+    u, v = _test_side(check_steps("adapt_steps", adapt_steps), Fraction(p), Fraction(n_r),
+                      Fraction(sigma), Fraction(nu))
+    return [float(x) for x in u], [float(x) for x in v]
+
+
+def horner(coefficients: Any, x: Any) -> Any:
+    """``sum_j coefficients[j] x^j`` (ascending coefficients), for arrays of any library."""
+    return _horner(coefficients, x)
 
 
 def _horner(coefficients: Any, x: Any) -> Any:

@@ -43,6 +43,7 @@ import numpy as np
 import negmaml
 from negmaml.numeric import validate as _v
 from negmaml.numeric.blas import with_single_threaded_blas
+from negmaml.numeric.ksteps import check_steps, horner, test_side
 from negmaml.numeric.resources import FLOAT_BUDGET, Plan, SimulationSize, plan_simulation
 from negmaml.numeric.setting import Setting
 from negmaml.progress import Progress
@@ -141,6 +142,8 @@ class _Config:
     alpha_t: np.ndarray  # flattened grid, shape (K,)
     alpha_r: np.ndarray  # flattened grid, shape (K,)
     shape: tuple[int, ...]
+    inner_steps: int = 1  # K gradient steps in the inner loop (beyond the paper when > 1)
+    adapt_steps: int = 1  # K_r gradient steps at meta-test (beyond the paper when > 1)
 
     @property
     def isotropic(self) -> bool:
@@ -159,7 +162,7 @@ def _psd_factor(matrix: np.ndarray) -> np.ndarray:
 def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any,
                  sigma: Any, nu: Any, Sigma: Any, Sigma_w: Any, w0: Any, omega0: Any, runs: Any,
                  test_tasks: Any, test_points: Any, estimator: Any, common_random_numbers: Any,
-                 seed: Any) -> _Config:
+                 seed: Any, inner_steps: Any = 1, adapt_steps: Any = 1) -> _Config:
     """Check every input at the boundary; ValueError names the parameter, value and valid range."""
     at = _v.as_float_array("alpha_t", alpha_t)
     ar = _v.as_float_array("alpha_r", alpha_r)
@@ -207,6 +210,11 @@ def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r:
         sig_w = _v.check_covariance("Sigma_w", Sigma_w, p, definite=False)
         L = np.linalg.cholesky(sig)
         L_w = _psd_factor(sig_w)
+    inner_steps = check_steps("inner_steps", inner_steps)
+    adapt_steps = check_steps("adapt_steps", adapt_steps)
+    if adapt_steps > 1 and estimator == "exact" and nu is None:
+        raise ValueError(f"adapt_steps={adapt_steps} with estimator='exact' needs isotropic tasks "
+                         "(nu); with Sigma/Sigma_w use estimator='paper'")
     w0_vec = _v.check_vector("w0", w0, p)
     omega0_vec = _v.check_vector("omega0", omega0, p)
     at_flat = np.ascontiguousarray(np.broadcast_to(at, shape).reshape(-1))
@@ -215,7 +223,7 @@ def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r:
                    Sigma_w=sig_w, L=L, L_w=L_w, w0=w0_vec, omega0=omega0_vec, runs=runs,
                    test_tasks=test_tasks, test_points=test_points, estimator=estimator,
                    crn=bool(common_random_numbers), seed=seed, alpha_t=at_flat, alpha_r=ar_flat,
-                   shape=tuple(shape))
+                   shape=tuple(shape), inner_steps=inner_steps, adapt_steps=adapt_steps)
 
 
 def _params(cfg: _Config, alpha_t: Any, alpha_r: Any, w0: Any, omega0: Any) -> dict[str, Any]:
@@ -233,6 +241,8 @@ def _params(cfg: _Config, alpha_t: Any, alpha_r: Any, w0: Any, omega0: Any) -> d
         "test_tasks": cfg.test_tasks, "test_points": cfg.test_points,
         "estimator": cfg.estimator, "common_random_numbers": cfg.crn, "seed": cfg.seed,
         "version": negmaml.__version__,
+        **({"inner_steps": cfg.inner_steps, "adapt_steps": cfg.adapt_steps}
+           if (cfg.inner_steps, cfg.adapt_steps) != (1, 1) else {}),
     }
 
 
@@ -386,6 +396,8 @@ def _meta_train(cfg: _Config, keys: Sequence[tuple[int, ...]], alpha_t: np.ndarr
         Xv = Xv @ cfg.L.T
     yt = (Xt @ W[..., None])[..., 0] + cfg.sigma * Zt  # Eq. 18
     yv = (Xv @ W[..., None])[..., 0] + cfg.sigma * Zv  # Eq. 19
+    if cfg.inner_steps > 1:
+        return _meta_train_ksteps(cfg, Xt, yt, Xv, yv, alpha_t)
     P = Xv @ np.swapaxes(Xt, -1, -2)  # X_v X_t^T, (R, m, n_v, n_t)
     B0 = Xv.reshape(R, N, p)
     B1 = -(P @ Xt).reshape(R, N, p) / n_t
@@ -396,8 +408,83 @@ def _meta_train(cfg: _Config, keys: Sequence[tuple[int, ...]], alpha_t: np.ndarr
     return cfg.omega0 + _outer_solutions(B0, B1, h0, h1, alpha_t)  # Eq. 69 / Eq. 83
 
 
+def _meta_train_ksteps(cfg: _Config, Xt: np.ndarray, yt: np.ndarray, Xv: np.ndarray,
+                       yv: np.ndarray, alpha_t: np.ndarray) -> np.ndarray:
+    """``omega_star`` after ``K = cfg.inner_steps`` inner steps (beyond the paper).
+
+    ``K`` steps of gradient descent on the half-MSE of the ``n_t`` training points, from
+    ``omega``: ``theta_K(omega) = A^K omega + theta_K(0)``, ``A = I - alpha_t/n_t X_t^T X_t``,
+    ``theta_{k+1} = theta_k - alpha_t/n_t X_t^T (X_t theta_k - y_t)``. The outer problem is the
+    least-squares problem of Eqs. 66-69 with ``B_i = X_v A^K`` and
+    ``gamma_i = y_v - X_v theta_K(0)``; ``B_i`` is formed by applying ``A`` K times on the
+    right of ``X_v``, ``theta_K(omega_0)`` by K literal steps.
+    """
+    R, m, p, n_t, n_v = Xt.shape[0], cfg.m, cfg.p, cfg.n_t, cfg.n_v
+    N = n_v * m
+    Xtt = np.swapaxes(Xt, -1, -2)
+    out = np.empty((R, alpha_t.shape[0], p))
+    for k, a in enumerate(alpha_t):
+        c = a / n_t
+        B = Xv.copy()  # (R, m, n_v, p)
+        theta = np.broadcast_to(cfg.omega0, (R, m, p)).copy()
+        for _ in range(cfg.inner_steps):
+            B = B - c * ((B @ Xtt) @ Xt)  # B <- B A
+            resid = (Xt @ theta[..., None])[..., 0] - yt
+            theta = theta - c * (Xtt @ resid[..., None])[..., 0]
+        h = (yv - (Xv @ theta[..., None])[..., 0]).reshape(R, 1, N)  # gamma - B omega0
+        x = _pinv_apply(B.reshape(R, 1, N, p), h)
+        out[:, k] = cfg.omega0 + x[:, 0]
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Target side
+
+
+def _exact_values_ksteps(cfg: _Config, omega: np.ndarray, inv: np.ndarray,
+                         alpha_r: np.ndarray) -> np.ndarray:
+    """E[test loss | omega_star] after ``K_r = cfg.adapt_steps`` steps (beyond the paper).
+
+    Isotropic tasks: ``u(alpha_r) + v(alpha_r) |omega_star - w0|^2`` with ``v = h_r^{(K_r)}/2``,
+    ``h_r^{(K_r)} = E[(I - alpha_r/n_r W_r)^{2 K_r}]`` and ``u`` holding ``sigma^2/2``, the
+    target noise ``sigma^2/2 (alpha_r/n_r)^2 E Tr(S_r^2 W_r)`` and ``nu^2 v``: exact at finite
+    ``n_r``, ``p`` (:func:`negmaml.numeric.ksteps.test_side`, exact Wishart averages).
+    """
+    E = omega - cfg.w0
+    e2 = np.einsum("rkp,rkp->rk", E, E)[:, inv]
+    u, v = test_side(cfg.adapt_steps, p=cfg.p, n_r=cfg.n_r, sigma=cfg.sigma, nu=cfg.nu)
+    ar = alpha_r[None, :]
+    return horner(u, ar) + horner(v, ar) * e2
+
+
+def _target_losses_ksteps(cfg: _Config, omega: np.ndarray, inv: np.ndarray,
+                          alpha_r: np.ndarray, Gw: np.ndarray, Gr: np.ndarray, Zr: np.ndarray,
+                          Cs: np.ndarray) -> np.ndarray:
+    """Per-task test losses after ``K_r = cfg.adapt_steps`` literal steps, shape ``(R, K, T)``.
+
+    Beyond the paper. The target side (``w*``, ``X_r``, ``z_r``) is sampled literally, for
+    isotropic and general tasks alike; the test points by the chi-square law.
+    """
+    n_r, sigma, p = cfg.n_r, cfg.sigma, cfg.p
+    if cfg.isotropic:
+        wstar = cfg.w0 + (cfg.nu / math.sqrt(p)) * Gw  # (R, T, p)
+        Xr = Gr
+    else:
+        wstar = cfg.w0 + Gw @ cfg.L_w.T
+        Xr = Gr @ cfg.L.T  # (R, T, n_r, p)
+    yr = (Xr @ wstar[..., None])[..., 0] + sigma * Zr  # Eq. 26
+    Xrt = np.swapaxes(Xr, -1, -2)
+    R, T = Gw.shape[0], Gw.shape[1]
+    out = np.empty((R, alpha_r.shape[0], T))
+    for k, (j, ar) in enumerate(zip(inv, alpha_r, strict=True)):
+        theta = np.broadcast_to(omega[:, None, j], (R, T, p)).copy()
+        for _ in range(cfg.adapt_steps):
+            resid = (Xr @ theta[..., None])[..., 0] - yr
+            theta = theta - (ar / n_r) * (Xrt @ resid[..., None])[..., 0]
+        v = wstar - theta
+        Q = np.sum(v * v, axis=-1) if cfg.isotropic else np.sum((v @ cfg.L) ** 2, axis=-1)
+        out[:, k] = (Q + sigma**2) * Cs / (2.0 * cfg.test_points)
+    return out
 
 
 def _exact_values(cfg: _Config, omega: np.ndarray, inv: np.ndarray,
@@ -517,9 +604,15 @@ def _run_job(cfg: _Config, start: int, stop: int, point: int | None) -> np.ndarr
     inv = inv.reshape(-1)
     omega = _meta_train(cfg, keys, ut)
     if cfg.estimator == "exact":
+        if cfg.adapt_steps > 1:
+            return _exact_values_ksteps(cfg, omega, inv, ar)
         return _exact_values(cfg, omega, inv, ar)
     gens = [_generator(cfg.seed, key, _TARGET_STREAM) for key in keys]
-    if cfg.isotropic:
+    if cfg.adapt_steps > 1:
+        draws = [_draw_target_general(g, cfg) for g in gens]
+        Gw, Gr, Zr, Cs = (np.stack([d[i] for d in draws]) for i in range(4))
+        losses = _target_losses_ksteps(cfg, omega, inv, ar, Gw, Gr, Zr, Cs)
+    elif cfg.isotropic:
         stats = np.stack([_draw_target_isotropic(g, cfg) for g in gens])
         e_norm = np.sqrt(np.einsum("rkp,rkp->rk", omega - cfg.w0, omega - cfg.w0))
         losses = _target_losses_isotropic(cfg, e_norm, inv, ar, stats)
@@ -613,7 +706,8 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
              w0: Any = None, omega0: Any = None, runs: int = 100, test_tasks: int = 100,
              test_points: int = 50, estimator: str = "paper", seed: int = 0,
              progress: bool = False, common_random_numbers: bool = True,
-             workers: int | None = None, chunk_size: int | None = None) -> SimulationResult:
+             workers: int | None = None, chunk_size: int | None = None,
+             inner_steps: int = 1, adapt_steps: int = 1) -> SimulationResult:
     r"""Monte Carlo average test loss of one-step MAML on mixed linear regression.
 
     Each run draws ``m`` training tasks (Eqs. 18-19, 28-30; or Eqs. 109-110 with ``Sigma``,
@@ -726,6 +820,11 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
             and in a notebook, and Ctrl-C stops it at once.
         chunk_size: runs per batch; default bounded by memory (about 32 MiB per array, smaller
             where the machine has less memory free).
+        inner_steps, adapt_steps: ``K`` gradient steps in the inner loop and ``K_r`` at
+            meta-test (beyond the paper when > 1; default 1, the paper's protocol). ``K > 1``
+            forms ``B_i = X_v A^K`` and ``gamma_i`` by K literal steps and solves the same
+            outer problem; ``K_r > 1`` samples the target side literally (``"paper"``) or uses
+            the exact K_r-step conditional expectation (``"exact"``, isotropic tasks only).
 
     **Resources.** Memory and time are estimated before anything is allocated
     (:func:`estimate_resources`, :mod:`negmaml.numeric.resources`). A job that cannot fit in the
@@ -770,7 +869,8 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
     cfg = _make_config(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu,
                        Sigma=Sigma, Sigma_w=Sigma_w, w0=w0, omega0=omega0, runs=runs,
                        test_tasks=test_tasks, test_points=test_points, estimator=estimator,
-                       common_random_numbers=common_random_numbers, seed=seed)
+                       common_random_numbers=common_random_numbers, seed=seed,
+                       inner_steps=inner_steps, adapt_steps=adapt_steps)
     chunk = plan.chunk
     K = cfg.alpha_t.shape[0]
     points: list[int | None] = [None] if cfg.crn else list(range(K))
@@ -837,7 +937,8 @@ def estimate_resources(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int
 def naive_simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int, m: int,
                    sigma: float, nu: float | None = None, Sigma: Any = None, Sigma_w: Any = None,
                    w0: Any = 0.0, omega0: Any = 0.0, runs: int = 100, test_tasks: int = 100,
-                   test_points: int = 50, seed: int = 0) -> SimulationResult:
+                   test_points: int = 50, seed: int = 0, inner_steps: int = 1,
+                   adapt_steps: int = 1) -> SimulationResult:
     """The paper's protocol as a plain per-run loop: the reference implementation.
 
     Written straight from Eqs. 18-27 and 69/83 with whole data matrices and
@@ -846,11 +947,24 @@ def naive_simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_
     reused for every grid point (common random numbers on the training side); target tasks are
     drawn afresh for every grid point. Run ``r`` uses ``default_rng(SeedSequence([seed, r]))``,
     independent of :func:`simulate`'s streams. Arguments as in :func:`simulate`.
+
+    ``inner_steps``/``adapt_steps`` > 1 (beyond the paper): ``B_i = X_v A^K`` with
+    ``numpy.linalg.matrix_power``, ``gamma_i`` from K literal gradient steps from zero, and
+    K_r literal gradient steps at meta-test.
     """
     cfg = _make_config(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu,
                        Sigma=Sigma, Sigma_w=Sigma_w, w0=w0, omega0=omega0, runs=runs,
                        test_tasks=test_tasks, test_points=test_points, estimator="paper",
-                       common_random_numbers=True, seed=seed)
+                       common_random_numbers=True, seed=seed, inner_steps=inner_steps,
+                       adapt_steps=adapt_steps)
+    K_in, K_ad = cfg.inner_steps, cfg.adapt_steps
+
+    def descend(theta: np.ndarray, X: np.ndarray, y: np.ndarray, rate: float,
+                steps: int) -> np.ndarray:
+        for _ in range(steps):  # gradient descent on |y - X theta|^2 / (2 rows), Eqs. 20-21
+            theta = theta - rate / X.shape[0] * X.T @ (X @ theta - y)
+        return theta
+
     I = np.eye(p)
     if cfg.isotropic:
         L, L_w = I, cfg.nu / math.sqrt(p) * I
@@ -872,16 +986,27 @@ def naive_simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_
         for k in range(K):
             a_t, a_r = cfg.alpha_t[k], cfg.alpha_r[k]
             # Eqs. 20-21: y_v - X_v theta(omega) = gamma_i - B_i omega (Eqs. 66-68)
-            B = np.vstack([X_v @ (I - a_t / n_t * X_t.T @ X_t) for X_t, y_t, X_v, y_v in tasks])
-            gamma = np.concatenate([y_v - a_t / n_t * X_v @ X_t.T @ y_t
-                                    for X_t, y_t, X_v, y_v in tasks])
+            if K_in == 1:
+                B = np.vstack([X_v @ (I - a_t / n_t * X_t.T @ X_t)
+                               for X_t, y_t, X_v, y_v in tasks])
+                gamma = np.concatenate([y_v - a_t / n_t * X_v @ X_t.T @ y_t
+                                        for X_t, y_t, X_v, y_v in tasks])
+            else:
+                B = np.vstack([X_v @ np.linalg.matrix_power(I - a_t / n_t * X_t.T @ X_t, K_in)
+                               for X_t, y_t, X_v, y_v in tasks])
+                gamma = np.concatenate([y_v - X_v @ descend(np.zeros(p), X_t, y_t, a_t, K_in)
+                                        for X_t, y_t, X_v, y_v in tasks])
             omega = cfg.omega0 + np.linalg.pinv(B) @ (gamma - B @ cfg.omega0)  # Eq. 69 / 83
             losses = []
             for _ in range(cfg.test_tasks):
                 w_star = cfg.w0 + L_w @ rng.standard_normal(p)
                 X_r = rng.standard_normal((n_r, p)) @ L.T
                 y_r = X_r @ w_star + sigma * rng.standard_normal(n_r)  # Eq. 26
-                theta = (I - a_r / n_r * X_r.T @ X_r) @ omega + a_r / n_r * X_r.T @ y_r  # Eq. 25
+                if K_ad == 1:
+                    theta = ((I - a_r / n_r * X_r.T @ X_r) @ omega
+                             + a_r / n_r * X_r.T @ y_r)  # Eq. 25
+                else:
+                    theta = descend(omega, X_r, y_r, a_r, K_ad)
                 X_s = rng.standard_normal((n_s, p)) @ L.T
                 y_s = X_s @ w_star + sigma * rng.standard_normal(n_s)  # Eq. 24
                 losses.append(np.sum((y_s - X_s @ theta) ** 2) / (2 * n_s))  # Eq. 23
