@@ -46,3 +46,10 @@ def test_adaptation_steps_raise_the_degree_in_alpha_r():
 def test_bad_step_counts_are_refused(bad):
     with pytest.raises(ValueError, match="inner_steps"):
         ksteps.steps("overparameterized", bad, 1)
+
+
+@pytest.mark.parametrize(("regime", "K"), [("overparameterized", 2), ("overparameterized", 3),
+                                           ("underparameterized", 2)])
+def test_slope_at_zero_is_K_times_the_one_step_slope(regime, K):
+    one = ksteps.slope_at_zero(regime, 1, 2)
+    assert sp.simplify(ksteps.slope_at_zero(regime, K, 2) - K * one) == 0

@@ -66,7 +66,8 @@ from negmaml.symbolic import (
 from negmaml.symbolic.wick import expect_terms
 from negmaml.symbolic.wishart_polys import W, expect_matrix_poly
 
-__all__ = ["MAX_STEPS", "averages", "check_steps", "loss", "steps", "test_side_loss"]
+__all__ = ["MAX_STEPS", "averages", "check_steps", "loss", "slope_at_zero", "steps",
+           "test_side_loss"]
 
 #: Largest number of steps the derivation accepts (degree ``4 K`` Wishart moments).
 MAX_STEPS = 12
@@ -209,3 +210,17 @@ def loss(regime: str, K: int = 1, K_r: int = 1) -> sp.Expr:
     """
     s = steps(regime, K, K_r)
     return s["5"] if regime == "overparameterized" else s["9"]
+
+
+def slope_at_zero(regime: str, K: int = 1, K_r: int = 1) -> sp.Expr:
+    """``dL/dalpha_t`` at ``alpha_t = 0`` for ``K`` training steps (beyond the paper).
+
+    To first order in ``alpha_t``, ``A^K = I - K alpha_t/n_t W_t + O(alpha_t^2)`` and the noise
+    term is ``O(alpha_t^2)``: ``K`` steps of rate ``alpha_t`` act as one step of rate
+    ``K alpha_t``, so this is ``K`` times the one-step slope. The one-step slopes derived from
+    Eqs. 5 and 9 are ``sigma^2 h_r n_v m/p`` (Theorem 1) and ``sigma^2 h_r p/(n_v m)``
+    (Theorem 2), with ``h_r`` replaced by ``E[A_r^{2K_r}] > 0`` for ``K_r`` adaptation steps:
+    positive whenever ``sigma > 0``, so a small negative ``alpha_t`` beats ``alpha_t = 0`` for
+    every ``K`` in both regimes (the tests check ``slope(K) - K slope(1) = 0`` symbolically).
+    """
+    return sp.factor(sp.diff(loss(regime, K, K_r), alpha_t).subs(alpha_t, 0))
