@@ -20,12 +20,14 @@ from negmaml.theories import PARAMETERS, near_threshold, regime_for
 
 __all__ = [
     "THEORY_FLAGS",
+    "add_steps_flags",
     "add_theory_flags",
     "choose_regime",
     "threshold_warnings",
     "expand_rows",
     "format_table",
     "parse_values",
+    "steps_values",
     "theory_values",
 ]
 
@@ -159,3 +161,32 @@ def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
              for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def add_steps_flags(parser: argparse.ArgumentParser) -> None:
+    """Add ``--inner-steps`` and ``--adapt-steps`` (K-step MAML, beyond the paper)."""
+    from negmaml.numeric.ksteps import MAX_STEPS
+
+    parser.add_argument("--inner-steps", default="1", metavar="K",
+                        help=f"gradient steps of the inner loop, 1..{MAX_STEPS} (default 1, the "
+                             "paper; more is beyond the paper)")
+    parser.add_argument("--adapt-steps", default="1", metavar="K",
+                        help=f"gradient steps of the adaptation at meta-test, 1..{MAX_STEPS} "
+                             "(default 1, the paper; more is beyond the paper)")
+
+
+def steps_values(args: argparse.Namespace) -> dict[str, int]:
+    """``{"inner_steps": K, "adapt_steps": K_r}`` from the flags; CLIError when invalid."""
+    from negmaml.numeric.ksteps import MAX_STEPS
+
+    out = {}
+    for flag, name in (("--inner-steps", "inner_steps"), ("--adapt-steps", "adapt_steps")):
+        text = str(getattr(args, name, "1")).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not 1 <= value <= MAX_STEPS:
+            raise CLIError(f"{flag} must be a whole number from 1 to {MAX_STEPS}, got {text!r}")
+        out[name] = value
+    return out

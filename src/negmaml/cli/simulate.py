@@ -25,10 +25,12 @@ from typing import Any
 from negmaml.cli import CLIError
 from negmaml.cli._guard import check_output_file
 from negmaml.cli._params import (
+    add_steps_flags,
     add_theory_flags,
     choose_regime,
     expand_rows,
     format_table,
+    steps_values,
     theory_values,
     threshold_warnings,
 )
@@ -95,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         from negmaml.experiments.userplot import PLOT_SUFFIXES
 
         check_output_file("--plot", args.plot, PLOT_SUFFIXES)
+    steps = steps_values(args)
     values = theory_values(args, _ISO + ("alpha_t", "alpha_r"))
     alpha_t = np.array(values.pop("alpha_t"), dtype=float)
     alpha_r = np.array(values.pop("alpha_r"), dtype=float)
@@ -114,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
                                    **setting.simulate_params(), runs=runs,
                                    test_tasks=test_tasks, test_points=test_points,
                                    estimator=args.estimator, seed=seed, progress=show,
-                                   workers=workers)
+                                   workers=workers, **steps)
             if remark and remark not in remarks:
                 remarks.append(remark)
             if first is None:
@@ -123,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
             if regime is not None:
                 theory = np.broadcast_to(numeric.loss(
                     alpha_t[:, None], alpha_r[None, :], setting, theory=regime,
-                    allow_outside_regime=args.allow_outside_regime), res.mean.shape)
+                    allow_outside_regime=args.allow_outside_regime, **steps), res.mean.shape)
             for i, at in enumerate(alpha_t):
                 for j, ar in enumerate(alpha_r):
                     row = dict(combo, alpha_t=float(at), alpha_r=float(ar),
@@ -140,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
     meta = {"runs": runs, "seed": seed, "estimator": args.estimator, "test_tasks": test_tasks,
             "test_points": test_points, "common_random_numbers": True,
             "regime_requested": args.regime, "w0": "sqrt(init_dist2/p) in every coordinate",
-            "omega0": 0.0}
+            "omega0": 0.0, **steps}
     if args.json is not None:
         from negmaml import __version__
 
@@ -158,6 +161,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"simulate: {runs} runs, estimator {args.estimator}, seed {seed}, common random "
           "numbers" + (f", {test_tasks} test tasks of {test_points} points"
                        if args.estimator == "paper" else ""))
+    if steps != {"inner_steps": 1, "adapt_steps": 1}:
+        print(f"inner steps K={steps['inner_steps']}, adaptation steps "
+              f"K_r={steps['adapt_steps']} (beyond the paper)")
     print("fixed: " + ", ".join(f"{c}={rows[0][c]}" for c in fixed))
     regimes = sorted({r["regime"] for r in rows})
     print(f"theory: {', '.join(regimes)} "
@@ -197,6 +203,7 @@ def _plot(args: argparse.Namespace, alpha_t: Any, alpha_r: Any, combo: dict[str,
     xs = dense(xs_grid)
     lines, points, markers = [], [], []
     allow = args.allow_outside_regime
+    steps = steps_values(args)
     for k, value in enumerate(others[:8]):
         name = "alpha_r" if x == "alpha_t" else "alpha_t"
         points.append(Points(xs_grid, mean[:, k], se[:, k],
@@ -207,22 +214,24 @@ def _plot(args: argparse.Namespace, alpha_t: Any, alpha_r: Any, combo: dict[str,
         if regime is None:
             continue
         at, ar = (xs, value) if x == "alpha_t" else (value, xs)
-        ys = numeric.loss(at, ar, setting, theory=regime, allow_outside_regime=allow)
+        ys = numeric.loss(at, ar, setting, theory=regime, allow_outside_regime=allow, **steps)
         lines.append(Line(xs, np.asarray(ys), f"theory, {name} = {value:g}"))
         try:
             if x == "alpha_t":
                 best = float(numeric.optimal_alpha_t(regime, alpha_r=float(value),
-                                                     setting=setting, allow_outside_regime=allow))
+                                                     setting=setting, allow_outside_regime=allow,
+                                                     **steps))
                 point = (best, value)
             else:
                 best = float(numeric.optimal_alpha_r(regime, alpha_t=float(value),
-                                                     setting=setting, allow_outside_regime=allow))
+                                                     setting=setting, allow_outside_regime=allow,
+                                                     **steps))
                 point = (value, best)
         except ValueError:
             continue
         if np.isfinite(best) and xs[0] <= best <= xs[-1]:
             markers.append(Marker(best, float(numeric.loss(*point, setting, theory=regime,
-                                                           allow_outside_regime=allow)),
+                                                           allow_outside_regime=allow, **steps)),
                                   "theory optimum"))
     sizes = ", ".join(f"{k}={combo[k]:g}" for k in _ISO)
     label = "no theory" if regime is None else THEORIES[regime].label
@@ -239,6 +248,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "value, a comma list or start:stop:num. Theory and z-score are shown where "
                     "Theorem 1 or 2 applies.")
     add_theory_flags(parser)
+    add_steps_flags(parser)
     g = parser.add_argument_group("simulation")
     g.add_argument("--runs", type=int, default=100, metavar="N",
                    help="runs per point (>= 2, default 100)")

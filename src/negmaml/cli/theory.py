@@ -16,10 +16,12 @@ import numpy as np
 
 from negmaml.cli import CLIError
 from negmaml.cli._params import (
+    add_steps_flags,
     add_theory_flags,
     choose_regime,
     expand_rows,
     format_table,
+    steps_values,
     theory_values,
     threshold_warnings,
 )
@@ -41,7 +43,14 @@ def _combos(args: argparse.Namespace, rates: tuple[str, ...]
 def _theory_of(args: argparse.Namespace, combo: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     regime = choose_regime(args.regime, combo["p"], combo["n_v"], combo["m"],
                            allow_outside_regime=args.allow_outside_regime)
-    return regime, {k: combo[k] for k in THEORIES[regime].parameters if k in combo}
+    params = {k: combo[k] for k in THEORIES[regime].parameters if k in combo}
+    return regime, {**params, **_steps(args)}
+
+
+def _steps(args: argparse.Namespace) -> dict[str, int]:
+    """``inner_steps``/``adapt_steps`` keywords, only where they differ from the paper's 1."""
+    steps = steps_values(args)
+    return {} if steps == {"inner_steps": 1, "adapt_steps": 1} else steps
 
 
 def _theories(args: argparse.Namespace, combos: list[dict[str, Any]]
@@ -66,7 +75,7 @@ def _loss_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
         for i, a_t in enumerate(at):
             for j, a_r in enumerate(ar):
                 rows.append(dict(combo, alpha_t=float(a_t), alpha_r=float(a_r), regime=regime,
-                                 loss=float(values[i, j])))
+                                 **_steps(args), loss=float(values[i, j])))
     return rows
 
 
@@ -95,7 +104,7 @@ def _optimum_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
                                           ar[finite] if ar.ndim else ar, theory=regime,
                                           allow_outside_regime=allow, **params)
         for k, value in enumerate(given):
-            row = dict(combo, regime=regime, optimum=target)
+            row = dict(combo, regime=regime, optimum=target, **_steps(args))
             row[other] = float(value)
             row[f"best_{target}"] = float(best[k])
             row["loss"] = float(losses[k]) if finite[k] else None
@@ -111,6 +120,10 @@ def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, columns: list[st
     regimes = sorted({r["regime"] for r in rows})
     how = "chosen from p versus n_v*m" if args.regime == "auto" else "as requested"
     print(f"regime: {', '.join(regimes)} ({how})")
+    steps = _steps(args)
+    if steps:
+        print(f"inner steps K={steps['inner_steps']}, adaptation steps K_r="
+              f"{steps['adapt_steps']} (beyond the paper)")
     varying = [c for c in columns if len({str(r.get(c)) for r in rows}) > 1]
     fixed = [c for c in columns if c not in varying and c not in ("loss",)
              and not c.startswith("best_")]
@@ -194,6 +207,7 @@ def _plot_optimum(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
     combo = {k: first[k] for k in _SIZES if k in first}
     regime = first["regime"]
     params = {k: combo[k] for k in THEORIES[regime].parameters if k in combo}
+    params.update(_steps(args))
     allow = args.allow_outside_regime
     target = "alpha_t" if args.joint else args.wrt
     other = "alpha_r" if target == "alpha_t" else "alpha_t"
@@ -221,7 +235,7 @@ def _joint_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     for combo, (regime, params) in zip(combos, _theories(args, combos), strict=True):
         at, ar, best = numeric.optimal_rates(regime, **params,
                                              allow_outside_regime=args.allow_outside_regime)
-        rows.append(dict(combo, regime=regime, optimum="joint", best_alpha_t=at,
+        rows.append(dict(combo, regime=regime, optimum="joint", **_steps(args), best_alpha_t=at,
                          best_alpha_r=ar, loss=best if np.isfinite(at) else None))
     return rows
 
@@ -229,6 +243,7 @@ def _joint_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _run_loss(args: argparse.Namespace) -> int:
     """Average test loss of the theory that applies (Eq. 5 or Eq. 9) for every combination."""
     _check_plot(args)
+    steps_values(args)
     rows = _loss_rows(args)
     cols = ["p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2", "alpha_t", "alpha_r",
             "loss"]
@@ -241,6 +256,7 @@ def _run_loss(args: argparse.Namespace) -> int:
 
 def _run_optimum(args: argparse.Namespace) -> int:
     _check_plot(args)
+    steps_values(args)
     if args.joint and (args.alpha_t is not None or args.alpha_r is not None):
         raise CLIError("--joint optimises both learning rates: give neither --alpha-t nor "
                        "--alpha-r")
@@ -264,6 +280,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     loss = sub.add_parser("loss", help="average test loss from Theorem 1 or 2",
                           description=_run_loss.__doc__ or "Average test loss (Eq. 5 or Eq. 9).")
     add_theory_flags(loss)
+    add_steps_flags(loss)
     loss.add_argument("--json", action="store_true", help="print JSON instead of a table")
     loss.add_argument("--plot", metavar="PATH", default=None,
                       help="also draw the loss curves with the optimum marked (.png, .pdf, .svg)")
@@ -273,6 +290,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          description="Optimal learning rate: alpha_t given alpha_r (default) or "
                          "alpha_r given alpha_t.")
     add_theory_flags(opt)
+    add_steps_flags(opt)
     opt.add_argument("--wrt", choices=("alpha_t", "alpha_r"), default="alpha_t",
                      help="which learning rate to optimise (default alpha_t)")
     opt.add_argument("--joint", action="store_true",
