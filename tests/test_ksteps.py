@@ -96,7 +96,7 @@ def test_optima_are_stationary_and_minimal():
         assert loss(at, 0.2, **kw) <= np.min(loss(grid, 0.2, **kw)) + 1e-12
 
 
-@pytest.mark.parametrize("bad", [0, 13, 2.0, "2", True])
+@pytest.mark.parametrize("bad", [0, 9, 2.0, "2", True])
 def test_bad_steps_are_refused(bad):
     with pytest.raises(ValueError, match="inner_steps"):
         loss(0.0, 0.2, inner_steps=bad, **FIG2)

@@ -59,3 +59,23 @@ def test_bad_steps_one_line_exit_2(command, flag, value):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0], proc.stderr
+
+
+def test_figure_ksteps_writes_json_and_png(tmp_path, capsys):
+    js, png = tmp_path / "k.json", tmp_path / "k.png"
+    assert main(["figure", "ksteps", "--runs", "3", "--no-progress", "--json", str(js),
+                 "--out", str(png)]) == 0
+    doc = json.loads(js.read_text())
+    assert doc["beyond_the_paper"] and doc["runs"] == 3 and doc["seed"] == 0
+    assert [c["K"] for c in doc["curves"]] == [1, 2, 3, 5]
+    # Figure 3's parameters: the optimum stays negative for every K (theory)
+    assert all(r["optimum"] < 0 for r in doc["optima"]["fig3"])
+    assert png.stat().st_size > 10_000
+
+
+def test_figure_ksteps_refuses_other_options():
+    proc = subprocess.run([sys.executable, "-m", "negmaml", "figure", "ksteps", "--runs", "2",
+                           "--test-tasks", "3"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "negmaml figure: error: --test-tasks does not apply to figure ksteps"]

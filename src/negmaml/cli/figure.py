@@ -21,7 +21,7 @@ from negmaml.cli._guard import check_output_dir, check_output_file
 
 __all__ = ["register"]
 
-_NAMES = ("2a", "2b", "3a", "3b", "4a", "4b", "5", "6a", "6b", "6c", "6d")
+_NAMES = ("2a", "2b", "3a", "3b", "4a", "4b", "5", "6a", "6b", "6c", "6d", "ksteps")
 _SHARED = {"runs", "seed", "out", "json", "no_progress"}
 _OURS = ("estimator", "test_tasks", "test_points", "cache_dir", "no_cache", "workers")
 
@@ -54,6 +54,10 @@ def _run(args: argparse.Namespace) -> int:
             setattr(args, dest, default)
         else:
             given.add(dest)
+    if args.name == "ksteps":
+        for dest in sorted(given - _SHARED - {"workers"}):
+            raise ValueError(f"{info[dest][0]} does not apply to figure ksteps")
+        return _run_ksteps(args)
     if args.name == "5":
         for dest in _OURS:
             if dest in given:
@@ -66,6 +70,39 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"{info[only5[0]][0]} applies only to figure 5, not to figure "
                          f"{args.name}")
     return _run_panel(args)
+
+
+def _run_ksteps(args: argparse.Namespace) -> int:
+    """K inner steps (beyond the paper): :mod:`negmaml.experiments.ksteps`."""
+    from negmaml.experiments import ksteps as KS
+    from negmaml.experiments.figures import PLOT_SUFFIXES
+
+    runs = _positive("--runs", args.runs, 2)
+    seed = _positive("--seed", args.seed, 0)
+    workers = _positive("--workers", args.workers)
+    if args.out is not None:
+        check_output_file("--out", args.out, PLOT_SUFFIXES)
+    if args.json is not None:
+        check_output_file("--json", args.json)
+    res = KS.run_ksteps(runs=2000 if runs is None else runs, seed=0 if seed is None else seed,
+                        progress=not args.no_progress and sys.stderr.isatty(), workers=workers)
+    print("K inner steps (beyond the paper): "
+          f"{res['runs']} runs, seed {res['seed']}, exact estimator, common random numbers")
+    print("(a) Figure 2's parameters: theory optimum; simulated best alpha_t < 0 and > 0 "
+          "(grid) and their difference with its paired SE")
+    for c in res["curves"]:
+        print(f"  K={c['K']}: theory {c['theory_optimum']:.4g}; simulation "
+              f"{c['mc_best_negative']:g} vs {c['mc_best_positive']:g}: "
+              f"{c['mc_best_negative_minus_best_positive']:.3g} "
+              f"+- {c['paired_stderr']:.2g}")
+    for name in ("fig2", "fig3"):
+        print(f"(b) optimal alpha_t against K, {name}: " + ", ".join(
+            f"K={r['K']}: {r['optimum']:.4g}" for r in res["optima"][name]))
+    if args.json is not None:
+        print(f"wrote {KS.save_json(res, args.json)}")
+    if args.out is not None:
+        print(f"wrote {KS.plot_ksteps(res, args.out)}")
+    return 0
 
 
 def _run_panel(args: argparse.Namespace) -> int:
@@ -134,7 +171,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Figures 2a-6d cache their Monte Carlo results (see --cache-dir), so a rerun is "
                "instant. Figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'.")
     parser.add_argument("name", metavar="NAME", choices=_NAMES,
-                        help="2a, 2b, 3a, 3b, 4a, 4b, 5, 6a, 6b, 6c or 6d")
+                        help="2a, 2b, 3a, 3b, 4a, 4b, 5, 6a, 6b, 6c, 6d, or ksteps (K inner "
+                             "steps, beyond the paper)")
     shared = parser.add_argument_group("all figures")
     g = parser.add_argument_group("figures 2a-6d (linear regression)")
     g.add_argument("--estimator", choices=("exact", "paper"), default=None,

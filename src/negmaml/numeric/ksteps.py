@@ -31,7 +31,7 @@ __all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "horner", "ksteps_loss", "te
            "wishart_average"]
 
 #: Largest ``K`` (and ``K_r``) accepted; moments of degree ``4 K`` are needed.
-MAX_STEPS = 12
+MAX_STEPS = 8
 
 # A polynomial in (alpha, W): {(i, j): coefficient of alpha^i W^j}
 _Poly2 = dict[tuple[int, int], Fraction]
@@ -255,19 +255,34 @@ class KStepLoss:
         values = [_horner(coefs, r) for r in roots]
         return float(roots[int(np.argmin(values))])
 
-    def optimal_alpha_t(self, alpha_r: float) -> float:
-        """The global minimiser in ``alpha_t`` over the real line, or ``inf`` (see optima)."""
+    def optimal_alpha_t(self, alpha_r: float, bracket: float = 50.0) -> float:
+        """The global minimiser in ``alpha_t``, or ``inf`` where the infimum is at infinity.
+
+        ``d(alpha_t) = num/den`` is scanned for minima (sign changes of its derivative from
+        ``-`` to ``+``) on 400001 points of ``[-bracket, bracket]``, each refined by bisection;
+        the lowest is compared with the common limit at ``+-infinity``
+        (``num``'s and ``den``'s leading coefficients' ratio). Root finding on the
+        polynomial ``num' den - num den'`` (degree up to ``8K - 1``) is not used: in floating
+        point it misplaces roots for ``K >~ 5``. Minima beyond the bracket are not seen.
+        """
         vr = _horner(self.v, float(alpha_r))
         if vr <= 0:
             raise ValueError(f"alpha_r={alpha_r!r} makes the loss independent of alpha_t")
-        num, den = self.num, self.den
-        minus = [-x for x in _mul_f(num, _deriv(den))]
-        crit = _real_roots(_padd_f(_mul_f(_deriv(num), den), minus))
-        if crit.size == 0:
-            return math.inf
-        values = np.array([_horner(num, c) / _horner(den, c) for c in crit])
+        grid = np.linspace(-bracket, bracket, 400001)
+        with np.errstate(all="ignore"):
+            g = self.ddist2(grid)
+            lo_idx = np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]
+            lo, hi = grid[lo_idx], grid[lo_idx + 1]
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                neg = self.ddist2(mid) < 0
+                lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
+            crit = 0.5 * (lo + hi)
+            if crit.size == 0:
+                return math.inf
+            values = self.dist2(crit)
         best = int(np.argmin(values))
-        if values[best] > num[-1] / den[-1]:
+        if values[best] > self.num[-1] / self.den[-1]:
             return math.inf
         return float(crit[best])
 
@@ -285,15 +300,17 @@ def _real_roots(ascending: list[float]) -> np.ndarray:
     poly = np.trim_zeros(np.asarray(ascending[::-1], dtype=float), "f")
     if poly.size < 2:
         return np.array([])
+    poly = poly / np.max(np.abs(poly))
     roots = np.roots(poly)
     scale = np.maximum(1.0, np.abs(roots))
     real = np.sort(roots[np.abs(roots.imag) <= 1e-7 * scale].real)
     dpoly = np.polyder(poly)
-    for _ in range(3):  # polish with Newton steps
-        d = np.polyval(dpoly, real)
-        ok = d != 0
-        real[ok] -= np.polyval(poly, real[ok]) / d[ok]
-    return np.sort(real)
+    with np.errstate(all="ignore"):
+        for _ in range(3):  # polish with Newton steps, kept only where they stay finite
+            step = np.polyval(poly, real) / np.polyval(dpoly, real)
+            ok = np.isfinite(step) & (np.abs(step) <= 1e-3 * np.maximum(1.0, np.abs(real)))
+            real[ok] -= step[ok]
+    return np.sort(real[np.isfinite(real)])
 
 
 def ksteps_loss(regime: str, inner_steps: int, adapt_steps: int, args: dict[str, float]

@@ -1,0 +1,174 @@
+"""K inner steps (beyond the paper): does the optimal training rate stay negative?
+
+Beyond the paper. Two panels, theory (:mod:`negmaml.numeric.ksteps`, derived in
+:mod:`negmaml.derivations.ksteps`) and Monte Carlo (:func:`negmaml.numeric.simulate` with
+``inner_steps=K``, the literal K-step protocol, exact target-side estimator, common random
+numbers):
+
+(a) the average test loss against ``alpha_t`` for ``K = 1, 2, 3, 5`` at Figure 2's parameters
+    (``p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1, nu=0.5, alpha_r=0.2``, overparameterized);
+(b) the optimal ``alpha_t`` against ``K = 1..8`` at Figure 2's and Figure 3's parameters
+    (``p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2``, underparameterized), with
+    ``K alpha_t*`` to test a ``1/K`` law, and, at Figure 3's parameters, Monte Carlo paired
+    differences ``L(alpha_t*) - L(0)`` and ``L(alpha_t*) - L(-alpha_t*)`` for ``K = 1, 2, 5``.
+
+:func:`run_ksteps` returns a JSON-able record with the parameters, seed, runs, estimator and
+package version; :func:`plot_ksteps` draws both panels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import negmaml
+from negmaml.numeric import loss, optimal_alpha_t, simulate
+from negmaml.progress import Progress
+
+__all__ = ["FIG2", "FIG3", "K_CURVES", "K_OPTIMA", "plot_ksteps", "run_ksteps", "save_json"]
+
+#: Figure 2's parameters (Theorem 1 regime) and Figure 3's (Theorem 2 regime), alpha_r = 0.2.
+FIG2: dict[str, Any] = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+FIG3: dict[str, Any] = dict(p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2)
+ALPHA_R = 0.2
+K_CURVES = (1, 2, 3, 5)
+K_OPTIMA = tuple(range(1, 9))
+K_MC_FIG3 = (1, 2, 5)
+GRID_A = np.round(np.linspace(-3.0, 3.0, 25), 10)
+CURVE_A = np.linspace(-3.0, 3.0, 601)
+
+
+def _best_negative(params: dict[str, Any], K: int) -> float:
+    """Minimiser of the theory over ``alpha_t < 0`` on a fine grid of ``[-50, 0)``; ``-inf``
+    where the minimum is at the grid's left end (the infimum is at ``-infinity``)."""
+    grid = -np.geomspace(50.0, 1e-5, 20001)
+    values = loss(grid, ALPHA_R, inner_steps=K, **params)
+    i = int(np.argmin(values))
+    return -math.inf if i == 0 else float(grid[i])
+
+
+def run_ksteps(*, runs: int = 2000, seed: int = 0, progress: bool = False,
+               workers: int | None = None) -> dict[str, Any]:
+    """Theory and Monte Carlo of both panels (a few minutes at the default ``runs``)."""
+    common = dict(runs=runs, seed=seed, estimator="exact", workers=workers)
+    out: dict[str, Any] = {
+        "beyond_the_paper": True,
+        "alpha_r": ALPHA_R, "fig2": FIG2, "fig3": FIG3, "runs": runs, "seed": seed,
+        "estimator": "exact", "common_random_numbers": True, "version": negmaml.__version__,
+        "curves": [], "optima": {}, "fig3_mc": [],
+    }
+    units = len(K_CURVES) + len(K_MC_FIG3)
+    with Progress(units, "ksteps", enabled=progress) as bar:
+        for K in K_CURVES:
+            res = simulate(GRID_A, ALPHA_R, inner_steps=K, **common, **FIG2)
+            mean = np.asarray(res.mean)
+            neg = np.nonzero(GRID_A < 0)[0]
+            pos = np.nonzero(GRID_A > 0)[0]
+            i_neg = int(neg[np.argmin(mean[neg])])
+            i_pos = int(pos[np.argmin(mean[pos])])
+            out["curves"].append({
+                "K": K, "alpha_t": GRID_A.tolist(), "mc_mean": mean.tolist(),
+                "mc_stderr": np.asarray(res.stderr).tolist(),
+                "theory": np.asarray(loss(GRID_A, ALPHA_R, inner_steps=K, **FIG2)).tolist(),
+                "curve_alpha_t": CURVE_A.tolist(),
+                "curve_theory": np.asarray(loss(CURVE_A, ALPHA_R, inner_steps=K,
+                                                **FIG2)).tolist(),
+                "mc_best_negative": float(GRID_A[i_neg]),
+                "mc_best_positive": float(GRID_A[i_pos]),
+                "mc_best_negative_minus_best_positive": float(mean[i_neg] - mean[i_pos]),
+                "paired_stderr": res.stderr_of_difference(i_neg, i_pos),
+                "theory_optimum": float(optimal_alpha_t("auto", alpha_r=ALPHA_R, inner_steps=K,
+                                                        **FIG2)),
+            })
+            bar.update(1)
+        for name, params in (("fig2", FIG2), ("fig3", FIG3)):
+            rows = []
+            for K in K_OPTIMA:
+                best = float(optimal_alpha_t("auto", alpha_r=ALPHA_R, inner_steps=K, **params))
+                rows.append({"K": K, "optimum": best, "K_times_optimum": K * best,
+                             "best_negative": _best_negative(params, K),
+                             "slope_at_zero": float(_slope(params, K))})
+            out["optima"][name] = rows
+        for K in K_MC_FIG3:
+            best = float(optimal_alpha_t("auto", alpha_r=ALPHA_R, inner_steps=K, **FIG3))
+            pts = np.array([best, 0.0, -best])
+            res = simulate(pts, ALPHA_R, inner_steps=K, **common, **FIG3)
+            th = np.asarray(loss(pts, ALPHA_R, inner_steps=K, **FIG3))
+            out["fig3_mc"].append({
+                "K": K, "alpha_t": pts.tolist(), "mc_mean": np.asarray(res.mean).tolist(),
+                "mc_stderr": np.asarray(res.stderr).tolist(), "theory": th.tolist(),
+                "optimum_minus_zero": float(res.mean[0] - res.mean[1]),
+                "optimum_minus_zero_stderr": res.stderr_of_difference(0, 1),
+                "optimum_minus_mirror": float(res.mean[0] - res.mean[2]),
+                "optimum_minus_mirror_stderr": res.stderr_of_difference(0, 2),
+                "theory_optimum_minus_zero": float(th[0] - th[1]),
+            })
+            bar.update(1)
+    return out
+
+
+def _slope(params: dict[str, Any], K: int) -> float:
+    from negmaml.numeric import dloss_dalpha_t
+
+    return float(dloss_dalpha_t(0.0, ALPHA_R, inner_steps=K, **params))
+
+
+def save_json(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write the record (parameters, seed, runs, version and every number) as JSON."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    return out
+
+
+def plot_ksteps(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Panel (a) loss against alpha_t per K; panel (b) optimal alpha_t against K."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10.5, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax, bx = fig.subplots(1, 2)
+    for j, c in enumerate(result["curves"]):
+        color = f"C{j}"
+        ax.plot(c["curve_alpha_t"], c["curve_theory"], color=color, linewidth=1.4,
+                label=f"K = {c['K']} theory")
+        ax.errorbar(c["alpha_t"], c["mc_mean"], yerr=c["mc_stderr"], fmt="o", markersize=2.8,
+                    color=color, capsize=1.5, elinewidth=0.8)
+    ax.axvline(0.0, color="0.75", linewidth=0.8)
+    ax.set_xlabel(r"$\alpha_t$")
+    ax.set_ylabel("average test loss")
+    ax.set_title(f"(a) Figure 2's parameters, $\\alpha_r$ = {result['alpha_r']}\n"
+                 f"points: simulation, {result['runs']} runs, $\\pm$1 SE (beyond the paper)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    for name, marker, label in (("fig2", "o", "Figure 2's parameters (Thm 1 regime)"),
+                                ("fig3", "s", "Figure 3's parameters (Thm 2 regime)")):
+        rows = result["optima"][name]
+        ks = [r["K"] for r in rows]
+        vals = [r["optimum"] for r in rows]
+        bx.plot(ks, vals, marker=marker, label=f"optimal $\\alpha_t$, {label}")
+        neg = [r["best_negative"] for r in rows]
+        if name == "fig2":
+            finite = [(k, v) for k, v in zip(ks, neg, strict=True) if math.isfinite(v)]
+            if finite:
+                bx.plot(*zip(*finite, strict=True), marker="x", linestyle=":",
+                        label="best $\\alpha_t < 0$, Figure 2's (local)")
+    r3 = result["optima"]["fig3"]
+    bx.plot([r["K"] for r in r3], [r3[0]["optimum"] / r["K"] for r in r3], color="0.5",
+            linestyle="--", label=r"$\alpha_t^*(K{=}1)/K$, Figure 3's")
+    bx.axhline(0.0, color="0.75", linewidth=0.8)
+    bx.set_yscale("symlog", linthresh=0.01)
+    bx.set_xlabel("inner steps K")
+    bx.set_ylabel(r"optimal $\alpha_t$ (theory)")
+    bx.set_title("(b) optimal training rate against K (beyond the paper)", fontsize=9)
+    bx.legend(fontsize=7)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    return out
