@@ -5,11 +5,13 @@ training steps and ``K_r`` adaptation steps. Its ingredients are exact averages 
 matrix of polynomials in ``W`` whose coefficients are polynomials in the learning rate:
 ``E[A^{2K}]``, ``E Tr(S^2 W)/p``, and Theorem 2's ``g_1..g_4``, with ``A = I - alpha/n W`` and
 ``S = sum_{k<K} A^k``. Here they are computed for *given* ``(n, p)`` as exact rationals
-(``fractions.Fraction``) from the SymPy-free Stein recursion
-(:func:`negmaml.symbolic.wishart_recursion.trace_moment`), as coefficient lists in the learning
-rate, and composed exactly as the derivation composes them (a test checks the result against
-the SymPy derivation at exact rational points, ``K`` up to 3). Evaluation is Horner's rule on
-those coefficients: per point as fast as the generated one-step functions.
+(``fractions.Fraction``) from the pure-Python Stein recursion
+(:func:`negmaml.symbolic.wishart_recursion.trace_moment`, no SymPy arithmetic; imported on first
+use, as its package imports SymPy), as coefficient lists in the learning rate, and composed
+exactly as the derivation composes them (a test checks the result against the SymPy derivation
+at exact rational points, ``K`` up to 3). The coefficients are cached per parameter set (the
+first call at ``K = 8`` in the Theorem 2 regime takes a few seconds); evaluation is Horner's
+rule on them, per point as fast as the generated one-step functions.
 
 The loss is a polynomial of degree ``2 K_r`` in ``alpha_r`` whose coefficients are
 ``u_j + v_j d(alpha_t)``, with ``d = E|omega* - w_0|^2`` a ratio of two polynomials in
@@ -24,8 +26,6 @@ from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
-
-from negmaml.symbolic.wishart_recursion import trace_moment
 
 __all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "horner", "ksteps_loss", "test_side",
            "wishart_average"]
@@ -70,7 +70,13 @@ def _pow(a: _Poly2, k: int) -> _Poly2:
 
 @cache
 def _moment(power: int, traces: tuple[int, ...], n: Fraction, p: Fraction) -> Fraction:
-    """``c`` with ``E[W^power prod Tr W^traces] = c I_p`` at the given ``(n, p)`` (exact)."""
+    """``c`` with ``E[W^power prod Tr W^traces] = c I_p`` at the given ``(n, p)`` (exact).
+
+    The recursion module is pure Python, but its package imports SymPy; it is imported here,
+    on first use of a K-step theory, so that importing :mod:`negmaml.numeric` stays SymPy-free.
+    """
+    from negmaml.symbolic.wishart_recursion import trace_moment
+
     poly = trace_moment(list(traces) + [power])  # E[Tr W^power prod ...] = p c (Tr W^0 = p)
     return sum((c * n**i * p**j for (i, j), c in poly.items()), Fraction(0)) / p
 
