@@ -53,3 +53,28 @@ def test_bad_step_counts_are_refused(bad):
 def test_slope_at_zero_is_K_times_the_one_step_slope(regime, K):
     one = ksteps.slope_at_zero(regime, 1, 2)
     assert sp.simplify(ksteps.slope_at_zero(regime, K, 2) - K * one) == 0
+
+
+@pytest.mark.parametrize(("K", "K_r"), [(1, 1), (2, 2), (2, 1)])
+def test_display_form_equals_the_derivation(K, K_r):
+    shown = ksteps.display("overparameterized").subs(ksteps.display_values(K, K_r))
+    assert sp.simplify(shown - ksteps.loss("overparameterized", K, K_r)) == 0
+
+
+@pytest.mark.parametrize("K", [1, 2, 3])
+def test_sums_equal_the_averages(K):
+    from negmaml.symbolic import n, wishart_moment
+
+    s = ksteps.sums()
+    a = sp.Symbol(r"\alpha", real=True)
+    M = sp.Function("M")
+    values = {M(j): wishart_moment(j) for j in range(0, 2 * K + 2)}
+    h = s["h"].subs(ksteps.K_sym, K).doit().subs(values).subs({a: alpha_t, n: n_t})
+    j, l, k = s["N"].variables  # innermost first; the inner limit k + l depends on k and l
+    term = s["N"].function
+    N = sum(term.subs({k: kk, l: ll, j: jj}) for kk in range(K) for ll in range(K)
+            for jj in range(kk + ll + 1))
+    N = N.subs(values).subs({a: alpha_t, n: n_t})
+    g = ksteps.averages(K)
+    assert sp.simplify(h - g["h_t"]) == 0
+    assert sp.simplify(N - g["noise"]) == 0

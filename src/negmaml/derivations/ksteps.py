@@ -66,8 +66,8 @@ from negmaml.symbolic import (
 from negmaml.symbolic.wick import expect_terms
 from negmaml.symbolic.wishart_polys import W, expect_matrix_poly
 
-__all__ = ["MAX_STEPS", "averages", "check_steps", "loss", "slope_at_zero", "steps",
-           "test_side_loss"]
+__all__ = ["DISPLAY_SYMBOLS", "MAX_STEPS", "averages", "check_steps", "display",
+           "display_values", "loss", "slope_at_zero", "steps", "sums", "test_side_loss"]
 
 #: Largest number of steps the derivation accepts (degree ``4 K`` Wishart moments).
 MAX_STEPS = 12
@@ -224,3 +224,57 @@ def slope_at_zero(regime: str, K: int = 1, K_r: int = 1) -> sp.Expr:
     every ``K`` in both regimes (the tests check ``slope(K) - K slope(1) = 0`` symbolically).
     """
     return sp.factor(sp.diff(loss(regime, K, K_r), alpha_t).subs(alpha_t, 0))
+
+
+#: Symbols of the display forms (beyond the paper): ``h_t^{(K)}``, ``h_r^{(K_r)}``,
+#: ``N_t^{(K)} = E Tr(S^2 W_t)/p`` and ``N_r^{(K_r)}``, and the number of steps.
+K_sym = sp.Symbol("K", positive=True, integer=True)
+K_r_sym = sp.Symbol("K_r", positive=True, integer=True)
+DISPLAY_SYMBOLS = {
+    "h_t": sp.Symbol("h_t^{(K)}", positive=True),
+    "h_r": sp.Symbol("h_r^{(K_r)}", positive=True),
+    "N_t": sp.Symbol("N_t^{(K)}", positive=True),
+    "N_r": sp.Symbol("N_r^{(K_r)}", positive=True),
+}
+
+
+def sums() -> dict[str, sp.Expr]:
+    """``h^{(K)}`` and ``N^{(K)}`` for general ``K`` as sums over Lemma 1's moments.
+
+    ``E[W^j] = M_j(n, p) I_p`` (Lemma 1; ``M_0 = 1``). With ``A = I - alpha/n W`` and
+    ``S = sum_{k<K} A^k``: ``h^{(K)} = E[A^{2K}] = sum_j binom(2K, j) (-alpha/n)^j M_j`` and
+    ``N^{(K)} = E Tr(S^2 W)/p = sum_{k,l<K} sum_j binom(k+l, j) (-alpha/n)^j M_{j+1}``.
+    Beyond the paper.
+    """
+    j, k, l = sp.symbols("j k l", integer=True, nonnegative=True)
+    M = sp.Function("M")
+    a = sp.Symbol(r"\alpha", real=True)
+    n_ = sp.Symbol("n", positive=True, integer=True)
+    h = sp.Sum(sp.binomial(2 * K_sym, j) * (-a / n_) ** j * M(j), (j, 0, 2 * K_sym))
+    noise = sp.Sum(sp.Sum(sp.Sum(sp.binomial(k + l, j) * (-a / n_) ** j * M(j + 1),
+                                 (j, 0, k + l)), (l, 0, K_sym - 1)), (k, 0, K_sym - 1))
+    return {"h": h, "N": noise}
+
+
+def display(regime: str) -> sp.Expr:
+    """The K-step loss with ``h_t^{(K)}, h_r^{(K_r)}, N_t^{(K)}, N_r^{(K_r)}`` as symbols.
+
+    Beyond the paper. Theorem 1 (``"overparameterized"``) only: Theorem 2's ``g_1..g_4`` enter
+    as in Eq. 9 with the K-step averages of :func:`averages`. Checked against :func:`loss` at
+    ``K = K_r = 1, 2`` by the tests.
+    """
+    if regime != "overparameterized":
+        raise ValueError(f"regime must be 'overparameterized', got {regime!r}")
+    s = DISPLAY_SYMBOLS
+    dist2 = n_v * m / p * (nu**2 - init_dist2 + sigma**2 * (
+        1 + alpha_t**2 * p / n_t**2 * s["N_t"]) / s["h_t"]) + init_dist2
+    return (sigma**2 / 2 * (1 + alpha_r**2 * p / n_r**2 * s["N_r"])
+            + s["h_r"] / 2 * (nu**2 + dist2))
+
+
+def display_values(K: int, K_r: int) -> dict[sp.Symbol, sp.Expr]:
+    """The values of :data:`DISPLAY_SYMBOLS` at given ``K`` and ``K_r``."""
+    s = DISPLAY_SYMBOLS
+    return {s["h_t"]: averages(K)["h_t"], s["N_t"]: averages(K)["noise"],
+            s["h_r"]: expect_matrix_poly(_A(alpha_r, n_r) ** (2 * K_r), n=n_r),
+            s["N_r"]: expect_matrix_poly(1, [_S(K_r, alpha_r, n_r) ** 2 * W], n=n_r) / p}
