@@ -13,7 +13,7 @@ from functools import cache
 
 import sympy as sp
 
-from negmaml.derivations import lemma1, optima, theorem1, theorem2, theorem3
+from negmaml.derivations import ksteps, lemma1, optima, theorem1, theorem2, theorem3
 from negmaml.paper.check import Finding, check_paper
 from negmaml.symbolic import alpha_r, alpha_t
 
@@ -158,7 +158,49 @@ def entries() -> tuple[Entry, ...]:
                      " Theorem 3's have no closed form: they are real roots of the derivative's"
                      " numerator, computed numerically by"
                      " \\texttt{negmaml.numeric.optimal\\_alpha\\_t}.\n"))
+    out.extend(_ksteps_entries())
     return tuple(out)
+
+
+def _ksteps_entries() -> list[Entry]:
+    """K inner steps (beyond the paper): :mod:`negmaml.derivations.ksteps`."""
+    out: list[Entry] = [Section("K inner steps (beyond the paper)")]
+    out.append(Prose(
+        "Beyond the paper. $K$ steps of gradient descent of rate $\\alpha_t$ on the"
+        " $\\tfrac12$-MSE of $n_t$ points give $\\theta_K = A^K\\omega + (I - A^K)w + C z_t$ with"
+        " $A = I - \\tfrac{\\alpha_t}{n_t}W_t$, $S = \\sum_{k<K}A^k$ and"
+        " $CC^\\top = (\\alpha_t/n_t)^2 S^2 W_t$; $K_r$ adaptation steps of rate $\\alpha_r$"
+        " likewise. The proofs of Theorems 1 and 2 carry over with $A^2\\to A^{2K}$ and"
+        " $W_t\\to S^2W_t$ in the noise term, and with exact Wishart averages of degree up to"
+        " $4K$. With $\\mathbb{E}[W^j] = M_j I_p$ (Lemma 1):\n"))
+    sums = ksteps.sums()
+    out.append(Equation(r"h^{(K)} = \mathbb{E}[A^{2K}]", sums["h"], "$h^{(K)}$, beyond the paper",
+                        "eq:ksteps-h"))
+    out.append(Equation(r"N^{(K)} = \tfrac1p\mathbb{E}\operatorname{Tr}(S^2 W)", sums["N"],
+                        "$N^{(K)}$, beyond the paper", "eq:ksteps-N"))
+    out.append(Prose("$h_t^{(K)}$, $N_t^{(K)}$ take $\\alpha=\\alpha_t$, $n=n_t$; $h_r^{(K_r)}$,"
+                     " $N_r^{(K_r)}$ take $\\alpha=\\alpha_r$, $n=n_r$, $K\\to K_r$. At $K=1$:"
+                     " $h^{(1)}$ is Eq.~6 and $N^{(1)} = n$. The analogue of Theorem 1 (checked"
+                     " equal to the derivation at $K, K_r \\le 2$):\n"))
+    out.append(Equation(r"L_{\text{test}}", ksteps.display("overparameterized"),
+                        "Theorem 1 with $K$ steps, beyond the paper", "eq:ksteps-5"))
+    values = ksteps.display_values(2, 2)
+    s = ksteps.DISPLAY_SYMBOLS
+    out.append(Section(r"$K = 2$", level=2))
+    out.append(Equation(r"h_t^{(2)}", sp.collect(sp.expand(values[s["h_t"]]), alpha_t),
+                        "$h_t^{(2)}$, beyond the paper", "eq:ksteps-h2"))
+    out.append(Equation(r"N_t^{(2)}", sp.collect(sp.expand(values[s["N_t"]]), alpha_t),
+                        "$N_t^{(2)}$, beyond the paper", "eq:ksteps-N2"))
+    out.append(Prose("Theorem 2 with $K$ steps is Eq.~9 with $h_t\\to h_t^{(K)}$,"
+                     " $g_1 = \\mathbb{E}[A^{2K}S^2W_t]/n_t$,"
+                     " $g_2 = \\mathbb{E}[A^{2K}\\operatorname{Tr}(S^2W_t)]/(p n_t)$,"
+                     " $g_3 = \\mathbb{E}[A^{4K}]$,"
+                     " $g_4 = \\mathbb{E}[A^{2K}\\operatorname{Tr}A^{2K}]/p$, and"
+                     " $\\alpha_t^2/n_t\\,(\\ldots)$ unchanged (derived in"
+                     " \\texttt{negmaml.derivations.ksteps}). In both regimes the slope in"
+                     " $\\alpha_t$ at $\\alpha_t = 0$ is $K$ times the one-step slope (proved"
+                     " symbolically for $K = 2, 3$), hence positive for $\\sigma > 0$.\n"))
+    return out
 
 
 def equation_numbers() -> tuple[int, ...]:
