@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "simulate",
     "figure",
     "reproduce",
+    "phase",
 )
 
 EXIT_USAGE = 2

@@ -70,12 +70,14 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -869,15 +871,37 @@ def local_cluster(n_workers: int | None = None) -> Any:
     n = available_cores() if n_workers is None else int(n_workers)
     if n < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {n_workers!r}")
-    pythonpath = os.pathsep.join(os.path.abspath(p) for p in _import_paths())
-    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=40,
-                        env={"PYTHONPATH": pythonpath})
+    pythonpath = os.pathsep.join(dict.fromkeys(os.path.abspath(p) for p in _import_paths()))
+    with _main_not_reimported():
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                            dashboard_address=":0", silence_logs=40,
+                            env={"PYTHONPATH": pythonpath})
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Start worker processes without re-running the caller's script in them.
+
+    ``multiprocessing`` (spawn/forkserver) re-imports the ``__main__`` script in every child;
+    a script without an ``if __name__ == "__main__":`` guard (or ``python - < file``) would
+    then start a cluster inside each worker. The workers only run :func:`simulate_point`, which
+    lives in this package, so they do not need the script: hide it while they start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def _import_paths() -> list[str]:
-    import sys
-
     root = str(Path(negmaml.__file__).resolve().parent.parent)
     env = os.environ.get("PYTHONPATH", "")
     return [root] + [p for p in env.split(os.pathsep) if p] + [p for p in sys.path if p]
