@@ -379,15 +379,18 @@ def optimum_from_coefficients(num: np.ndarray, den: np.ndarray) -> dict[str, np.
 
     The rule of :func:`negmaml.numeric.optimal_alpha_t` for Theorems 2-3, for every row at once:
     the best real root of ``N'D - ND'``; if its value exceeds the common limit ``N_0/D_0`` at
-    ``+-infinity`` (or it lies beyond 1e6 in magnitude, or there is none) the infimum is not
-    attained. Returns ``alpha`` (NaN where not attained), ``attained``, ``loss_star``,
-    ``loss_zero``, ``slope_zero`` (``dL/dalpha_t`` at 0) and ``limit``.
+    ``+-infinity`` (or it lies beyond 1e6 in magnitude, or there is none, or ``N/D`` is
+    constant: ``N'D - ND'`` below 1e-13 of ``max|N| max|D|``) the infimum is not attained.
+    Returns ``alpha`` (NaN where not attained), ``attained``, ``loss_star``, ``loss_zero``,
+    ``slope_zero`` (``dL/dalpha_t`` at 0) and ``limit``.
     """
     num = np.asarray(num, float)
     den = np.asarray(den, float)
     q = _polymul_rows(_polyder_rows(num), den) - _polymul_rows(num, _polyder_rows(den))
     q = q[:, 1:]  # the top-degree terms cancel exactly (deg N = deg D)
-    roots = _real_roots_rows(q)
+    size = np.max(np.abs(num), axis=1) * np.max(np.abs(den), axis=1)
+    flat = np.max(np.abs(q), axis=1) <= 1e-13 * size  # L constant in alpha_t (to rounding)
+    roots = _real_roots_rows(np.where(flat[:, None], 0.0, q))
     with np.errstate(over="ignore", invalid="ignore"):
         values = _polyval_rows(num, roots) / _polyval_rows(den, roots)
     values = np.where(np.isfinite(roots), values, np.inf)
@@ -396,7 +399,7 @@ def optimum_from_coefficients(num: np.ndarray, den: np.ndarray) -> dict[str, np.
     alpha = roots[rows, best]
     loss_star = values[rows, best]
     limit = num[:, 0] / den[:, 0]
-    attained = np.isfinite(loss_star) & (loss_star <= limit) & (np.abs(alpha) <= _FAR)
+    attained = np.isfinite(loss_star) & (loss_star <= limit) & (np.abs(alpha) <= _FAR) & ~flat
     loss_zero = num[:, -1] / den[:, -1]
     slope_zero = q[:, -1] / den[:, -1] ** 2
     return dict(alpha=np.where(attained, alpha, np.nan), attained=attained,
@@ -572,8 +575,9 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
     sizes = {}
     for name in ("n_t", "n_v", "n_r", "m"):
         v = full[name]
-        if np.any((v != np.rint(v)) | (v < 1)):
-            raise ValueError(f"{name} must be whole numbers >= 1, got {v[(v != np.rint(v)) | (v < 1)].flat[0]!r}")
+        bad = (v != np.rint(v)) | (v < 1)
+        if np.any(bad):
+            raise ValueError(f"{name} must be whole numbers >= 1, got {v[bad].flat[0]!r}")
         sizes[name] = v
     sigma = _finite("sigma", full["sigma"], lo=0.0, lo_open=False)
     nvm = sizes["n_v"] * sizes["m"]
@@ -1078,18 +1082,25 @@ def save_json(theory: PhaseTheory, path: str | os.PathLike[str],
                                "(Tr Sigma_w = nu^2)"}
     if extra:
         record.update(extra)
-    out.write_text(json.dumps(record, indent=1, allow_nan=False, default=_json_default) + "\n")
+    out.write_text(json.dumps(_clean(record), indent=1, allow_nan=False) + "\n")
     return out
 
 
-def _json_default(x: Any) -> Any:
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return None if not math.isfinite(float(x)) else float(x)
+def _clean(x: Any) -> Any:
+    """JSON-ready copy: NumPy scalars and arrays as Python values, NaN/inf as null."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
     if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"not JSON serialisable: {type(x)}")
+        return _clean(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(float(x)) else None
+    return x
 
 
 def _label(name: str) -> str:
