@@ -867,6 +867,11 @@ def available_cores() -> int:
 def local_cluster(n_workers: int | None = None) -> Any:
     """A ``dask.distributed.LocalCluster``: one single-threaded worker process per core.
 
+    Its workers run with dask's defaults except ``MALLOC_TRIM_THRESHOLD_`` (left unset), the
+    worker profiler (off) and the system monitor (every 2 s); see the code. BLAS is
+    single-threaded in each (dask sets ``OPENBLAS_NUM_THREADS=1``, and the simulator limits BLAS
+    itself).
+
     Worker processes get this process's ``sys.path`` through ``PYTHONPATH``, so they import the
     same ``negmaml`` (also when it is not installed, e.g. run from a source tree).
     """
@@ -875,8 +880,17 @@ def local_cluster(n_workers: int | None = None) -> Any:
     n = available_cores() if n_workers is None else int(n_workers)
     if n < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {n_workers!r}")
+    import dask
+
     pythonpath = os.pathsep.join(dict.fromkeys(os.path.abspath(p) for p in _import_paths()))
-    with _main_not_reimported():
+    # dask's default MALLOC_TRIM_THRESHOLD_=65536 returns freed memory to the system eagerly;
+    # the simulator allocates and frees large arrays in a loop and ran ~30% slower with it.
+    # The statistical profiler (a stack sample every 10 ms) and the 0.5 s system monitor cost
+    # CPU in every worker while it computes; neither is needed here.
+    config = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+              "distributed.worker.profile.enabled": False,
+              "distributed.admin.system-monitor.interval": "2s"}
+    with _main_not_reimported(), dask.config.set(config):
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                             dashboard_address=":0", silence_logs=40,
                             env={"PYTHONPATH": pythonpath})
