@@ -353,3 +353,10 @@ def test_cli_bad_input_subprocess_has_no_traceback():
                           timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(P, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 3 and result.failed == 0

@@ -107,6 +107,7 @@ __all__ = [
     "save_json",
     "plot_phase",
     "default_cache_dir",
+    "checks_table",
 ]
 
 #: Family -> its spectrum parameters (the task-alignment exponent ``b`` applies to all).
@@ -1194,6 +1195,14 @@ def plot_phase(theory: PhaseTheory, path: str | os.PathLike[str],
             for ax in axes:
                 ax.contour(X, Y, np.where(np.isfinite(a), a, np.nan), levels=[0.0],
                            colors="k", linewidths=1.5)
+        spectral = {theory.x_name, theory.y_name} & {"a", "ratio", "frac"}
+        reff = theory.eff_rank_sigma
+        p = theory.fixed["p"]
+        levels = sorted({p / 8, p / 4, p / 2})
+        if spectral and np.ptp(reff) > 0:
+            cs = axes[0].contour(X, Y, reff, levels=levels, colors="0.3", linestyles="dashed",
+                                 linewidths=0.8)
+            axes[0].clabel(cs, fmt=lambda v: f"r_eff={v:g}", fontsize=6)
         for ax in axes:
             ax.set_xlabel(_label(theory.x_name))
             ax.set_ylabel(_label(theory.y_name))
@@ -1205,10 +1214,27 @@ def plot_phase(theory: PhaseTheory, path: str | os.PathLike[str],
                                  [c.point[theory.y_name] for c in cs], mk, color=col, mec="k",
                                  ms=7, label=f"MC: {lab} ({len(cs)})")
             axes[0].legend(fontsize=7, loc="lower left")
-        axes[0].set_title("alpha_t* (black line: alpha_t* = 0)", fontsize=9)
+        axes[0].set_title("alpha_t* (black line: alpha_t* = 0; dashed: effective rank "
+                          "(Tr Sigma)^2/Tr Sigma^2)", fontsize=8)
         axes[1].set_title("gain L(0) - L(alpha_t*)", fontsize=9)
     fig.suptitle(f"{head}\n{fixed}", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def checks_table(theory: PhaseTheory, verification: PhaseVerification) -> str:
+    """The Monte Carlo checks as a Markdown table (one row per point)."""
+    names = [n for n in (theory.x_name, theory.y_name) if n]
+    head = [*names, "alpha_t* (theory)", "gain theory", "gain MC (+-SE)", "MC grid argmin",
+            "best same sign vs best other (held-out, z)", "verdict"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in verification.checks:
+        cells = [f"{c.point[n]:.4g}" for n in names] + [
+            f"{c.alpha_star:.3g}", f"{c.theory_gain:.3g}", f"{c.mc_gain:.3g} +- {c.mc_gain_se:.2g}",
+            f"{c.mc_argmin:.3g}",
+            f"{c.best_predicted:.3g} vs {c.best_other:.3g}: {c.difference:.3g} +- "
+            f"{c.difference_se:.2g} (z = {c.z:.1f})", c.verdict]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
