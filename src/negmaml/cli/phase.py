@@ -135,7 +135,8 @@ def _run(args: argparse.Namespace) -> int:
                       f"simulated best {ch.best_other:.4g} beats {ch.best_predicted:.4g} by "
                       f"{ch.difference:.3g} +- {ch.difference_se:.2g} (z = {ch.z:.1f})")
     if args.json is not None:
-        print(f"wrote {P.save_json(theory, args.json, verification)}")
+        command = " ".join(["negmaml", *sys.argv[1:]])
+        print(f"wrote {P.save_json(theory, args.json, verification, {'command': command})}")
     if args.out is not None:
         print(f"wrote {P.plot_phase(theory, args.out, verification)}")
     return 0
