@@ -873,8 +873,9 @@ def local_cluster(n_workers: int | None = None) -> Any:
     single-threaded in each (dask sets ``OPENBLAS_NUM_THREADS=1``, and the simulator limits BLAS
     itself).
 
-    Worker processes get this process's ``sys.path`` through ``PYTHONPATH``, so they import the
-    same ``negmaml`` (also when it is not installed, e.g. run from a source tree).
+    Worker processes are spawned by ``multiprocessing``, which hands them this process's
+    ``sys.path``: they import the same ``negmaml`` (also from a source tree that is not
+    installed, or a path added with ``sys.path.insert``).
     """
     from distributed import LocalCluster
 
@@ -883,7 +884,6 @@ def local_cluster(n_workers: int | None = None) -> Any:
         raise ValueError(f"workers must be a whole number >= 1, got {n_workers!r}")
     import dask
 
-    pythonpath = os.pathsep.join(dict.fromkeys(os.path.abspath(p) for p in _import_paths()))
     # dask's default MALLOC_TRIM_THRESHOLD_=65536 returns freed memory to the system eagerly;
     # the simulator allocates and frees large arrays in a loop and ran ~30% slower with it.
     # The statistical profiler (a stack sample every 10 ms) and the 0.5 s system monitor cost
@@ -893,8 +893,7 @@ def local_cluster(n_workers: int | None = None) -> Any:
               "distributed.admin.system-monitor.interval": "2s"}
     with _main_not_reimported(), dask.config.set(config):
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                            dashboard_address=":0", silence_logs=40,
-                            env={"PYTHONPATH": pythonpath})
+                            dashboard_address=":0", silence_logs=40)
 
 
 @contextlib.contextmanager
@@ -918,12 +917,6 @@ def _main_not_reimported() -> Iterator[None]:
     finally:
         main.__dict__.pop("__spec__", None)
         main.__dict__.update(saved)
-
-
-def _import_paths() -> list[str]:
-    root = str(Path(negmaml.__file__).resolve().parent.parent)
-    env = os.environ.get("PYTHONPATH", "")
-    return [root] + [p for p in env.split(os.pathsep) if p] + [p for p in sys.path if p]
 
 
 def _run_tasks(specs: list[dict[str, Any]], scheduler: Any, on_done: Callable[[int, np.ndarray],
