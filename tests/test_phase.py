@@ -261,6 +261,26 @@ def test_same_numbers_in_process_and_on_a_local_cluster(small_theory, tmp_path):
     assert [c.verdict for c in local.checks] == [c.verdict for c in dist.checks]
 
 
+def test_scheduler_address_connects_to_a_running_cluster(small_theory):
+    """``scheduler=ADDRESS`` (the CLI's --scheduler): same numbers as in-process."""
+    pytest.importorskip("distributed")
+    kw = dict(points=2, runs=30, seed=4, use_cache=False)
+    local = P.verify(small_theory, scheduler="none", **kw)
+    with P.local_cluster(1) as cluster:
+        remote = P.verify(small_theory, scheduler=cluster.scheduler_address, **kw)
+    assert remote.backend == f"scheduler {cluster.scheduler_address}"
+    for a, b in zip(local.per_run, remote.per_run, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_cli_bad_scheduler_address(capsys):
+    pytest.importorskip("distributed")
+    rc = main(["phase", "--family", "powerlaw", "--x", "a:0:1:3", "--p", "20", "--verify", "1",
+               "--runs", "10", "--no-cache", "--scheduler", "foo://bar"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot connect to 'foo://bar'" in err and err.count("\n") == 1
+
+
 def test_point_seeds_depend_on_index_only(small_theory):
     idx = P.select_points(small_theory, 4)
     one = P.verify(small_theory, points=idx, runs=20, seed=5, scheduler="none", use_cache=False)
