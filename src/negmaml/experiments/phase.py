@@ -55,8 +55,10 @@ excluded. No SymPy is imported.
 
 Monte Carlo (:func:`verify`): points are picked automatically on both sides of the
 ``alpha_t* = 0`` boundary and next to it; at each, :func:`negmaml.numeric.simulate`
-(``estimator="exact"``, Gaussian inputs) runs on a grid of ``alpha_t`` through 0 and
-``+-c |alpha_t*|``; the sign verdict is a paired test against ``alpha_t = 0`` (see
+(``estimator="exact"``; for non-Gaussian inputs
+:func:`negmaml.experiments.phase_simulation.simulate_diagonal`) runs on a grid of ``alpha_t``
+through 0, ``+-c |alpha_t*|`` and a fixed wide range of both signs; the sign verdict is a paired
+test, on held-out runs, of the best rate of the predicted sign against the best of the others (see
 :class:`PointCheck`). Each point is one task; tasks run on ``dask.distributed`` (an existing
 scheduler, or an embedded ``LocalCluster``) or in-process, with a seed derived from the base seed
 and the point's grid index only, so every backend gives the same numbers bit for bit. Results
@@ -711,7 +713,7 @@ def alpha_grid(alpha_star: float) -> np.ndarray:
 
 def task_spec(theory: PhaseTheory, index: int, *, runs: int, seed: int) -> dict[str, Any]:
     """Everything that determines one point's simulation (JSON-serialisable, hashed for the
-    cache). Gaussian inputs only: :func:`negmaml.numeric.simulate` samples Gaussian data."""
+    cache)."""
     pt = theory.point(index)
     a_star = float(theory.alpha_star.reshape(-1)[index])
     return {"kind": "phase-point", "family": theory.family, "inputs": theory.inputs,
@@ -723,7 +725,9 @@ def task_spec(theory: PhaseTheory, index: int, *, runs: int, seed: int) -> dict[
 def simulate_point(spec: dict[str, Any]) -> np.ndarray:
     """Per-run exact-estimator test losses of one point, shape ``(runs, len(alpha_t))``.
 
-    Runs wherever it is sent (a dask worker or this process); a pure function of ``spec``.
+    Gaussian inputs: :func:`negmaml.numeric.simulate` (``estimator="exact"``); other inputs:
+    :func:`negmaml.experiments.phase_simulation.simulate_diagonal`. Runs wherever it is sent (a
+    dask worker or this process); a pure function of ``spec``.
     """
     from negmaml.numeric.simulation import simulate
 
@@ -731,6 +735,13 @@ def simulate_point(spec: dict[str, Any]) -> np.ndarray:
     fam = {k: pt[k] for k in FAMILIES[spec["family"]]}
     lam = input_spectrum(spec["family"], pt["p"], **fam)
     lam_w = task_spectrum(lam, pt["b"], pt["nu"])
+    if spec["inputs"] != "gaussian":
+        from negmaml.experiments.phase_simulation import simulate_diagonal
+
+        return simulate_diagonal(np.asarray(spec["alpha_t"], float), pt["alpha_r"], lam=lam,
+                                 lam_w=lam_w, inputs=spec["inputs"], df=pt["df"], n_t=pt["n_t"],
+                                 n_v=pt["n_v"], n_r=pt["n_r"], m=pt["m"], sigma=pt["sigma"],
+                                 runs=spec["runs"], seed=spec["seed"])
     res = simulate(np.asarray(spec["alpha_t"], float), pt["alpha_r"], p=pt["p"], n_t=pt["n_t"],
                    n_v=pt["n_v"], n_r=pt["n_r"], m=pt["m"], sigma=pt["sigma"],
                    Sigma=np.diag(lam), Sigma_w=np.diag(lam_w), runs=spec["runs"],
@@ -1003,7 +1014,7 @@ class PhaseVerification:
                 "seconds": self.seconds, "k": self.k, "counts": self.counts(),
                 "agreement_rate": self.agreement_rate(),
                 "argmin_sign_rate": self.argmin_sign_rate(),
-                "estimator": "exact", "inputs": "gaussian (the simulator samples Gaussian data)",
+                "estimator": "exact (target side by its conditional expectation given omega*)",
                 "criterion": PointCheck.__doc__.split("\n\n")[1].strip(),
                 "points": [{**c.__dict__} for c in self.checks]}
 
@@ -1015,7 +1026,7 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
     """Check the predicted sign of ``alpha_t*`` by Monte Carlo at automatically chosen points.
 
     Args:
-        theory: the diagram (Gaussian inputs: the simulator samples Gaussian data).
+        theory: the diagram (any inputs; see :func:`simulate_point`).
         points: how many points (chosen by :func:`select_points`) or explicit flat indices.
         runs: Monte Carlo runs per point (>= 2).
         seed: base seed; point ``i`` uses :func:`point_seed` ``(seed, i)``.
@@ -1026,9 +1037,6 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
         cache_dir, use_cache: per-point cache (default :func:`default_cache_dir`).
         progress: draw a progress bar (one step per point).
     """
-    if theory.inputs != "gaussian":
-        raise ValueError(f"inputs {theory.inputs!r}: the Monte Carlo simulator samples Gaussian "
-                         "inputs only; verify Gaussian diagrams (theory-only otherwise)")
     if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 2:
         raise ValueError(f"runs must be a whole number >= 2, got {runs!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
