@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "figure",
     "reproduce",
     "docs",
+    "phase",
 )
 
 EXIT_USAGE = 2
