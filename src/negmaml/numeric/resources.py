@@ -125,10 +125,10 @@ class Plan:
     limit_source: str
 
     def describe(self) -> str:
-        """``about 1.2 GB of memory and 3.4 h on 2 threads (estimate)``."""
+        """``about 1.2 GB of memory and 3.4 h on 2 threads (rough estimate)``."""
         threads = f"{self.workers} thread" + ("s" if self.workers > 1 else "")
         return (f"about {format_bytes(self.bytes)} of memory and "
-                f"{format_seconds(self.seconds)} on {threads} (estimate)")
+                f"{format_seconds(self.seconds)} on {threads} (rough estimate)")
 
     @property
     def large(self) -> bool:
