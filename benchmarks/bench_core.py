@@ -114,12 +114,29 @@ def main() -> None:
     F = N.gaussian_F(S)
     traces = N.general_traces(S, Sw, F)
     targs = [traces[k] for k in gen.GENERAL_TRACES]
+    names = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")
+    kw_over = dict(zip(names, (int(x) if i < 5 else x for i, x in enumerate(over)), strict=True))
+    kw_under = dict(zip(names, (int(x) if i < 5 else x for i, x in enumerate(under)),
+                        strict=True))
+
+    def quadratic(fn, *args):
+        k0, k1, k2 = fn(at, *args)
+        return (k2 * ar + k1) * ar + k0
+
+    # "generated": the public, validated functions (generated coefficients (k0, k1, k2) of
+    # alpha_t, the quadratic in alpha_r written by hand); "kernel": the generated code alone.
     cases = [
-        ("Theorem 1 loss", lambda: gen.loss_overparameterized(at, ar, *over, 0.1),
+        ("Theorem 1 loss", lambda: N.loss_overparameterized(at, ar, **kw_over, init_dist2=0.1),
          lambda: hand_over(at, ar, *over, 0.1)),
-        ("Theorem 2 loss", lambda: gen.loss_underparameterized(at, ar, *under),
+        ("  kernel only", lambda: quadratic(gen.coefficients_overparameterized, *over, 0.1),
+         lambda: hand_over(at, ar, *over, 0.1)),
+        ("Theorem 2 loss", lambda: N.loss_underparameterized(at, ar, **kw_under),
          lambda: hand_under(at, ar, *under)),
-        ("Theorem 3 loss", lambda: gen.loss_general(at, ar, 30.0, 2.0, 20.0, 3.0, 1.0, *targs),
+        ("Theorem 3 loss", lambda: N.loss_general(at, ar, Sigma=S, Sigma_w=Sw, F=F, n_t=30,
+                                                  n_v=2, n_r=20, m=3, sigma=1.0),
+         lambda: hand_general(at, ar, S, Sw, F, 30.0, 2.0, 20.0, 3.0, 1.0)),
+        ("  kernel only", lambda: quadratic(gen.coefficients_general, 30.0, 2.0, 20.0, 3.0, 1.0,
+                                            *targs),
          lambda: hand_general(at, ar, S, Sw, F, 30.0, 2.0, 20.0, 3.0, 1.0)),
     ]
     print(f"\nlosses on {args.points:,} (alpha_t, alpha_r) points, best of {args.repeat}:")

@@ -70,19 +70,25 @@ def test_lists_of_sizes_pick_the_regime_per_row(capsys):
     assert "underparameterized" in out and "overparameterized" in out
 
 
-def test_no_theory_at_p_equal_n_v_m(capsys):
-    rc, out, err = _run(["simulate", "--p", "6", "--n-t", "5", "--n-v", "2", "--n-r", "5",
+@pytest.mark.parametrize("p,regime", [(5, "auto"), (6, "auto"), (7, "auto"),
+                                      (7, "overparameterized")])
+def test_no_theory_or_z_where_the_expected_loss_is_infinite(capsys, p, regime):
+    """|p - n_v m| <= 1: the mean does not converge, so no theory and no z-score are shown."""
+    rc, out, err = _run(["simulate", "--p", str(p), "--n-t", "5", "--n-v", "2", "--n-r", "5",
                          "--m", "3", "--sigma", "0.5", "--nu", "0.5", "--alpha-t", "0",
-                         "--alpha-r", "0.2", "--runs", "3"], capsys)
+                         "--alpha-r", "0.2", "--runs", "3", "--regime", regime], capsys)
     assert rc == 0, err
-    assert "no theorem applies" in out
+    assert "the expected loss is infinite; no theory or z-score" in out
     header = next(line for line in out.splitlines() if "mean" in line)
-    assert "theory" not in header.split()
+    assert "theory" not in header.split() and "z" not in header.split()
 
 
-def test_explicit_regime_outside_its_inequality_is_labelled(capsys):
-    rc, out, err = _run(["simulate", "--regime", "underparameterized", *FIG2, "--alpha-t", "0",
-                         "--alpha-r", "0.2", "--runs", "3"], capsys)
+def test_explicit_regime_outside_its_inequality_needs_the_flag(capsys):
+    argv = ["simulate", "--regime", "underparameterized", *FIG2, "--alpha-t", "0",
+            "--alpha-r", "0.2", "--runs", "3"]
+    rc, out, err = _run(argv, capsys)
+    assert rc == 2 and err.count("\n") == 1 and "--allow-outside-regime" in err
+    rc, out, err = _run(argv + ["--allow-outside-regime"], capsys)
     assert rc == 0, err
     assert "outside its regime" in out
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import negmaml.numeric as N
@@ -44,8 +45,40 @@ def test_regime_chosen_and_said(capsys):
     out = capsys.readouterr().out
     assert "underparameterized" in out and "chosen from p versus n_v*m" in out
     rows = _json(capsys, ["loss", *FIG3, "--alpha-t", "0.2", "--alpha-r", "0.2", "--regime",
-                          "overparameterized"])
+                          "overparameterized", "--allow-outside-regime"])
     assert rows[0]["regime"] == "overparameterized"
+    expected = N.loss_overparameterized(0.2, 0.2, p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2,
+                                        nu=0.2, allow_outside_regime=True)
+    assert rows[0]["loss"] == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("command", [["loss", "--alpha-t", "0.2"], ["optimum"]])
+def test_explicit_regime_outside_is_refused_in_a_subprocess(command):
+    """p < n_v*m with --regime overparameterized: one line, exit 2, unless allowed."""
+    argv = [sys.executable, "-m", "negmaml", *command, *FIG3, "--alpha-r", "0.2", "--regime",
+            "overparameterized"]
+    out = subprocess.run(argv, capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "--allow-outside-regime" in out.stderr
+    assert "Traceback" not in out.stderr
+    allowed = subprocess.run(argv + ["--allow-outside-regime"], capture_output=True, text=True)
+    assert allowed.returncode == 0 and "overparameterized" in allowed.stdout
+
+
+@pytest.mark.parametrize("n_v,m,near", [(5, 5, True), (10, 10, True), (2, 1, False),
+                                        (40, 10, False)])
+def test_near_threshold_warns_in_one_line(n_v, m, near):
+    """Figure 6's sizes: panels b and c (1/2 <= p/(n_v m) <= 2) warn, a and d do not."""
+    argv = [sys.executable, "-m", "negmaml", "loss", "--p", "50", "--n-t", "40", "--n-v",
+            str(n_v), "--m", str(m), "--n-r", "40", "--sigma", "0.5", "--nu", "0.5",
+            "--alpha-t", "0,0.1", "--alpha-r", "0.2"]
+    out = subprocess.run(argv, capture_output=True, text=True)
+    assert out.returncode == 0
+    lines = [line for line in out.stderr.splitlines() if line]
+    if near:
+        assert len(lines) == 1 and lines[0].startswith("warning: p=50 is near n_v*m")
+    else:
+        assert lines == []
 
 
 def test_optimum(capsys):
@@ -90,3 +123,34 @@ def test_subprocess_bad_input_has_no_traceback():
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_joint_optimum_is_a_stationary_pair_and_beats_a_grid(capsys):
+    rows = _json(capsys, ["optimum", *FIG3, "--joint"])
+    at, ar, best = rows[0]["best_alpha_t"], rows[0]["best_alpha_r"], rows[0]["loss"]
+    kw = dict(p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2)
+    assert N.optimal_alpha_r("underparameterized", alpha_t=at, **kw) == pytest.approx(ar, abs=1e-9)
+    assert N.optimal_alpha_t("underparameterized", alpha_r=ar, **kw) == pytest.approx(at, abs=1e-6)
+    grid_t, grid_r = np.meshgrid(np.linspace(-1, 1, 401), np.linspace(-0.5, 1, 301))
+    assert best <= N.loss_underparameterized(grid_t, grid_r, **kw).min() + 1e-12
+    assert main(["optimum", *FIG3, "--joint", "--alpha-r", "0.2"]) == 2
+    assert "--joint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["loss", *FIG2, "--alpha-t", "-2:1:7", "--alpha-r", "0.1,0.2"],
+    ["optimum", *FIG3, "--alpha-r", "0.2"],
+    ["optimum", *FIG2, "--joint"],
+    ["simulate", *FIG2, "--alpha-t", "-1:0.5:4", "--alpha-r", "0.2", "--runs", "20",
+     "--estimator", "exact"],
+])
+def test_plot_for_the_users_parameters(tmp_path, capsys, argv):
+    target = tmp_path / "sub" / "plot.png"
+    assert main(argv + ["--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {target}" in capsys.readouterr().out
+    (tmp_path / "afile").write_text("")
+    assert main(argv + ["--plot", str(tmp_path / "afile" / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--plot" in err
+    assert main(argv + ["--plot", str(tmp_path / "x.txt")]) == 2

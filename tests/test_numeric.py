@@ -194,8 +194,12 @@ def test_bad_alphas_and_regime():
     assert np.isfinite(N.loss_underparameterized(0.1, 0.2, **FIG2, allow_outside_regime=True))
     with pytest.raises(ValueError, match="init_dist2"):
         N.loss_overparameterized(0.1, 0.2, **FIG2, init_dist2=-1)
-    with pytest.raises(ValueError, match="regime"):
+    with pytest.raises(ValueError, match="theory must be one of overparameterized"):
         N.optimal_alpha_t("nonsense", alpha_r=0.2, **FIG2)
+    with pytest.raises(ValueError, match="alpha_t must be a real number"):
+        N.loss_overparameterized("0.1", 0.2, **FIG2)  # strings are refused
+    with pytest.raises(ValueError, match="unknown parameter.*init_dist2"):
+        N.loss(0.1, 0.2, theory="underparameterized", **FIG3, init_dist2=0.5)
     with pytest.raises(ValueError, match="Sigma"):
         N.loss_general(0.1, 0.2, Sigma=np.ones((3, 2)), Sigma_w=np.eye(3), n_t=3, n_v=1, n_r=3,
                        m=1, sigma=1.0)

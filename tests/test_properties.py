@@ -9,49 +9,40 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import negmaml.numeric as N
+from negmaml.testing import assert_argmin_sign, assert_slope_sign, learning_rates, theory_params
 
-sizes = st.integers(min_value=1, max_value=200)
-positive = st.floats(min_value=1e-3, max_value=10.0)
 nonneg = st.floats(min_value=0.0, max_value=10.0)
 
 
-@st.composite
-def over_params(draw):
-    n_v, m = draw(st.integers(1, 20)), draw(st.integers(1, 20))
-    p = draw(st.integers(n_v * m + 1, n_v * m + 500))
-    return dict(p=p, n_t=draw(sizes), n_v=n_v, n_r=draw(sizes), m=m, sigma=draw(positive),
-                nu=draw(nonneg))
+def over_params():
+    """Theorem 1's parameters without init_dist2 (drawn separately where a test needs it)."""
+    return theory_params("overparameterized", init_dist2=0.0, max_gap=500).map(
+        lambda q: {k: v for k, v in q.items() if k != "init_dist2"})
 
 
-@st.composite
-def under_params(draw):
-    n_v, m = draw(st.integers(1, 30)), draw(st.integers(1, 60))
-    if n_v * m < 2:
-        m = 2
-    p = draw(st.integers(1, n_v * m - 1))
-    return dict(p=p, n_t=draw(sizes), n_v=n_v, n_r=draw(sizes), m=m, sigma=draw(positive),
-                nu=draw(nonneg))
+def under_params():
+    return theory_params("underparameterized", max_tasks=40)
 
 
 @settings(max_examples=200, deadline=None)
-@given(over_params(), st.floats(-3, 3), nonneg)
-def test_theorem1_slope_at_zero_is_positive(params, alpha_r, d2):
-    assert N.dloss_overparameterized_dalpha_t(0.0, alpha_r, **params, init_dist2=d2) > 0
+@given(theory_params("overparameterized"), learning_rates())
+def test_theorem1_slope_at_zero_is_positive(params, alpha_r):
+    assert_slope_sign("overparameterized", params, alpha_t=0.0, alpha_r=alpha_r, sign=+1)
 
 
 @settings(max_examples=200, deadline=None)
-@given(under_params(), st.floats(-3, 3))
+@given(under_params(), learning_rates())
 def test_theorem2_slope_at_zero_is_positive(params, alpha_r):
     # Eq. 10 (with the factor h_r the derivation gives): h_r sigma^2 p / (n_v m) > 0.
-    assert N.dloss_underparameterized_dalpha_t(0.0, alpha_r, **params) > 0
+    assert_slope_sign("underparameterized", params, alpha_t=0.0, alpha_r=alpha_r, sign=+1)
 
 
 @settings(max_examples=200, deadline=None)
-@given(over_params(), st.floats(-3, 3))
+@given(over_params(), learning_rates())
 def test_theorem1_argmin_negative_argmax_positive(params, alpha_r):
     lo, hi = N.stationary_alpha_t("overparameterized", alpha_r=alpha_r, **params)
     assert lo < 0 < hi
-    assert N.optimal_alpha_t("overparameterized", alpha_r=alpha_r, **params) == lo
+    assert assert_argmin_sign("overparameterized", params, alpha_r=alpha_r, sign=-1) == lo
     # lo is a minimum, hi a maximum: check the sign of the derivative around each.
     d = N.dloss_overparameterized_dalpha_t
     h_r = (1 - alpha_r) ** 2 + alpha_r**2 * (params["p"] + 1) / params["n_r"]
@@ -65,7 +56,7 @@ def test_theorem1_argmin_negative_argmax_positive(params, alpha_r):
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(over_params().map(lambda q: ("overparameterized", q)),
                  under_params().map(lambda q: ("underparameterized", q))),
-       st.floats(-3, 3))
+       learning_rates())
 def test_optimal_alpha_r_between_zero_and_h_r_minimiser(case, alpha_t):
     regime, params = case
     best = N.optimal_alpha_r(regime, alpha_t=alpha_t, **params)
@@ -74,7 +65,7 @@ def test_optimal_alpha_r_between_zero_and_h_r_minimiser(case, alpha_t):
 
 
 @settings(max_examples=200, deadline=None)
-@given(over_params(), st.floats(-3, 3), nonneg)
+@given(over_params(), learning_rates(), nonneg)
 def test_theorem1_same_finite_limit_at_both_infinities(params, alpha_r, d2):
     big = 1e7
     plus = N.loss_overparameterized(big, alpha_r, **params, init_dist2=d2)

@@ -6,7 +6,7 @@ never be written is refused before any computation, as one line naming the flag 
 (exit status 2), instead of a traceback after minutes of work. A missing folder is fine when it
 can be created (the writers create it).
 
-:func:`interrupted` is what :func:`negmaml.cli.main` does on Ctrl-C: one line on stderr and exit
+:func:`interrupted` is what ``negmaml.cli.main`` does on Ctrl-C: one line on stderr and exit
 status 130. The simulator runs in threads of this process (no child processes to leave behind)
 and its workers are daemon threads, so the process exits at once.
 """
@@ -77,7 +77,7 @@ def _check_parent(flag: str, shown: str, target: Path) -> None:
 
 def check_output_file(flag: str, path: str | os.PathLike[str],
                       suffixes: Sequence[str] | None = None) -> Path:
-    """Refuse, as an :class:`OutputPathError` naming ``flag`` and ``path``, an output file
+    """Refuse, as an ``OutputPathError`` naming ``flag`` and ``path``, an output file
     that cannot be written: a folder, a path below a file, an unwritable place, or (with
     ``suffixes``) a wrong extension. Returns the path."""
     p = Path(path)
@@ -103,7 +103,7 @@ def check_output_file(flag: str, path: str | os.PathLike[str],
 
 
 def check_output_dir(flag: str, path: str | os.PathLike[str]) -> Path:
-    """Refuse, as an :class:`OutputPathError` naming ``flag`` and ``path``, an output
+    """Refuse, as an ``OutputPathError`` naming ``flag`` and ``path``, an output
     folder that cannot be used: an existing file, a path below a file, or an unwritable place.
     Returns the path."""
     p = Path(path)

@@ -9,38 +9,37 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from negmaml.cli import CLIError
+from negmaml.numeric.validate import check_int, check_real
+from negmaml.theories import PARAMETERS, near_threshold, regime_for
 
 __all__ = [
     "THEORY_FLAGS",
     "add_theory_flags",
     "choose_regime",
+    "threshold_warnings",
     "expand_rows",
     "format_table",
     "parse_values",
     "theory_values",
 ]
 
-#: flag -> (parameter name, kind, default); kind is "int" (>= 1), "nonneg", or "real".
+_FLAG_ORDER = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2", "alpha_t", "alpha_r")
+
+#: flag -> (parameter name, kind, default), from the parameters of :mod:`negmaml.theories`.
 THEORY_FLAGS: dict[str, tuple[str, str, str | None]] = {
-    "--p": ("p", "int", None),
-    "--n-t": ("n_t", "int", None),
-    "--n-v": ("n_v", "int", None),
-    "--n-r": ("n_r", "int", None),
-    "--m": ("m", "int", None),
-    "--sigma": ("sigma", "nonneg", None),
-    "--nu": ("nu", "nonneg", None),
-    "--init-dist2": ("init_dist2", "nonneg", "0"),
-    "--alpha-t": ("alpha_t", "real", None),
-    "--alpha-r": ("alpha_r", "real", None),
+    "--" + name.replace("_", "-"): (name, PARAMETERS[name].kind,
+                                    None if PARAMETERS[name].default is None
+                                    else f"{PARAMETERS[name].default:g}")
+    for name in _FLAG_ORDER
 }
 
+#: ``--regime`` choices: ``auto`` and the isotropic theories of the table.
 REGIME_CHOICES = ("auto", "overparameterized", "underparameterized")
 
 
@@ -50,15 +49,12 @@ def _number(flag: str, token: str, kind: str) -> float | int:
     except ValueError:
         raise CLIError(f"{flag}: {token!r} is not a number (give a value, a comma list or "
                        "start:stop:num)") from None
-    if not math.isfinite(x):
-        raise CLIError(f"{flag}: {token!r} must be finite")
-    if kind == "int":
-        if x != int(x) or x < 1:
-            raise CLIError(f"{flag}: {token!r} must be a whole number >= 1")
-        return int(x)
-    if kind == "nonneg" and x < 0:
-        raise CLIError(f"{flag}: {token!r} must be >= 0")
-    return x
+    try:
+        if kind == "int":
+            return check_int(flag, x, 1)
+        return check_real(flag, x, minimum=0 if kind == "nonneg" else None, scalar=True)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def parse_values(flag: str, text: str, kind: str = "real") -> list[float | int]:
@@ -81,16 +77,21 @@ def parse_values(flag: str, text: str, kind: str = "real") -> list[float | int]:
 
 def add_theory_flags(parser: argparse.ArgumentParser, *, required: Sequence[str] = (),
                      skip: Sequence[str] = ()) -> None:
-    """Add ``--regime`` and the theory flags (values parsed later by :func:`theory_values`)."""
+    """Add ``--regime``, ``--allow-outside-regime`` and the theory flags (values parsed later by
+    :func:`theory_values`)."""
     parser.add_argument("--regime", default="auto", choices=REGIME_CHOICES,
                         help="theorem to use (default: chosen from p versus n_v*m)")
+    parser.add_argument("--allow-outside-regime", action="store_true",
+                        help="evaluate an explicitly chosen --regime even where its inequality "
+                             "(p > n_v*m or p < n_v*m) does not hold")
     for flag, (name, _kind, default) in THEORY_FLAGS.items():
         if flag in skip:
             continue
         parser.add_argument(flag, dest=name, default=default, metavar="V",
                             required=flag in required,
-                            help=f"{name}: a value, a comma list or start:stop:num"
-                            + (f" (default {default})" if default is not None else ""))
+                            help=f"{PARAMETERS[name].meaning}: a value, a comma list or "
+                            "start:stop:num" + (f" (default {default})" if default is not None
+                                                else ""))
 
 
 def theory_values(args: argparse.Namespace, names: Sequence[str]) -> dict[str, list]:
@@ -112,16 +113,37 @@ def expand_rows(values: dict[str, list]) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values.values())]
 
 
-def choose_regime(requested: str, p: int, n_v: int, m: int) -> str:
-    """The regime to use: as requested, or from ``p`` versus ``n_v*m`` when ``auto``."""
-    if requested != "auto":
-        return requested
-    if p > n_v * m:
-        return "overparameterized"
-    if p < n_v * m:
-        return "underparameterized"
-    raise CLIError(f"--p {p} equals n_v*m = {n_v * m}: no theorem covers p = n_v*m "
-                   "(choose --regime explicitly to evaluate one anyway)")
+def choose_regime(requested: str, p: int, n_v: int, m: int, *,
+                  allow_outside_regime: bool = False) -> str:
+    """The regime to use: as requested, or from ``p`` versus ``n_v*m`` when ``auto``.
+
+    An explicit regime outside its inequality is refused unless ``allow_outside_regime``.
+    """
+    from negmaml.theories import get_theory
+
+    if requested == "auto":
+        try:
+            return regime_for(p, n_v, m)
+        except ValueError as exc:
+            raise CLIError(str(exc).replace("choose a regime", "choose --regime")) from None
+    theory = get_theory(requested)
+    if not allow_outside_regime and not theory.holds(p, n_v, m):
+        raise CLIError(f"--regime {requested}: p={p} and n_v*m={n_v * m} violate "
+                       f"{theory.regime}, where {theory.theorem} holds (add "
+                       "--allow-outside-regime to evaluate it anyway)")
+    return requested
+
+
+def threshold_warnings(combos: Sequence[dict[str, Any]]) -> list[str]:
+    """One line for each size near ``p = n_v*m`` (:func:`negmaml.theories.near_threshold`)."""
+    out = []
+    for key in dict.fromkeys((c["p"], c["n_v"], c["m"]) for c in combos):
+        p, n_v, m = key
+        if near_threshold(p, n_v, m):
+            out.append(f"warning: p={p} is near n_v*m={n_v * m} (1/2 <= p/(n_v m) <= 2): the "
+                       "paper's asymptotic theorems are not expected to be accurate here "
+                       "(Figure 6b, 6c)")
+    return out
 
 
 def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:

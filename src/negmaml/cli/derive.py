@@ -4,25 +4,52 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["register"]
+
+
+def _equation_numbers(text: str) -> list[int]:
+    """``"9,10"`` -> ``[9, 10]``; anything but a comma list of positive integers is refused."""
+    try:
+        numbers = [int(x) for x in text.split(",")]
+    except ValueError:
+        numbers = []
+    if not numbers or min(numbers) < 1:
+        raise ValueError(f"--only: {text!r} is not a comma list of equation numbers (e.g. 9,10)")
+    return numbers
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.latex is None and not args.codegen and not args.check_codegen:
         raise ValueError("give --latex PATH, --codegen or --check-codegen")
+    if args.only is not None and args.latex is None:
+        raise ValueError("--only needs --latex PATH")
+    if args.out is not None and not (args.codegen or args.check_codegen):
+        raise ValueError("--out goes with --codegen or --check-codegen")
     from negmaml.cli._guard import check_output_file
     from negmaml.paper import pipeline
 
     show = not args.no_progress and sys.stderr.isatty()
+    # every output path and option is checked before any derivation starts
+    only = None if args.only is None else _equation_numbers(args.only)
     if args.latex is not None:
         path = check_output_file("--latex", args.latex, (".tex",))
+    target = None
     if args.codegen:
         from negmaml.derivations import codegen
 
-        check_output_file("--codegen", codegen.GENERATED_PATH)
+        target = Path(args.out) if args.out is not None else codegen.checkout_path()
+        if target is None:
+            raise ValueError("--codegen: negmaml is installed, not running from a source "
+                             "checkout; give --out PATH (code generation never writes into an "
+                             "installed package)")
+        check_output_file("--out" if args.out is not None else "--codegen", target, (".py",))
     if args.latex is not None:
-        text = pipeline.latex_document_with_progress(show)
+        try:
+            text = pipeline.latex_document_with_progress(show, only=only)
+        except ValueError as exc:
+            raise ValueError(f"--{exc}") from None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"wrote {path}")
@@ -30,13 +57,14 @@ def _run(args: argparse.Namespace) -> int:
         from negmaml.derivations import codegen
 
         pipeline.run_derivations(show, steps=pipeline.DERIVATION_STEPS)
-
-        status = codegen.main(["--check"] if args.check_codegen else [])
         if args.check_codegen:
+            status = codegen.main(["--check"] + ([] if args.out is None else ["--out", args.out]))
             print("generated numeric code is fresh" if status == 0 else
                   "generated numeric code is stale (diff above)", file=sys.stderr)
             return 1 if status else 0
-        print(f"wrote {codegen.GENERATED_PATH}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        codegen.main(["--out", str(target)])
+        print(f"wrote {target}")
     return 0
 
 
@@ -45,8 +73,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("derive", help="derive the closed forms (LaTeX, generated code)",
                             description="Derive every closed form with SymPy and write it out.")
     parser.add_argument("--latex", metavar="PATH", help="write a standalone LaTeX document")
+    parser.add_argument("--only", metavar="N[,N...]",
+                        help="with --latex: only the forms of these paper equation numbers"
+                             " (e.g. 9,10), each with the paper check's verdict")
     parser.add_argument("--codegen", action="store_true",
-                        help="rewrite negmaml/numeric/_generated.py from the derivations")
+                        help="regenerate the numeric code from the derivations: into --out, or "
+                             "into src/negmaml/numeric/_generated.py of the source checkout it "
+                             "runs from (never into an installed package)")
+    parser.add_argument("--out", metavar="PATH", default=None,
+                        help="file for --codegen / --check-codegen")
     parser.add_argument("--check-codegen", action="store_true",
                         help="exit 1 with a diff if the generated numeric code is stale")
     parser.add_argument("--no-progress", action="store_true", help="do not draw progress lines")

@@ -9,15 +9,15 @@ parameters the whole ``alpha_t x alpha_r`` grid is one simulation with common ra
 coordinate of ``w0`` equal to ``sqrt(init_dist2 / p)``. The table shows alpha_t, alpha_r, mean
 and standard error, and the theory with the z-score ``(mean - theory) / stderr`` where a theorem
 applies: with ``--regime auto`` Theorem 1 (Eq. 5) for ``p > n_v m``, Theorem 2 (Eq. 9) for
-``p < n_v m`` and none at ``p = n_v m``; an explicit ``--regime`` is evaluated even outside its
-inequality (as ``negmaml loss`` does) and the output says so.
+``p < n_v m``. No theory and no z-score are shown where the expected loss does not exist
+(``|p - n_v m| <= 1``). An explicit ``--regime`` outside its inequality is refused unless
+``--allow-outside-regime`` is given (as ``negmaml loss`` does), and the output then says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from typing import Any
@@ -30,28 +30,32 @@ from negmaml.cli._params import (
     expand_rows,
     format_table,
     theory_values,
+    threshold_warnings,
 )
+from negmaml.numeric.validate import check_int
+from negmaml.theories import ISOTROPIC_PARAMETERS, THEORIES, expectation_exists
 
 __all__ = ["register"]
 
-_ISO = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2")
+_ISO = ISOTROPIC_PARAMETERS + ("init_dist2",)
 
 
 def _check(flag: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise CLIError(f"{flag} must be a whole number >= {minimum}, got {value!r}")
-    return value
+    try:
+        return check_int(flag, value, minimum)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
-def _regime(requested: str, p: int, n_v: int, m: int) -> tuple[str | None, str]:
+def _regime(args: argparse.Namespace, p: int, n_v: int, m: int) -> tuple[str | None, str]:
     """(regime or None, remark) for one parameter combination."""
-    if requested == "auto":
-        if p == n_v * m:
-            return None, "p = n_v*m: no theorem applies"
-        return choose_regime("auto", p, n_v, m), ""
-    over = requested == "overparameterized"
-    inside = p > n_v * m if over else p < n_v * m
-    return requested, "" if inside else f"{requested} theorem used outside its regime (as asked)"
+    if not expectation_exists(p, n_v, m):
+        return None, (f"|p - n_v*m| <= 1 (p={p}, n_v*m={n_v * m}): the expected loss is "
+                      "infinite; no theory or z-score")
+    regime = choose_regime(args.regime, p, n_v, m, allow_outside_regime=args.allow_outside_regime)
+    if args.regime != "auto" and not choose_regime("auto", p, n_v, m) == regime:
+        return regime, f"{regime} theorem used outside its regime (as asked)"
+    return regime, ""
 
 
 def _estimate(combos: list[dict[str, Any]], alpha_t: Any, alpha_r: Any, runs: int,
@@ -78,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from negmaml import numeric
-    from negmaml.experiments.figures import single_threaded_blas
+    from negmaml.numeric.blas import single_threaded_blas
 
     runs = _check("--runs", args.runs, 2)
     seed = _check("--seed", args.seed, 0)
@@ -87,35 +91,39 @@ def _run(args: argparse.Namespace) -> int:
     workers = None if args.workers is None else _check("--workers", args.workers, 1)
     if args.json not in (None, "-"):
         check_output_file("--json", args.json)
+    if args.plot is not None:
+        from negmaml.experiments.userplot import PLOT_SUFFIXES
+
+        check_output_file("--plot", args.plot, PLOT_SUFFIXES)
     values = theory_values(args, _ISO + ("alpha_t", "alpha_r"))
     alpha_t = np.array(values.pop("alpha_t"), dtype=float)
     alpha_r = np.array(values.pop("alpha_r"), dtype=float)
     combos = expand_rows(values)
+    regimes = [_regime(args, c["p"], c["n_v"], c["m"]) for c in combos]
+    for line in threshold_warnings(combos):
+        print(line, file=sys.stderr)
     show = not args.no_progress and sys.stderr.isatty()
     _estimate(combos, alpha_t, alpha_r, runs, test_tasks, args.estimator, workers, show)
     rows: list[dict[str, Any]] = []
     remarks: list[str] = []
+    first: tuple[Any, ...] | None = None
     with single_threaded_blas():
-        for combo in combos:
-            p = combo["p"]
-            w0 = math.sqrt(combo["init_dist2"] / p)
-            res = numeric.simulate(alpha_t[:, None], alpha_r[None, :], p=p, n_t=combo["n_t"],
-                                   n_v=combo["n_v"], n_r=combo["n_r"], m=combo["m"],
-                                   sigma=combo["sigma"], nu=combo["nu"], w0=w0, omega0=0.0,
-                                   runs=runs, test_tasks=test_tasks, test_points=test_points,
+        for combo, (regime, remark) in zip(combos, regimes, strict=True):
+            setting = numeric.Setting.from_params(**combo)
+            res = numeric.simulate(alpha_t[:, None], alpha_r[None, :],
+                                   **setting.simulate_params(), runs=runs,
+                                   test_tasks=test_tasks, test_points=test_points,
                                    estimator=args.estimator, seed=seed, progress=show,
                                    workers=workers)
-            regime, remark = _regime(args.regime, p, combo["n_v"], combo["m"])
             if remark and remark not in remarks:
                 remarks.append(remark)
+            if first is None:
+                first = (combo, setting, regime, res)
             theory = None
             if regime is not None:
-                iso = {k: combo[k] for k in ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")}
-                if regime == "overparameterized":
-                    iso["init_dist2"] = combo["init_dist2"]
-                theory = np.broadcast_to(getattr(numeric, f"loss_{regime}")(
-                    alpha_t[:, None], alpha_r[None, :], **iso,
-                    allow_outside_regime=args.regime != "auto"), res.mean.shape)
+                theory = np.broadcast_to(numeric.loss(
+                    alpha_t[:, None], alpha_r[None, :], setting, theory=regime,
+                    allow_outside_regime=args.allow_outside_regime), res.mean.shape)
             for i, at in enumerate(alpha_t):
                 for j, ar in enumerate(alpha_r):
                     row = dict(combo, alpha_t=float(at), alpha_r=float(ar),
@@ -127,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
                         se = row["stderr"]
                         row["z"] = (row["mean"] - th) / se if se > 0 else None
                     rows.append(row)
+    if args.plot is not None and first is not None:
+        _plot(args, alpha_t, alpha_r, *first)
     meta = {"runs": runs, "seed": seed, "estimator": args.estimator, "test_tasks": test_tasks,
             "test_points": test_points, "common_random_numbers": True,
             "regime_requested": args.regime, "w0": "sqrt(init_dist2/p) in every coordinate",
@@ -165,7 +175,59 @@ def _run(args: argparse.Namespace) -> int:
     print(format_table(rows, shown))
     if args.json not in (None, "-"):
         print(f"wrote {args.json}")
+    if args.plot is not None:
+        print(f"wrote {args.plot}")
     return 0
+
+
+def _plot(args: argparse.Namespace, alpha_t: Any, alpha_r: Any, combo: dict[str, Any],
+          setting: Any, regime: str | None, res: Any) -> None:
+    """Simulation points (+-1 SE) against the swept rate, one series per value of the other
+    rate (first combination of sizes); the theory line and its optimum where a theory applies,
+    and the best simulated grid point."""
+    import numpy as np
+
+    from negmaml import numeric
+    from negmaml.experiments.userplot import Line, Marker, Points, dense, plot_lines
+
+    x = "alpha_t" if alpha_t.size > 1 or alpha_r.size == 1 else "alpha_r"
+    xs_grid, others = (alpha_t, alpha_r) if x == "alpha_t" else (alpha_r, alpha_t)
+    mean = res.mean if x == "alpha_t" else res.mean.T
+    se = res.stderr if x == "alpha_t" else res.stderr.T
+    xs = dense(xs_grid)
+    lines, points, markers = [], [], []
+    allow = args.allow_outside_regime
+    for k, value in enumerate(others[:8]):
+        name = "alpha_r" if x == "alpha_t" else "alpha_t"
+        points.append(Points(xs_grid, mean[:, k], se[:, k],
+                             f"simulation, {name} = {value:g} ({res.runs} runs)"))
+        i = int(np.argmin(mean[:, k]))
+        markers.append(Marker(float(xs_grid[i]), float(mean[i, k]), "best simulated point",
+                              {"marker": "D", "markersize": 6, "color": "C3"}))
+        if regime is None:
+            continue
+        at, ar = (xs, value) if x == "alpha_t" else (value, xs)
+        ys = numeric.loss(at, ar, setting, theory=regime, allow_outside_regime=allow)
+        lines.append(Line(xs, np.asarray(ys), f"theory, {name} = {value:g}"))
+        try:
+            if x == "alpha_t":
+                best = float(numeric.optimal_alpha_t(regime, alpha_r=float(value),
+                                                     setting=setting, allow_outside_regime=allow))
+                point = (best, value)
+            else:
+                best = float(numeric.optimal_alpha_r(regime, alpha_t=float(value),
+                                                     setting=setting, allow_outside_regime=allow))
+                point = (value, best)
+        except ValueError:
+            continue
+        if np.isfinite(best) and xs[0] <= best <= xs[-1]:
+            markers.append(Marker(best, float(numeric.loss(*point, setting, theory=regime,
+                                                           allow_outside_regime=allow)),
+                                  "theory optimum"))
+    sizes = ", ".join(f"{k}={combo[k]:g}" for k in _ISO)
+    label = "no theory" if regime is None else THEORIES[regime].label
+    plot_lines(args.plot, x=x, title=f"{sizes}\n{label}", lines=lines, points=points,
+               markers=markers)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -192,5 +254,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="worker threads (default: automatic)")
     g.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                    help="write JSON to PATH (alone: print JSON instead of the table)")
+    g.add_argument("--plot", metavar="PATH", default=None,
+                   help="also draw simulation and theory with the optima marked "
+                        "(.png, .pdf, .svg)")
     g.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
     parser.set_defaults(func=_run)

@@ -12,39 +12,61 @@ import json
 import sys
 from typing import Any
 
+import numpy as np
+
+from negmaml.cli import CLIError
 from negmaml.cli._params import (
     add_theory_flags,
     choose_regime,
     expand_rows,
     format_table,
     theory_values,
+    threshold_warnings,
 )
+from negmaml.theories import ISOTROPIC_PARAMETERS, THEORIES
 
 __all__ = ["register"]
 
-_ISO = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")
+_SIZES = ISOTROPIC_PARAMETERS + ("init_dist2",)
 
 
-def _params(row: dict[str, Any], regime: str) -> dict[str, Any]:
-    out = {k: row[k] for k in _ISO}
-    if regime == "overparameterized":
-        out["init_dist2"] = row["init_dist2"]
+def _combos(args: argparse.Namespace, rates: tuple[str, ...]
+            ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """The combinations of the size flags, and the learning-rate values as arrays."""
+    values = theory_values(args, _SIZES + rates)
+    grids = {r: np.array(values.pop(r), dtype=float) for r in rates}
+    return expand_rows(values), grids
+
+
+def _theory_of(args: argparse.Namespace, combo: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    regime = choose_regime(args.regime, combo["p"], combo["n_v"], combo["m"],
+                           allow_outside_regime=args.allow_outside_regime)
+    return regime, {k: combo[k] for k in THEORIES[regime].parameters if k in combo}
+
+
+def _theories(args: argparse.Namespace, combos: list[dict[str, Any]]
+              ) -> list[tuple[str, dict[str, Any]]]:
+    """(regime, parameters) of every combination, all checked before any is evaluated; then
+    one warning line for each size near the threshold."""
+    out = [_theory_of(args, combo) for combo in combos]
+    for line in threshold_warnings(combos):
+        print(line, file=sys.stderr)
     return out
 
 
 def _loss_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     from negmaml import numeric
 
-    values = theory_values(args, _ISO + ("init_dist2", "alpha_t", "alpha_r"))
+    combos, grids = _combos(args, ("alpha_t", "alpha_r"))
+    at, ar = grids["alpha_t"], grids["alpha_r"]
     rows = []
-    for row in expand_rows(values):
-        regime = choose_regime(args.regime, row["p"], row["n_v"], row["m"])
-        fn = getattr(numeric, f"loss_{regime}")
-        row = dict(row)
-        row["regime"] = regime
-        row["loss"] = fn(row["alpha_t"], row["alpha_r"], **_params(row, regime),
-                         allow_outside_regime=args.regime != "auto")
-        rows.append(row)
+    for combo, (regime, params) in zip(combos, _theories(args, combos), strict=True):
+        values = numeric.loss(at[:, None], ar[None, :], theory=regime,
+                              allow_outside_regime=args.allow_outside_regime, **params)
+        for i, a_t in enumerate(at):
+            for j, a_r in enumerate(ar):
+                rows.append(dict(combo, alpha_t=float(a_t), alpha_r=float(a_r), regime=regime,
+                                 loss=float(values[i, j])))
     return rows
 
 
@@ -53,28 +75,31 @@ def _optimum_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     target = args.wrt
     other = "alpha_r" if target == "alpha_t" else "alpha_t"
-    values = theory_values(args, _ISO + ("init_dist2", other))
+    combos, grids = _combos(args, (other,))
+    given = grids[other]
+    allow = args.allow_outside_regime
     rows = []
-    for row in expand_rows(values):
-        regime = choose_regime(args.regime, row["p"], row["n_v"], row["m"])
-        params = _params(row, regime)
-        allow = args.regime != "auto"
+    for combo, (regime, params) in zip(combos, _theories(args, combos), strict=True):
         if target == "alpha_t":
-            best = numeric.optimal_alpha_t(regime, alpha_r=row["alpha_r"], **params,
-                                           allow_outside_regime=allow)
-            at, ar = best, row["alpha_r"]
+            best = np.asarray(numeric.optimal_alpha_t(regime, alpha_r=given, **params,
+                                                      allow_outside_regime=allow), float)
+            at, ar = best, given
         else:
-            best = numeric.optimal_alpha_r(regime, alpha_t=row["alpha_t"], **params,
-                                           allow_outside_regime=allow)
-            at, ar = row["alpha_t"], best
-        row = dict(row)
-        row.update(regime=regime, optimum=target)
-        row[f"best_{target}"] = best
-        finite = best not in (float("inf"), float("-inf"))
-        row["loss"] = (getattr(numeric, f"loss_{regime}")(at, ar, **params,
-                                                          allow_outside_regime=allow)
-                       if finite else None)
-        rows.append(row)
+            best = np.asarray(numeric.optimal_alpha_r(regime, alpha_t=given, **params,
+                                                      allow_outside_regime=allow), float)
+            at, ar = given, best
+        finite = np.isfinite(best)
+        losses = np.full(best.shape, np.nan)
+        if finite.any():
+            losses[finite] = numeric.loss(at[finite] if at.ndim else at,
+                                          ar[finite] if ar.ndim else ar, theory=regime,
+                                          allow_outside_regime=allow, **params)
+        for k, value in enumerate(given):
+            row = dict(combo, regime=regime, optimum=target)
+            row[other] = float(value)
+            row[f"best_{target}"] = float(best[k])
+            row["loss"] = float(losses[k]) if finite[k] else None
+            rows.append(row)
     return rows
 
 
@@ -99,19 +124,139 @@ def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, columns: list[st
     return 0
 
 
+_MAX_LINES = 8
+
+
+def _title(combo: dict[str, Any], regime: str) -> str:
+    sizes = ", ".join(f"{k}={combo[k]:g}" for k in _SIZES if k in combo)
+    return f"{sizes}\n{regime}: {THEORIES[regime].label}"
+
+
+def _check_plot(args: argparse.Namespace) -> None:
+    if getattr(args, "plot", None) is not None:
+        from negmaml.cli._guard import check_output_file
+        from negmaml.experiments.userplot import PLOT_SUFFIXES
+
+        check_output_file("--plot", args.plot, PLOT_SUFFIXES)
+
+
+def _plot_loss(args: argparse.Namespace) -> None:
+    """Loss against alpha_t (or alpha_r when only one alpha_t is given), one line per value of
+    the other rate, for the first combination of sizes; the optimum over the swept rate marked."""
+    from negmaml import numeric
+    from negmaml.experiments.userplot import Line, Marker, dense, plot_lines
+
+    combos, grids = _combos(args, ("alpha_t", "alpha_r"))
+    combo = combos[0]
+    regime, params = _theory_of(args, combo)
+    x = "alpha_t" if grids["alpha_t"].size > 1 or grids["alpha_r"].size == 1 else "alpha_r"
+    other = "alpha_r" if x == "alpha_t" else "alpha_t"
+    xs = dense(grids[x])
+    allow = args.allow_outside_regime
+    lines, markers = [], []
+    for value in grids[other][:_MAX_LINES]:
+        at, ar = (xs, value) if x == "alpha_t" else (value, xs)
+        ys = numeric.loss(at, ar, theory=regime, allow_outside_regime=allow, **params)
+        lines.append(Line(xs, np.asarray(ys), f"{other} = {value:g}"))
+        best = _best(regime, params, x, float(value), allow)
+        if best is not None and xs[0] <= best[0] <= xs[-1]:
+            markers.append(Marker(best[0], best[1], f"optimum {x} = {best[0]:.4g}"))
+    plot_lines(args.plot, x=x, title=_title(combo, regime), lines=lines, markers=markers)
+
+
+def _best(regime: str, params: dict[str, Any], x: str, other: float,
+          allow: bool) -> tuple[float, float] | None:
+    """(optimal x, loss there) given the other rate, or None where the infimum is not attained."""
+    from negmaml import numeric
+
+    try:
+        if x == "alpha_t":
+            best = float(numeric.optimal_alpha_t(regime, alpha_r=other, **params,
+                                                 allow_outside_regime=allow))
+            at, ar = best, other
+        else:
+            best = float(numeric.optimal_alpha_r(regime, alpha_t=other, **params,
+                                                 allow_outside_regime=allow))
+            at, ar = other, best
+    except ValueError:
+        return None
+    if not np.isfinite(best):
+        return None
+    return best, float(numeric.loss(at, ar, theory=regime, allow_outside_regime=allow, **params))
+
+
+def _plot_optimum(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    """The loss against the optimised rate around each optimum (first combination of sizes)."""
+    from negmaml import numeric
+    from negmaml.experiments.userplot import Line, Marker, plot_lines
+
+    first = rows[0]
+    combo = {k: first[k] for k in _SIZES if k in first}
+    regime = first["regime"]
+    params = {k: combo[k] for k in THEORIES[regime].parameters if k in combo}
+    allow = args.allow_outside_regime
+    target = "alpha_t" if args.joint else args.wrt
+    other = "alpha_r" if target == "alpha_t" else "alpha_t"
+    same = [r for r in rows if all(r.get(k) == v for k, v in combo.items())][:_MAX_LINES]
+    finite = [r[f"best_{target}"] for r in same if np.isfinite(r[f"best_{target}"])]
+    centre = finite or [0.0]
+    xs = np.linspace(min(min(centre), 0.0) - 1.0, max(max(centre), 0.0) + 1.0, 301)
+    lines, markers = [], []
+    for r in same:
+        fixed = r[f"best_{other}"] if args.joint else r[other]
+        at, ar = (xs, fixed) if target == "alpha_t" else (fixed, xs)
+        ys = numeric.loss(at, ar, theory=regime, allow_outside_regime=allow, **params)
+        lines.append(Line(xs, np.asarray(ys), f"{other} = {fixed:.4g}"))
+        if np.isfinite(r[f"best_{target}"]) and r["loss"] is not None:
+            markers.append(Marker(r[f"best_{target}"], r["loss"],
+                                  f"optimum {target} = {r[f'best_{target}']:.4g}"))
+    plot_lines(args.plot, x=target, title=_title(combo, regime), lines=lines, markers=markers)
+
+
+def _joint_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from negmaml import numeric
+
+    combos, _ = _combos(args, ())
+    rows = []
+    for combo, (regime, params) in zip(combos, _theories(args, combos), strict=True):
+        at, ar, best = numeric.optimal_rates(regime, **params,
+                                             allow_outside_regime=args.allow_outside_regime)
+        rows.append(dict(combo, regime=regime, optimum="joint", best_alpha_t=at,
+                         best_alpha_r=ar, loss=best if np.isfinite(at) else None))
+    return rows
+
+
 def _run_loss(args: argparse.Namespace) -> int:
+    """Average test loss of the theory that applies (Eq. 5 or Eq. 9) for every combination."""
+    _check_plot(args)
     rows = _loss_rows(args)
     cols = ["p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2", "alpha_t", "alpha_r",
             "loss"]
-    return _emit(rows, args, cols)
+    status = _emit(rows, args, cols)
+    if args.plot is not None:
+        _plot_loss(args)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return status
 
 
 def _run_optimum(args: argparse.Namespace) -> int:
-    rows = _optimum_rows(args)
-    other = "alpha_r" if args.wrt == "alpha_t" else "alpha_t"
-    cols = ["p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2", other,
-            f"best_{args.wrt}", "loss"]
-    return _emit(rows, args, cols)
+    _check_plot(args)
+    if args.joint and (args.alpha_t is not None or args.alpha_r is not None):
+        raise CLIError("--joint optimises both learning rates: give neither --alpha-t nor "
+                       "--alpha-r")
+    sizes = ["p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2"]
+    if args.joint:
+        rows = _joint_rows(args)
+        cols = sizes + ["best_alpha_t", "best_alpha_r", "loss"]
+    else:
+        rows = _optimum_rows(args)
+        other = "alpha_r" if args.wrt == "alpha_t" else "alpha_t"
+        cols = sizes + [other, f"best_{args.wrt}", "loss"]
+    status = _emit(rows, args, cols)
+    if args.plot is not None:
+        _plot_optimum(args, rows)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,6 +265,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                           description=_run_loss.__doc__ or "Average test loss (Eq. 5 or Eq. 9).")
     add_theory_flags(loss)
     loss.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    loss.add_argument("--plot", metavar="PATH", default=None,
+                      help="also draw the loss curves with the optimum marked (.png, .pdf, .svg)")
     loss.set_defaults(func=_run_loss)
 
     opt = sub.add_parser("optimum", help="optimal alpha_t (Eq. 8 / numeric) or alpha_r",
@@ -128,5 +275,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_theory_flags(opt)
     opt.add_argument("--wrt", choices=("alpha_t", "alpha_r"), default="alpha_t",
                      help="which learning rate to optimise (default alpha_t)")
+    opt.add_argument("--joint", action="store_true",
+                     help="minimise over alpha_t and alpha_r together (no --alpha-t/--alpha-r)")
     opt.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    opt.add_argument("--plot", metavar="PATH", default=None,
+                     help="also draw the loss around each optimum, marked (.png, .pdf, .svg)")
     opt.set_defaults(func=_run_optimum)

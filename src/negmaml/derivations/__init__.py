@@ -5,8 +5,12 @@
 - :mod:`~negmaml.derivations.theorem2`: Theorem 2 (Eqs. 83-108), with g_1..g_4 derived.
 - :mod:`~negmaml.derivations.theorem3`: Theorem 3 (Eqs. 109-142).
 - :mod:`~negmaml.derivations.optima`: derivatives, Eq. 8, Eq. 10, optimal learning rates.
-- :mod:`~negmaml.derivations.printed`: the paper's printed forms, as data.
 - :mod:`~negmaml.derivations.codegen`: generation of :mod:`negmaml.numeric._generated`.
+- :mod:`~negmaml.derivations.steps`: :class:`~negmaml.derivations.steps.Steps`, what each
+  theorem's ``steps()`` returns.
+
+The paper's printed forms, kept as data to compare against, are in :mod:`negmaml.paper.printed`;
+the expectations of Wishart polynomials in :mod:`negmaml.symbolic.expectation`.
 """
 
 from __future__ import annotations

@@ -7,19 +7,26 @@ functions of ``alpha_t`` with one common denominator. The generator writes each 
    subexpression elimination;
 2. the common denominator and the remainders of the numerators after division, evaluated in
    ``alpha_t`` by Horner's rule (proportional remainders are evaluated once);
-3. Horner's rule in ``alpha_r``.
+3. the three coefficients ``(k0, k1, k2)`` of ``L = k0 + k1 alpha_r + k2 alpha_r^2``, returned.
 
-so that the array work is a few multiply-adds per point. The mpmath variants print the plain
-rational expression for evaluation at any precision.
+so that the array work is a few multiply-adds per point. The quadratic in ``alpha_r``, its
+derivative ``k1 + 2 k2 alpha_r`` and its minimiser ``-k1/(2 k2)`` are written once, by hand, in
+:mod:`negmaml.numeric.losses`. The mpmath variants print the plain rational expression for
+evaluation at any precision. Which theories are generated, their labels and argument order come
+from the theory table (:mod:`negmaml.theories`).
 
-Run ``python -m negmaml.derivations.codegen`` (or ``negmaml derive --codegen``) to rewrite the
-module; ``--check`` exits 1 with a diff when the committed file is stale.
+Code generation is a development step: ``negmaml derive --codegen`` (or
+``python -m negmaml.derivations.codegen``) rewrites the module of the source checkout it runs
+from, or the file given by ``--out``, and refuses to write into an installed package;
+``--check`` exits 1 with a diff when the committed file is stale. The generated header records
+the SymPy version and a hash of the generator's sources (:func:`source_digest`).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +47,11 @@ from negmaml.symbolic import (
     p,
     sigma,
 )
+from negmaml.theories import THEORIES, Theory
 
-__all__ = ["GENERATED_PATH", "generate", "main"]
+__all__ = ["GENERATED_PATH", "checkout_path", "generate", "main", "source_digest"]
 
 GENERATED_PATH = Path(__file__).resolve().parents[1] / "numeric" / "_generated.py"
-
-ISO_ARGS = (p, n_t, n_v, n_r, m, sigma, nu)
 
 
 def _general_traces() -> tuple[sp.Symbol, ...]:
@@ -87,11 +93,10 @@ class _Emitter:
         return code
 
 
-def _emit_body(expr: sp.Expr, em: _Emitter, argmin_r: bool = False) -> str:
-    """Lines computing ``expr`` (quadratic in alpha_r, rational in alpha_t); returns result name.
+def _emit_body(expr: sp.Expr, em: _Emitter) -> str:
+    """Lines computing ``(k0, k1, k2)`` of ``expr`` (quadratic in alpha_r, rational in alpha_t).
 
-    With ``argmin_r`` the result is the minimiser ``-k1/(2 k2)`` of the quadratic in alpha_r
-    (the closed form of :func:`negmaml.derivations.optima.optimal_alpha_r`).
+    Returns the name of the tuple.
     """
     num, den = sp.together(expr).as_numer_denom()
     num = sp.expand(num)
@@ -99,8 +104,9 @@ def _emit_body(expr: sp.Expr, em: _Emitter, argmin_r: bool = False) -> str:
     if den.as_expr().has(alpha_r):
         raise AssertionError("denominator depends on alpha_r")
     num_r = sp.Poly(num, alpha_r)
-    deg_r = num_r.degree()
-    coeffs_t = [sp.Poly(num_r.coeff_monomial(alpha_r**j), alpha_t) for j in range(deg_r + 1)]
+    if num_r.degree() > 2:
+        raise AssertionError("the loss is not quadratic in alpha_r")
+    coeffs_t = [sp.Poly(num_r.coeff_monomial(alpha_r**j), alpha_t) for j in range(3)]
     quot, rem = zip(*[c.div(den) for c in coeffs_t], strict=True)
     # Remainders proportional to a common polynomial are evaluated once.
     base = next((r for r in rem if not r.is_zero), None)
@@ -124,7 +130,7 @@ def _emit_body(expr: sp.Expr, em: _Emitter, argmin_r: bool = False) -> str:
     elif den.degree() > 0 or den.as_expr() != 1:
         em.lines.append(f"inv_den = 1.0/({em.horner(den, 'alpha_t')})")
         em.ops += 1
-    for j in range(deg_r + 1):
+    for j in range(3):
         q = quot[j]
         terms = []
         if not q.is_zero:
@@ -141,25 +147,14 @@ def _emit_body(expr: sp.Expr, em: _Emitter, argmin_r: bool = False) -> str:
         parts.append(" + ".join(terms) if terms else "0.0")
     for j, code in enumerate(parts):
         em.lines.append(f"k{j} = {code}")
-    if argmin_r:
-        if deg_r != 2:
-            raise AssertionError("the loss is not quadratic in alpha_r")
-        em.lines.append("out = -k1/(2.0*k2)")
-        em.ops += 3
-        return "out"
-    code = f"k{deg_r}"
-    for j in range(deg_r - 1, -1, -1):
-        code = f"({code})*alpha_r + k{j}"
-        em.ops += 2
-    em.lines.append(f"out = {code}")
+    em.lines.append("out = (k0, k1, k2)")
     return "out"
 
 
-def _function(name: str, args: tuple[sp.Symbol, ...], expr: sp.Expr, doc: str,
-              argmin_r: bool = False) -> str:
+def _function(name: str, args: tuple[sp.Symbol, ...], expr: sp.Expr, doc: str) -> str:
     printer = PythonCodePrinter({"fully_qualified_modules": False})
     em = _Emitter(printer, [], [])
-    _emit_body(expr, em, argmin_r)
+    _emit_body(expr, em)
     reduced, replaced = [], []
     if em.scalars:
         syms, exprs = zip(*em.scalars, strict=True)
@@ -207,66 +202,127 @@ def _scalar_function(name: str, args: tuple[sp.Symbol, ...],
     return "\n".join(out) + "\n"
 
 
+def _symbol(name: str) -> sp.Symbol:
+    return _SYMBOLS[name]
+
+
+_SYMBOLS = {s.name: s for s in (p, n_t, n_v, n_r, m, sigma, nu, init_dist2)}
+
+
+def source_digest() -> str:
+    """SHA-256 of the generator's inputs: every source of the theory table, the symbolic layer
+    and the derivations (this generator included), in path order."""
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "theories.py", *sorted((root / "symbolic").glob("*.py")),
+             *sorted((root / "derivations").glob("*.py"))]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(f.read_bytes().replace(b"\r\n", b"\n"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _generated_theories() -> list[Theory]:
+    return [t for t in THEORIES.values() if t.generated]
+
+
 def generate() -> str:
-    """The source text of :mod:`negmaml.numeric._generated`."""
+    """The source text of :mod:`negmaml.numeric._generated`.
+
+    For every row of :data:`negmaml.theories.THEORIES` with generated code: the coefficients
+    ``(k0, k1, k2)`` of the loss as a quadratic in ``alpha_r`` and their ``alpha_t``
+    derivatives, as functions of ``alpha_t``; the loss as ``N(alpha_t)/D(alpha_t)`` for a given
+    ``alpha_r``; the mpmath loss. Eq. 8's stationary points for Theorem 1.
+    """
     traces = _general_traces()
-    specs = {
-        "overparameterized": ((alpha_t, alpha_r) + ISO_ARGS + (init_dist2,),
-                              "Theorem 1, Eq. 5"),
-        "underparameterized": ((alpha_t, alpha_r) + ISO_ARGS, "Theorem 2, Eq. 9"),
-        "general": ((alpha_t, alpha_r, n_t, n_v, n_r, m, sigma) + traces, "Theorem 3, Eq. 14"),
-    }
     chunks = [
         '"""Numeric closed forms generated from the derived SymPy expressions.\n\n'
         "GENERATED by negmaml.derivations.codegen -- do not edit by hand. Regenerate with\n"
-        "``python -m negmaml.derivations.codegen``; a test fails when this file is stale.\n"
-        "Arguments are floats or NumPy arrays (alpha_t and alpha_r broadcast); the public,\n"
-        'validated API is in negmaml.numeric.\n"""\n\n'
+        "``negmaml derive --codegen`` in a source checkout; a test fails when this file is stale.\n"
+        "Each loss is ``k0 + k1 alpha_r + k2 alpha_r^2``; the ``coefficients_*`` functions give\n"
+        "``(k0, k1, k2)`` as functions of alpha_t (float or array: only arithmetic operators\n"
+        "touch it, so any array library works); the public, validated API is negmaml.numeric.\n"
+        '"""\n\n'
         "import math\n\nimport mpmath\n\n"
+        f"#: SymPy version that generated this file.\nSYMPY_VERSION = {sp.__version__!r}\n"
+        "#: SHA-256 of the generator's sources (negmaml.derivations.codegen.source_digest).\n"
+        f"SOURCES_SHA256 = {source_digest()!r}\n"
         f"GENERAL_TRACES = {tuple(s.name for s in traces)!r}\n"
     ]
-    for regime, (args, cite) in specs.items():
-        chunks.append(_function(f"loss_{regime}", args, optima.loss(regime),
-                                f"Average test loss, {cite} (derived)."))
-        for wrt in ("alpha_t", "alpha_r"):
-            chunks.append(_function(f"dloss_{regime}_d{wrt}", args, optima.dloss(regime, wrt),
-                                    f"d/d{wrt} of the average test loss, {cite} (derived)."))
-        no_r = tuple(a for a in args if a is not alpha_r)
-        chunks.append(_function(f"optimal_alpha_r_{regime}", no_r, optima.loss(regime),
-                                f"Minimiser in alpha_r of {cite}: -k1/(2 k2) of the quadratic"
-                                " L = k0 + k1 alpha_r + k2 alpha_r^2.", argmin_r=True))
-        num, den = optima.alpha_t_rational(regime)
-        fixed = tuple(a for a in args if a is not alpha_t)
+    names = []
+    for theory in _generated_theories():
+        name = theory.name
+        names.append(name)
+        scalars = tuple(_symbol(a) for a in theory.coefficient_args)
+        if name == "general":
+            scalars += traces
+        cite = theory.label
+        chunks.append(_function(f"coefficients_{name}", (alpha_t,) + scalars,
+                                optima.loss(name),
+                                f"(k0, k1, k2) of {cite} (derived): L = k0 + k1 alpha_r + k2 "
+                                "alpha_r^2."))
+        chunks.append(_function(f"dcoefficients_{name}_dalpha_t", (alpha_t,) + scalars,
+                                optima.dloss(name, "alpha_t"),
+                                f"d/dalpha_t of (k0, k1, k2) of {cite} (derived)."))
+        num, den = optima.alpha_t_rational(name)
         chunks.append(_scalar_function(
-            f"alpha_t_coefficients_{regime}", fixed,
+            f"alpha_t_coefficients_{name}", (alpha_r,) + scalars,
             (tuple(num.all_coeffs()), tuple(den.all_coeffs())),
             f"{cite} as N(alpha_t)/D(alpha_t): (N's, D's coefficients), highest degree first."))
-        chunks.append(_mp_function(f"mp_loss_{regime}", args, optima.loss(regime),
+        chunks.append(_mp_function(f"mp_loss_{name}", (alpha_t, alpha_r) + scalars,
+                                   optima.loss(name),
                                    f"{cite} for mpmath numbers (evaluate inside mpmath.workdps)."))
     lo, hi = optima.eq8()
     chunks.append(_scalar_function("stationary_alpha_t_overparameterized", (p, n_t), ((lo, hi),),
                                    "Eq. 8 (derived): (argmin alpha_t^-, argmax alpha_t^+) of"
                                    " Theorem 1."))
+    registry = ["#: The generated functions of each theory, keyed by its name in the theory table."]
+    for title, pattern in (("COEFFICIENTS", "coefficients_{}"),
+                           ("DCOEFFICIENTS_DALPHA_T", "dcoefficients_{}_dalpha_t"),
+                           ("ALPHA_T_COEFFICIENTS", "alpha_t_coefficients_{}"),
+                           ("MP_LOSS", "mp_loss_{}")):
+        items = ", ".join(f"{n!r}: {pattern.format(n)}" for n in names)
+        registry.append(f"{title} = {{{items}}}")
+    chunks.append("\n".join(registry) + "\n")
     source = "\n\n".join(chunks)
     return source.rstrip() + "\n"
 
 
+def checkout_path() -> Path | None:
+    """``src/negmaml/numeric/_generated.py`` of the source checkout this package runs from, or
+    None when it runs from an installed copy (site-packages): code generation never writes into
+    an installed package."""
+    src = Path(__file__).resolve().parents[2]
+    if src.name == "src" and (src.parent / "pyproject.toml").is_file():
+        return GENERATED_PATH
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write the generated module, or with ``--check`` compare it with a fresh generation."""
+    """Write the generated module (``--out`` or the source checkout's), or ``--check`` it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="diff instead of writing; exit 1 if stale")
-    parser.add_argument("--out", type=Path, default=GENERATED_PATH)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="file to write (default: the source checkout's _generated.py)")
     args = parser.parse_args(argv)
+    out = args.out
+    if out is None:
+        out = GENERATED_PATH if args.check else checkout_path()
+    if out is None:
+        raise SystemExit("negmaml is not running from a source checkout: give --out PATH "
+                         "(code generation never writes into an installed package)")
     fresh = generate()
     if args.check:
-        current = args.out.read_text() if args.out.exists() else ""
+        current = out.read_text() if out.exists() else ""
         if current != fresh:
             sys.stdout.writelines(difflib.unified_diff(
-                current.splitlines(True), fresh.splitlines(True), str(args.out), "regenerated"))
+                current.splitlines(True), fresh.splitlines(True), str(out), "regenerated"))
             return 1
         return 0
-    args.out.write_text(fresh)
+    out.write_text(fresh)
     return 0
 
 

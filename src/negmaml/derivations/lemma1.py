@@ -1,7 +1,8 @@
 """Lemma 1 (Eqs. 31-42) and the leading orders of Lemmas 2-3 (Eqs. 43-45, 55-57), from the engine.
 
-Nothing here is typed in: every coefficient is an expectation computed by Wick pairings
-(:mod:`negmaml.symbolic.wick`).
+Nothing here is typed in: every coefficient is an expectation computed by the moment engine
+(Wishart moments by the Stein recursion, checked against Wick pairings; words with fixed or
+several Gaussian matrices by Wick pairings, :mod:`negmaml.symbolic.wick`).
 """
 
 from __future__ import annotations

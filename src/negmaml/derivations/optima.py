@@ -20,6 +20,7 @@ import sympy as sp
 from negmaml.derivations import theorem1, theorem2, theorem3
 from negmaml.symbolic import alpha_r, alpha_t
 from negmaml.symbolic.traces import trace_symbols
+from negmaml.theories import THEORIES
 
 __all__ = [
     "REGIMES",
@@ -32,7 +33,8 @@ __all__ = [
     "optimal_alpha_r",
 ]
 
-REGIMES = ("overparameterized", "underparameterized", "general")
+#: The theories of the table derived here (the paper's Theorems 1-3).
+REGIMES = tuple(t.name for t in THEORIES.values() if t.generated)
 
 
 @cache

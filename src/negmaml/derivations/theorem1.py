@@ -19,7 +19,7 @@ from functools import cache
 
 import sympy as sp
 
-from negmaml.derivations.expectation import W, contraction, wishart_expect
+from negmaml.derivations.steps import Steps
 from negmaml.symbolic import (
     Fixed,
     Gauss,
@@ -36,6 +36,7 @@ from negmaml.symbolic import (
     sigma,
     wishart_moment,
 )
+from negmaml.symbolic.expectation import W, contraction, wishart_expect
 from negmaml.symbolic.wick import expect_terms
 
 __all__ = ["E_dist2", "display", "h", "h_r", "h_t", "loss", "steps", "test_side_loss"]
@@ -83,7 +84,7 @@ def test_side_loss() -> sp.Expr:
 
 
 @cache
-def steps() -> dict[str, sp.Expr]:
+def steps() -> Steps:
     """The intermediate results of the proof, keyed by the paper's equation numbers."""
     Xv = Gauss("X_v", n_v, p)
     D = Fixed("D")
@@ -111,24 +112,19 @@ def steps() -> dict[str, sp.Expr]:
     if sp.simplify(test_d.subs(hr, h_r()) - test_side_loss()) != 0 or sp.simplify(
             dist2_d.subs(ht, h_t()) - dist2) != 0:
         raise AssertionError("display form of Theorem 1 does not match the derivation")
-    _DISPLAY.update({"65": test_d, "79": dist2_d, "5": test_d.subs(E_dist2, dist2_d)})
-    return {
+    return Steps({
         "65": test_side_loss(),
         "75": bbt,
         "76": sp.factor(gamma),
         "77": sp.factor(bddb),
         "79": dist2,
         "5": loss_expr,
-    }
-
-
-_DISPLAY: dict[str, sp.Expr] = {}
+    }, display={"65": test_d, "79": dist2_d, "5": test_d.subs(E_dist2, dist2_d)})
 
 
 def display() -> dict[str, sp.Expr]:
     """Steps 65, 79 and 5 written with ``h_t`` and ``h_r`` as symbols (checked equal)."""
-    steps()
-    return dict(_DISPLAY)
+    return dict(steps().display)
 
 
 def loss() -> sp.Expr:

@@ -24,9 +24,10 @@ from functools import cache
 
 import sympy as sp
 
-from negmaml.derivations.expectation import W, contraction
+from negmaml.derivations.steps import Steps
 from negmaml.derivations.theorem1 import E_dist2, h_t, test_side_loss
 from negmaml.symbolic import Fixed, Gauss, alpha_t, m, n_t, n_v, nu, p, sigma
+from negmaml.symbolic.expectation import W, contraction
 from negmaml.symbolic.wick import expect_terms
 
 __all__ = ["display", "g_terms", "loss", "steps"]
@@ -42,7 +43,7 @@ def _split_eq42(terms):
 
 
 @cache
-def steps() -> dict[str, sp.Expr]:
+def steps() -> Steps:
     """Intermediate results keyed by the paper's equation numbers (and ``g1..g4``)."""
     Xv = Gauss("X_v", n_v, p)
     D = Fixed("D")
@@ -78,8 +79,7 @@ def steps() -> dict[str, sp.Expr]:
     from negmaml.derivations.theorem1 import display as t1_display
 
     test_d = t1_display()["65"]
-    _DISPLAY.update({"85": dist2_d, "9": test_d.subs(E_dist2, dist2_d)})
-    return {
+    return Steps({
         "86": btb,
         "92": second,
         "94": third,
@@ -89,16 +89,12 @@ def steps() -> dict[str, sp.Expr]:
         "g4": g4,
         "85": dist2,
         "9": test_side_loss().subs(E_dist2, dist2),
-    }
-
-
-_DISPLAY: dict[str, sp.Expr] = {}
+    }, display={"85": dist2_d, "9": test_d.subs(E_dist2, dist2_d)})
 
 
 def display() -> dict[str, sp.Expr]:
     """Eqs. 85 and 9 written with ``h_t, h_r, g_1..g_4`` as symbols (checked equal)."""
-    steps()
-    return dict(_DISPLAY)
+    return dict(steps().display)
 
 
 def g_terms() -> dict[str, sp.Expr]:

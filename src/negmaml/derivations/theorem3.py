@@ -19,6 +19,7 @@ from functools import cache
 
 import sympy as sp
 
+from negmaml.derivations.steps import Steps
 from negmaml.symbolic import Fixed, Gauss, alpha_r, alpha_t, m, n_r, n_t, n_v, p, sigma
 from negmaml.symbolic.traces import F, Sigma, Sigma_w, tr
 from negmaml.symbolic.wick import expect_terms
@@ -66,7 +67,7 @@ def gaussian_F() -> sp.Expr:
 
 
 @cache
-def steps() -> dict[str, sp.Expr]:
+def steps() -> Steps:
     """Intermediate results keyed by equation number (traces of non-commuting matrices)."""
     H_r = H(alpha_r, n_r)
     H_t = H(alpha_t, n_t)
@@ -93,24 +94,19 @@ def steps() -> dict[str, sp.Expr]:
                  + n_v * m * sym["Tr_Hr_Ht"] * gamma_d / (2 * sym["Tr_Ht"] ** 2))
     if sp.simplify(display_d.xreplace({sym[k]: v for k, v in names.items()}) - loss_expr) != 0:
         raise AssertionError("display form of Theorem 3 does not match the derivation")
-    _DISPLAY.update({"14": display_d})
-    return {
+    return Steps({
         "15": H_t,
         "16": H_r,
         "137": bbt,
         "138": gamma,
         "139": bhb,
         "14": loss_expr,
-    }
-
-
-_DISPLAY: dict[str, sp.Expr] = {}
+    }, display={"14": display_d})
 
 
 def display() -> dict[str, sp.Expr]:
     """Eq. 14 with ``Tr(H_t), Tr(H_r H_t), Tr(Sigma_w H_t), Tr(Sigma_w H_r)`` as symbols."""
-    steps()
-    return dict(_DISPLAY)
+    return dict(steps().display)
 
 
 def loss() -> sp.Expr:

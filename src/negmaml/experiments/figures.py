@@ -35,12 +35,12 @@ Choices (recorded in every result, see ``docs/figures/README.md``):
   is not accurate; it is still drawn (both are formally inside their theorem's inequality,
   ``p > n_v m`` in b and ``p < n_v m`` in c), dashed and labelled as not expected to hold.
 
-Long sweeps are cut into units (chunks of grid points, each one :func:`simulate` call); each
-unit's per-run values are cached on disk under a key hashing everything that determines them
-(figure parameters, grid chunk, runs, seed, estimator, covariances, package version), so a rerun
-is instant and an interrupted sweep resumes. With common random numbers a grid point's per-run
-values do not depend on which other points share its call, so the chunked result equals one call
-over the whole grid.
+Long sweeps are cut into units (chunks of grid points, each one :func:`negmaml.numeric.simulate`
+call); each unit's per-run values are cached on disk under a key hashing everything that determines
+them (figure parameters, grid chunk, runs, seed, estimator, covariances, package version), so a
+rerun is instant and an interrupted sweep resumes. With common random numbers a grid point's
+per-run values do not depend on which other points share its call, so the chunked result equals one
+call over the whole grid.
 
 References:
     A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Figures 2, 3, 4, 6
@@ -65,7 +65,9 @@ import numpy as np
 
 import negmaml
 from negmaml.numeric.blas import single_threaded_blas
+from negmaml.numeric.setting import Setting
 from negmaml.progress import Progress
+from negmaml.theories import THEORIES, near_threshold
 
 __all__ = [
     "DEFAULT_ESTIMATOR",
@@ -98,11 +100,6 @@ PLOT_SUFFIXES: tuple[str, ...] = (".png", ".pdf", ".svg")
 #: solve, so small units cost little extra; ``alpha_r`` sweeps share one solve and are one unit).
 UNIT_POINTS = 6
 
-_THEOREMS = {
-    "overparameterized": "Theorem 1, Eq. 5",
-    "underparameterized": "Theorem 2, Eq. 9",
-    "general": "Theorem 3, Eq. 14",
-}
 _LABELS = {
     "alpha_r": r"$\alpha_r$ (adaptation learning rate)",
     "alpha_t": r"$\alpha_t$ (training learning rate)",
@@ -134,8 +131,6 @@ class FigureConfig:
         params: ``p, n_t, n_v, n_r, m, sigma, nu, w0, omega0`` (``w0``, ``omega0`` are the value
             of every coordinate).
         paper_runs: runs per point in the caption.
-        theory_expected_to_hold: False where the paper says the theory is not accurate
-            (Figure 6b, 6c).
         caption: the caption's parameter sentence, for the record.
         notes: further choices made for this panel.
     """
@@ -148,7 +143,6 @@ class FigureConfig:
     grid: tuple[float, ...]
     params: dict[str, Any]
     paper_runs: int
-    theory_expected_to_hold: bool = True
     caption: str = ""
     notes: tuple[str, ...] = ()
 
@@ -160,12 +154,29 @@ class FigureConfig:
     @property
     def theorem(self) -> str:
         """The theorem and equation giving the theory line."""
-        return _THEOREMS[self.regime]
+        return THEORIES[self.regime].label
+
+    @property
+    def theory_expected_to_hold(self) -> bool:
+        """False near ``p = n_v m`` (:func:`negmaml.theories.near_threshold`), where the paper
+        says the theory is not accurate (Figure 6b, 6c)."""
+        P = self.params
+        return not near_threshold(P["p"], P["n_v"], P["m"])
+
+    @property
+    def setting(self) -> Setting:
+        """The panel's :class:`~negmaml.numeric.Setting` (with Figure 4's covariances)."""
+        P = self.params
+        keys = ("p", "n_t", "n_v", "n_r", "m", "sigma", "w0", "omega0")
+        if self.regime == "general":
+            S, Sw = figure_covariances(self)  # type: ignore[misc]
+            return Setting(**{k: P[k] for k in keys}, Sigma=S, Sigma_w=Sw)
+        return Setting(**{k: P[k] for k in keys}, nu=P["nu"])
 
     @property
     def init_dist2(self) -> float:
         """``|omega0 - w0|^2`` of Theorem 1 (Eq. 5), ``p (omega0 - w0)^2`` per coordinate."""
-        return float(self.params["p"] * (self.params["omega0"] - self.params["w0"]) ** 2)
+        return self.setting.init_dist2
 
 
 _FIG2 = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5, w0=0.0, omega0=0.0)
@@ -188,12 +199,12 @@ _NEAR_NOTE = ("near p = n_v m: the paper (Figure 6 caption) says the theory is a
 
 
 def _panel(name: str, title: str, regime: str, x: str, params: dict[str, Any], runs: int,
-           caption: str, *, grid: tuple[float, ...] | None = None, holds: bool = True,
+           caption: str, *, grid: tuple[float, ...] | None = None,
            notes: tuple[str, ...] = ()) -> FigureConfig:
     if grid is None:
         grid = _ALPHA_R_GRID if x == "alpha_r" else _ALPHA_T_GRID
     return FigureConfig(name=name, title=title, regime=regime, x=x, fixed=0.2, grid=grid,
-                        params=dict(params), paper_runs=runs, theory_expected_to_hold=holds,
+                        params=dict(params), paper_runs=runs,
                         caption=caption, notes=notes)
 
 
@@ -215,10 +226,10 @@ FIGURES: dict[str, FigureConfig] = {c.name: c for c in (
            "overparameterized", "alpha_t", dict(_FIG6, m=1, n_v=2), 100, _CAP6,
            notes=(_FIG6_NOTE,)),
     _panel("6b", "weakly overparameterized (m = 5, n_v = 5): effect of alpha_t",
-           "overparameterized", "alpha_t", dict(_FIG6, m=5, n_v=5), 100, _CAP6, holds=False,
+           "overparameterized", "alpha_t", dict(_FIG6, m=5, n_v=5), 100, _CAP6,
            notes=(_FIG6_NOTE, _NEAR_NOTE)),
     _panel("6c", "weakly underparameterized (m = 10, n_v = 10): effect of alpha_t",
-           "underparameterized", "alpha_t", dict(_FIG6, m=10, n_v=10), 100, _CAP6, holds=False,
+           "underparameterized", "alpha_t", dict(_FIG6, m=10, n_v=10), 100, _CAP6,
            notes=(_NEAR_NOTE,)),
     _panel("6d", "strongly underparameterized (m = 10, n_v = 40): effect of alpha_t",
            "underparameterized", "alpha_t", dict(_FIG6, m=10, n_v=40), 100, _CAP6),
@@ -310,16 +321,7 @@ def theory_curve(config: FigureConfig, alpha: Any) -> np.ndarray:
 
     a = np.asarray(alpha, dtype=float)
     at, ar = (a, config.fixed) if config.x == "alpha_t" else (config.fixed, a)
-    P = config.params
-    iso = {k: P[k] for k in ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")}
-    if config.regime == "overparameterized":
-        out = numeric.loss_overparameterized(at, ar, **iso, init_dist2=config.init_dist2)
-    elif config.regime == "underparameterized":
-        out = numeric.loss_underparameterized(at, ar, **iso)
-    else:
-        S, Sw = figure_covariances(config)  # type: ignore[misc]
-        out = numeric.loss_general(at, ar, Sigma=S, Sigma_w=Sw, n_t=P["n_t"], n_v=P["n_v"],
-                                   n_r=P["n_r"], m=P["m"], sigma=P["sigma"])
+    out = numeric.loss(at, ar, config.setting, theory=config.regime)
     return np.broadcast_to(np.asarray(out, dtype=float), a.shape).copy()
 
 
@@ -520,19 +522,10 @@ def _simulate_unit(config: FigureConfig, chunk: np.ndarray, runs: int, seed: int
                    workers: int | None) -> np.ndarray:
     from negmaml.numeric.simulation import simulate
 
-    P = config.params
     at, ar = (chunk, config.fixed) if config.x == "alpha_t" else (config.fixed, chunk)
-    kw: dict[str, Any] = dict(p=P["p"], n_t=P["n_t"], n_v=P["n_v"], n_r=P["n_r"], m=P["m"],
-                              sigma=P["sigma"], w0=P["w0"], omega0=P["omega0"], runs=runs,
-                              test_tasks=test_tasks, test_points=test_points,
-                              estimator=estimator, seed=seed, common_random_numbers=True,
-                              workers=workers)
-    cov = figure_covariances(config)
-    if cov is None:
-        kw["nu"] = P["nu"]
-    else:
-        kw["Sigma"], kw["Sigma_w"] = cov
-    res = simulate(at, ar, **kw)
+    res = simulate(at, ar, **config.setting.simulate_params(), runs=runs,
+                   test_tasks=test_tasks, test_points=test_points, estimator=estimator,
+                   seed=seed, common_random_numbers=True, workers=workers)
     return np.asarray(res.per_run, dtype=float).reshape(runs, len(chunk))
 
 

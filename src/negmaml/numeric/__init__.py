@@ -2,18 +2,26 @@
 
 Importing this package does not import SymPy.
 
-Losses (Theorems 1-3) and their derivatives::
+Every theory of the table (:mod:`negmaml.theories`) through one interface, from keywords or a
+:class:`Setting`::
+
+    loss, dloss_dalpha_t, dloss_dalpha_r, loss_coefficients     # theory="auto" by default
+
+and, per theory, the paper's named functions::
 
     loss_overparameterized, dloss_overparameterized_dalpha_t, dloss_overparameterized_dalpha_r
     loss_underparameterized, dloss_underparameterized_dalpha_t, dloss_underparameterized_dalpha_r
     loss_general, dloss_general_dalpha_t, dloss_general_dalpha_r
 
-Optima: ``optimal_alpha_t(regime, *, alpha_r, **params)``,
-``optimal_alpha_r(regime, *, alpha_t, **params)``. Arbitrary precision: ``*_mp`` variants.
-Simulation: ``simulate`` (the exact MAML protocol by Monte Carlo).
+Optima: ``optimal_alpha_t(theory, *, alpha_r, ...)``, ``optimal_alpha_r(theory, *, alpha_t,
+...)`` (each vectorised over the other rate), ``optimal_rates(theory, ...)`` (both jointly).
+Arbitrary precision: ``loss_mp`` and the ``*_mp`` variants. Simulation: ``simulate`` (the exact
+MAML protocol by Monte Carlo), which takes the same :class:`Setting`.
 """
 
 from negmaml.numeric.losses import (
+    dloss_dalpha_r,
+    dloss_dalpha_t,
     dloss_general_dalpha_r,
     dloss_general_dalpha_t,
     dloss_overparameterized_dalpha_r,
@@ -22,19 +30,34 @@ from negmaml.numeric.losses import (
     dloss_underparameterized_dalpha_t,
     gaussian_F,
     general_traces,
+    loss,
+    loss_coefficients,
     loss_general,
     loss_overparameterized,
     loss_underparameterized,
 )
-from negmaml.numeric.optima import optimal_alpha_r, optimal_alpha_t, stationary_alpha_t
+from negmaml.numeric.optima import (
+    optimal_alpha_r,
+    optimal_alpha_t,
+    optimal_rates,
+    stationary_alpha_t,
+)
 from negmaml.numeric.precise import (
     loss_general_mp,
+    loss_mp,
     loss_overparameterized_mp,
     loss_underparameterized_mp,
 )
+from negmaml.numeric.setting import Setting
 from negmaml.numeric.simulation import SimulationResult, simulate
+from negmaml.numeric.validate import RegimeError
 
 __all__ = [
+    "RegimeError",
+    "Setting",
+    "SimulationResult",
+    "dloss_dalpha_r",
+    "dloss_dalpha_t",
     "dloss_general_dalpha_r",
     "dloss_general_dalpha_t",
     "dloss_overparameterized_dalpha_r",
@@ -43,16 +66,18 @@ __all__ = [
     "dloss_underparameterized_dalpha_t",
     "gaussian_F",
     "general_traces",
+    "loss",
+    "loss_coefficients",
     "loss_general",
     "loss_general_mp",
+    "loss_mp",
     "loss_overparameterized",
     "loss_overparameterized_mp",
     "loss_underparameterized",
     "loss_underparameterized_mp",
     "optimal_alpha_r",
     "optimal_alpha_t",
-    "SimulationResult",
+    "optimal_rates",
     "simulate",
     "stationary_alpha_t",
 ]
-

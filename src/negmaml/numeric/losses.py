@@ -1,9 +1,15 @@
-"""The average test losses of Theorems 1-3 and their derivatives, as fast NumPy functions.
+"""The average test losses of the theory table and their derivatives, as fast functions.
 
-Each function validates its input and calls the code that :mod:`negmaml.derivations.codegen`
-generated from the derived SymPy expressions (:mod:`negmaml.numeric._generated`). ``alpha_t`` and
-``alpha_r`` broadcast against each other; the other parameters are scalars. Scalar learning rates
-give a float, arrays give a float64 array.
+Each theory's loss is a quadratic in ``alpha_r``, ``L = k0 + k1 alpha_r + k2 alpha_r^2``, whose
+coefficients are functions of ``alpha_t`` (generated from the derived SymPy expressions for the
+paper's Theorems 1-3, :mod:`negmaml.numeric._generated`). This module writes the quadratic, its
+``alpha_r`` derivative ``k1 + 2 k2 alpha_r`` and its ``alpha_t`` derivative once, for every
+theory, and validates the input (:mod:`negmaml.numeric.validate`).
+
+``alpha_t`` and ``alpha_r`` broadcast against each other; the other parameters are scalars.
+NumPy inputs give a float (scalars) or a float64 array. Arrays of another library (JAX, also
+under ``jax.jit``, ``jax.grad`` and ``jax.vmap``; PyTorch) go through the same code and come back
+in that library: only arithmetic operators touch the learning rates.
 
 Notation: ``init_dist2`` is ``|omega_0 - w_0|^2``; ``F`` is Theorem 3's fourth-moment matrix
 ``E[(x^T Sigma x) x x^T]`` (Eq. 111).
@@ -15,15 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.numeric import _generated as gen
-from negmaml.numeric.validate import (
-    as_float_array,
-    check_nonnegative,
-    check_positive_int,
-    check_regime,
+from negmaml.numeric import validate as _v
+from negmaml.numeric.dispatch import (
+    coefficient_functions,
+    gaussian_F,
+    general_traces,
+    resolve_theory,
+    theory_args,
 )
+from negmaml.numeric.setting import Setting
+from negmaml.theories import THEORIES, Theory
 
 __all__ = [
+    "dloss_dalpha_r",
+    "dloss_dalpha_t",
     "dloss_general_dalpha_r",
     "dloss_general_dalpha_t",
     "dloss_overparameterized_dalpha_r",
@@ -32,55 +43,121 @@ __all__ = [
     "dloss_underparameterized_dalpha_t",
     "gaussian_F",
     "general_traces",
+    "loss",
+    "loss_coefficients",
     "loss_general",
     "loss_overparameterized",
     "loss_underparameterized",
 ]
 
 ArrayLike = Any
-FloatOrArray = float | np.ndarray
+FloatOrArray = Any
 
 
-def _out(x: Any) -> FloatOrArray:
-    arr = np.asarray(x, dtype=np.float64)
-    return float(arr) if arr.ndim == 0 else arr
-
-
-def _alphas(alpha_t: ArrayLike, alpha_r: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    at = as_float_array("alpha_t", alpha_t)
-    ar = as_float_array("alpha_r", alpha_r)
+def _alphas(alpha_t: ArrayLike, alpha_r: ArrayLike) -> tuple[Any, Any, tuple[int, ...] | None]:
+    """Checked learning rates and their broadcast shape (None for foreign arrays)."""
+    at = _v.check_real("alpha_t", alpha_t)
+    ar = _v.check_real("alpha_r", alpha_r)
+    if _v.is_foreign_array(at) or _v.is_foreign_array(ar):
+        return at, ar, None
     try:
-        np.broadcast_shapes(at.shape, ar.shape)
+        shape = np.broadcast_shapes(at.shape, ar.shape)
     except ValueError:
         raise ValueError(f"alpha_t (shape {at.shape}) and alpha_r (shape {ar.shape}) must "
                          "broadcast against each other") from None
-    return at, ar
+    return at, ar, shape
 
 
-def isotropic_params(*, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any, sigma: Any,
-                     nu: Any) -> tuple[float, ...]:
-    """Validated ``(p, n_t, n_v, n_r, m, sigma, nu)`` as floats for the generated code."""
-    sizes = [check_positive_int(k, v) for k, v in
-             (("p", p), ("n_t", n_t), ("n_v", n_v), ("n_r", n_r), ("m", m))]
-    return (*[float(s) for s in sizes], check_nonnegative("sigma", sigma),
-            check_nonnegative("nu", nu))
+def _out(x: Any, shape: tuple[int, ...] | None) -> FloatOrArray:
+    if shape is None:
+        return x
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.shape != shape:
+        arr = np.broadcast_to(arr, shape).copy()
+    return float(arr) if arr.ndim == 0 else arr
 
 
-def _iso(regime: str, params: dict[str, Any], allow: bool) -> tuple[float, ...]:
-    vals = isotropic_params(**params)
-    p, _, n_v, _, m = (int(v) for v in vals[:5])
-    over = regime == "overparameterized"
-    check_regime("Theorem 1" if over else "Theorem 2", p=p, n_v=n_v, m=m, overparameterized=over,
-                 allow_outside_regime=allow)
-    return vals
+def _params(setting: Setting | None, theory: str | Theory,
+            params: dict[str, Any]) -> tuple[Theory, dict[str, Any]]:
+    if setting is not None:
+        if not isinstance(setting, Setting):
+            raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
+        if params:
+            raise ValueError("give a setting or keyword parameters, not both (got "
+                             f"{', '.join(sorted(params))})")
+        row = resolve_theory(setting.theory if theory == "auto" else theory, {})
+        return row, setting.theory_params(row.name)
+    return resolve_theory(theory, params), params
 
 
-def _call_iso(fn: str, regime: str, alpha_t: ArrayLike, alpha_r: ArrayLike,
-              params: dict[str, Any], allow: bool, *extra: float) -> FloatOrArray:
-    """Validate, then call the generated function ``fn`` of an isotropic regime."""
-    vals = _iso(regime, params, allow)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(getattr(gen, fn)(at, ar, *vals, *extra))
+def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: ArrayLike,
+             setting: Setting | None = None, *, allow_outside_regime: bool = False,
+             **params: Any) -> FloatOrArray:
+    """``quantity`` (``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``) of a theory of the table."""
+    row, params = _params(setting, theory, params)
+    args = theory_args(row, params, allow_outside_regime=allow_outside_regime)
+    at, ar, shape = _alphas(alpha_t, alpha_r)
+    coefficients, dcoefficients = coefficient_functions(row)
+    if quantity == "loss":
+        k0, k1, k2 = coefficients(at, *args)
+        return _out((k2 * ar + k1) * ar + k0, shape)
+    if quantity == "dalpha_r":
+        _, k1, k2 = coefficients(at, *args)
+        return _out(k1 + 2.0 * k2 * ar, shape)
+    if quantity == "dalpha_t":
+        d0, d1, d2 = dcoefficients(at, *args)
+        return _out((d2 * ar + d1) * ar + d0, shape)
+    raise ValueError(f"quantity must be one of loss, dalpha_t, dalpha_r; got {quantity!r}")
+
+
+def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
+         theory: str = "auto", allow_outside_regime: bool = False,
+         **params: Any) -> FloatOrArray:
+    """Average test loss of any theory of the table, from a :class:`Setting` or keywords.
+
+    ``theory="auto"`` uses Theorem 3 when covariances are given, otherwise Theorem 1 for
+    ``p > n_v m`` and Theorem 2 for ``p < n_v m`` (:func:`negmaml.theories.regime_for`).
+
+    >>> round(loss(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5), 6)
+    0.702875
+    """
+    return evaluate("loss", theory, alpha_t, alpha_r, setting,
+                    allow_outside_regime=allow_outside_regime, **params)
+
+
+def dloss_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
+                   theory: str = "auto", allow_outside_regime: bool = False,
+                   **params: Any) -> FloatOrArray:
+    """``dL/dalpha_t`` of any theory of the table (derived symbolically where generated)."""
+    return evaluate("dalpha_t", theory, alpha_t, alpha_r, setting,
+                    allow_outside_regime=allow_outside_regime, **params)
+
+
+def dloss_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
+                   theory: str = "auto", allow_outside_regime: bool = False,
+                   **params: Any) -> FloatOrArray:
+    """``dL/dalpha_r = k1 + 2 k2 alpha_r`` of any theory of the table."""
+    return evaluate("dalpha_r", theory, alpha_t, alpha_r, setting,
+                    allow_outside_regime=allow_outside_regime, **params)
+
+
+def loss_coefficients(alpha_t: ArrayLike, setting: Setting | None = None, *,
+                      theory: str = "auto", allow_outside_regime: bool = False,
+                      **params: Any) -> tuple[Any, Any, Any]:
+    """``(k0, k1, k2)`` with ``L = k0 + k1 alpha_r + k2 alpha_r^2``, as functions of alpha_t."""
+    row, params = _params(setting, theory, params)
+    args = theory_args(row, params, allow_outside_regime=allow_outside_regime)
+    at = _v.check_real("alpha_t", alpha_t)
+    coefficients, _ = coefficient_functions(row)
+    ks = coefficients(at, *args)
+    if _v.is_foreign_array(at):
+        return ks
+    shape = np.shape(at)
+    return tuple(_out(k, shape) for k in ks)  # type: ignore[return-value]
+
+
+_OVER, _UNDER, _GENERAL = (THEORIES[k] for k in ("overparameterized", "underparameterized",
+                                                  "general"))
 
 
 def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_t: int,
@@ -100,14 +177,13 @@ def loss_overparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_
 
     >>> round(loss_overparameterized(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
     ...                              sigma=1.0, nu=0.5), 6)
-    0.731883
+    0.702875
 
     References: Bernacchia (2021), Theorem 1 and Appendix 7.3.1 (Eqs. 59-81).
     """
-    d2 = check_nonnegative("init_dist2", init_dist2)
-    return _call_iso("loss_overparameterized", "overparameterized", alpha_t, alpha_r,
-                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
-                     allow_outside_regime, d2)
+    return evaluate("loss", _OVER, alpha_t, alpha_r, allow_outside_regime=allow_outside_regime,
+                    p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu,
+                    init_dist2=init_dist2)
 
 
 def dloss_overparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
@@ -115,21 +191,19 @@ def dloss_overparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, 
                                      nu: float, init_dist2: float = 0.0,
                                      allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 1 (Eq. 5), differentiated symbolically."""
-    d2 = check_nonnegative("init_dist2", init_dist2)
-    return _call_iso("dloss_overparameterized_dalpha_t", "overparameterized", alpha_t, alpha_r,
-                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
-                     allow_outside_regime, d2)
+    return evaluate("dalpha_t", _OVER, alpha_t, alpha_r,
+                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
 
 
 def dloss_overparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
                                      n_t: int, n_v: int, n_r: int, m: int, sigma: float,
                                      nu: float, init_dist2: float = 0.0,
                                      allow_outside_regime: bool = False) -> FloatOrArray:
-    """``dL/dalpha_r`` of Theorem 1 (Eq. 5), differentiated symbolically."""
-    d2 = check_nonnegative("init_dist2", init_dist2)
-    return _call_iso("dloss_overparameterized_dalpha_r", "overparameterized", alpha_t, alpha_r,
-                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
-                     allow_outside_regime, d2)
+    """``dL/dalpha_r`` of Theorem 1 (Eq. 5): ``k1 + 2 k2 alpha_r`` of the quadratic."""
+    return evaluate("dalpha_r", _OVER, alpha_t, alpha_r,
+                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
 
 
 def loss_underparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n_t: int,
@@ -148,9 +222,8 @@ def loss_underparameterized(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int, n
 
     References: Bernacchia (2021), Theorem 2 and Appendix 7.3.2 (Eqs. 83-108).
     """
-    return _call_iso("loss_underparameterized", "underparameterized", alpha_t, alpha_r,
-                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
-                     allow_outside_regime)
+    return evaluate("loss", _UNDER, alpha_t, alpha_r, allow_outside_regime=allow_outside_regime,
+                    p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu)
 
 
 def dloss_underparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
@@ -158,92 +231,19 @@ def dloss_underparameterized_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *,
                                       nu: float,
                                       allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 2 (Eq. 9), differentiated symbolically."""
-    return _call_iso("dloss_underparameterized_dalpha_t", "underparameterized", alpha_t, alpha_r,
-                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
-                     allow_outside_regime)
+    return evaluate("dalpha_t", _UNDER, alpha_t, alpha_r,
+                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    m=m, sigma=sigma, nu=nu)
 
 
 def dloss_underparameterized_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, p: int,
                                       n_t: int, n_v: int, n_r: int, m: int, sigma: float,
                                       nu: float,
                                       allow_outside_regime: bool = False) -> FloatOrArray:
-    """``dL/dalpha_r`` of Theorem 2 (Eq. 9), differentiated symbolically."""
-    return _call_iso("dloss_underparameterized_dalpha_r", "underparameterized", alpha_t, alpha_r,
-                     dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu),
-                     allow_outside_regime)
-
-
-# ----------------------------------------------------------------------------- Theorem 3
-
-_LETTER = {"S": "Sigma", "Sw": "Sigma_w", "F": "F"}
-
-
-def _parse_trace_name(name: str) -> list[str]:
-    letters: list[str] = []
-    for part in name[len("tr_"):].split("_"):
-        key = part.rstrip("0123456789")
-        count = int(part[len(key):] or 1)
-        letters += [_LETTER[key]] * count
-    return letters
-
-
-def _check_matrix(name: str, value: Any, p: int | None, *, definite: bool,
-                  semidefinite: bool = False) -> np.ndarray:
-    arr = as_float_array(name, value)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or (p is not None and arr.shape[0] != p):
-        want = f"{p} x {p}" if p is not None else "square"
-        raise ValueError(f"{name} must be a {want} matrix, got shape {arr.shape}")
-    scale = max(1.0, float(np.max(np.abs(arr))))
-    if not np.allclose(arr, arr.T, rtol=0, atol=1e-12 * scale):
-        raise ValueError(f"{name} must be symmetric")
-    if definite or semidefinite:
-        eig = np.linalg.eigvalsh(arr)
-        if definite and not eig[0] > 0:
-            raise ValueError(f"{name} must be positive definite (smallest eigenvalue {eig[0]:.3g})")
-        if semidefinite and eig[0] < -1e-12 * scale:
-            raise ValueError(f"{name} must be positive semidefinite (smallest eigenvalue "
-                             f"{eig[0]:.3g})")
-    return arr
-
-
-def gaussian_F(Sigma: ArrayLike) -> np.ndarray:  # noqa: N803 - the paper's name
-    """``F = 2 Sigma^3 + Sigma Tr(Sigma^2)``: Eq. 111's fourth moment for Gaussian inputs.
-
-    Derived by :func:`negmaml.derivations.theorem3.gaussian_F`.
-    """
-    S = _check_matrix("Sigma", Sigma, None, definite=True)
-    S2 = S @ S
-    return 2 * S2 @ S + S * np.trace(S2)
-
-
-def general_traces(Sigma: ArrayLike, Sigma_w: ArrayLike,  # noqa: N803
-                   F: ArrayLike | None = None) -> dict[str, float]:
-    """The traces that Theorem 3's generated code takes, e.g. ``tr_F_S2 = Tr(F Sigma^2)``."""
-    S = _check_matrix("Sigma", Sigma, None, definite=True)
-    p = S.shape[0]
-    Sw = _check_matrix("Sigma_w", Sigma_w, p, definite=False, semidefinite=True)
-    Fm = gaussian_F(S) if F is None else _check_matrix("F", F, p, definite=False)
-    mats = {"Sigma": S, "Sigma_w": Sw, "F": Fm}
-    out = {}
-    for name in gen.GENERAL_TRACES:
-        letters = _parse_trace_name(name)
-        prod = mats[letters[0]]
-        for x in letters[1:-1]:
-            prod = prod @ mats[x]
-        out[name] = float(np.sum(prod * mats[letters[-1]].T)) if len(letters) > 1 else float(
-            np.trace(prod))
-    return out
-
-
-def _general(Sigma, Sigma_w, F, n_t, n_v, n_r, m, sigma, allow):  # noqa: N803
-    sizes = [float(check_positive_int(k, v)) for k, v in
-             (("n_t", n_t), ("n_v", n_v), ("n_r", n_r), ("m", m))]
-    s = check_nonnegative("sigma", sigma)
-    traces = general_traces(Sigma, Sigma_w, F)
-    p = np.asarray(Sigma).shape[0]
-    check_regime("Theorem 3", p=p, n_v=int(sizes[1]), m=int(sizes[3]), overparameterized=True,
-                 allow_outside_regime=allow)
-    return (*sizes, s, *[traces[k] for k in gen.GENERAL_TRACES])
+    """``dL/dalpha_r`` of Theorem 2 (Eq. 9): ``k1 + 2 k2 alpha_r`` of the quadratic."""
+    return evaluate("dalpha_r", _UNDER, alpha_t, alpha_r,
+                    allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    m=m, sigma=sigma, nu=nu)
 
 
 def loss_general(alpha_t: ArrayLike, alpha_r: ArrayLike, *, Sigma: ArrayLike,  # noqa: N803
@@ -266,9 +266,9 @@ def loss_general(alpha_t: ArrayLike, alpha_r: ArrayLike, *, Sigma: ArrayLike,  #
 
     References: Bernacchia (2021), Theorem 3 and Appendix 7.4 (Eqs. 109-142).
     """
-    vals = _general(Sigma, Sigma_w, F, n_t, n_v, n_r, m, sigma, allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(gen.loss_general(at, ar, *vals))
+    return evaluate("loss", _GENERAL, alpha_t, alpha_r, allow_outside_regime=allow_outside_regime,
+                    Sigma=Sigma, Sigma_w=Sigma_w, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma,
+                    F=F)
 
 
 def dloss_general_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, Sigma: ArrayLike,  # noqa: N803
@@ -276,16 +276,16 @@ def dloss_general_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, *, Sigma: Arr
                            sigma: float, F: ArrayLike | None = None,
                            allow_outside_regime: bool = False) -> FloatOrArray:
     """``dL/dalpha_t`` of Theorem 3 (Eq. 14), differentiated symbolically."""
-    vals = _general(Sigma, Sigma_w, F, n_t, n_v, n_r, m, sigma, allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(gen.dloss_general_dalpha_t(at, ar, *vals))
+    return evaluate("dalpha_t", _GENERAL, alpha_t, alpha_r,
+                    allow_outside_regime=allow_outside_regime, Sigma=Sigma, Sigma_w=Sigma_w,
+                    n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, F=F)
 
 
 def dloss_general_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, *, Sigma: ArrayLike,  # noqa: N803
                            Sigma_w: ArrayLike, n_t: int, n_v: int, n_r: int, m: int,
                            sigma: float, F: ArrayLike | None = None,
                            allow_outside_regime: bool = False) -> FloatOrArray:
-    """``dL/dalpha_r`` of Theorem 3 (Eq. 14), differentiated symbolically."""
-    vals = _general(Sigma, Sigma_w, F, n_t, n_v, n_r, m, sigma, allow_outside_regime)
-    at, ar = _alphas(alpha_t, alpha_r)
-    return _out(gen.dloss_general_dalpha_r(at, ar, *vals))
+    """``dL/dalpha_r`` of Theorem 3 (Eq. 14): ``k1 + 2 k2 alpha_r`` of the quadratic."""
+    return evaluate("dalpha_r", _GENERAL, alpha_t, alpha_r,
+                    allow_outside_regime=allow_outside_regime, Sigma=Sigma, Sigma_w=Sigma_w,
+                    n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, F=F)

@@ -1,13 +1,18 @@
-"""Optimal learning rates: ``optimal_alpha_t`` and ``optimal_alpha_r`` for each regime.
+"""Optimal learning rates of every theory of the table: ``alpha_r``, ``alpha_t`` and both.
 
-- ``alpha_r``: every loss is a convex quadratic in ``alpha_r``; the minimiser is the generated
-  closed form (:func:`negmaml.derivations.optima.optimal_alpha_r`).
-- ``alpha_t``, overparameterized: ``alpha_t^-`` of Eq. 8 (derived), the global minimiser.
-- ``alpha_t``, underparameterized and general: the loss is ``N(alpha_t)/D(alpha_t)`` with ``N``
-  and ``D`` of equal degree; the global minimum over the real line is at a real root of
-  ``N' D - N D'`` unless the common limit at ``+-infinity`` (``N``'s and ``D``'s leading
-  coefficients' ratio) is lower than every stationary value, in which case the infimum is not
-  attained and ``inf`` is returned.
+- ``alpha_r``: every loss is a convex quadratic ``k0 + k1 alpha_r + k2 alpha_r^2``; the
+  minimiser is ``-k1/(2 k2)`` (:func:`negmaml.derivations.optima.optimal_alpha_r` derives the
+  same closed form symbolically), vectorised over ``alpha_t``.
+- ``alpha_t``, Theorem 1: ``alpha_t^-`` of Eq. 8 (derived), the global minimiser.
+- ``alpha_t``, Theorems 2 and 3: the loss is ``N(alpha_t)/D(alpha_t)`` with ``N`` and ``D`` of
+  equal degree; the global minimum over the real line is at a real root of ``N' D - N D'``
+  unless the common limit at ``+-infinity`` (``N``'s and ``D``'s leading coefficients' ratio) is
+  lower than every stationary value, in which case the infimum is not attained and ``inf`` is
+  returned. Vectorised over ``alpha_r`` (one polynomial root-finding per value).
+- both: :func:`optimal_rates` minimises ``L(alpha_t, alpha_r*(alpha_t))``.
+
+``theory`` is a name of :data:`negmaml.theories.THEORIES` or ``"auto"``; the parameters are
+keywords, or a :class:`~negmaml.numeric.Setting` passed as ``setting``.
 """
 
 from __future__ import annotations
@@ -18,73 +23,54 @@ from typing import Any
 import numpy as np
 
 from negmaml.numeric import _generated as gen
-from negmaml.numeric import losses
-from negmaml.numeric.validate import as_float_array, check_choice
+from negmaml.numeric import validate as _v
+from negmaml.numeric.dispatch import coefficient_functions, resolve_theory, theory_args
+from negmaml.numeric.setting import Setting
+from negmaml.theories import Theory
 
-__all__ = ["REGIMES", "optimal_alpha_r", "optimal_alpha_t", "stationary_alpha_t"]
-
-REGIMES = ("overparameterized", "underparameterized", "general")
-_ISO_KEYS = {"p", "n_t", "n_v", "n_r", "m", "sigma", "nu"}
-_ALLOWED = {
-    "overparameterized": _ISO_KEYS | {"init_dist2", "allow_outside_regime"},
-    "underparameterized": _ISO_KEYS | {"allow_outside_regime"},
-    "general": {"Sigma", "Sigma_w", "F", "n_t", "n_v", "n_r", "m", "sigma",
-                "allow_outside_regime"},
-}
+__all__ = ["optimal_alpha_r", "optimal_alpha_t", "optimal_rates", "stationary_alpha_t"]
 
 
-def _args(regime: str, params: dict[str, Any]) -> tuple:
-    """Validated positional arguments (after the learning rates) for the generated code."""
-    check_choice("regime", regime, REGIMES)
-    unknown = set(params) - _ALLOWED[regime]
-    if unknown:
-        raise ValueError(f"unknown parameter(s) for regime {regime!r}: "
-                         f"{', '.join(sorted(unknown))};"
-                         f" allowed: {', '.join(sorted(_ALLOWED[regime]))}")
-    params = dict(params)
+def _resolve(theory: str, setting: Setting | None, params: dict[str, Any]
+             ) -> tuple[Theory, tuple[float, ...]]:
     allow = bool(params.pop("allow_outside_regime", False))
-    if regime == "general":
-        for key in ("Sigma", "Sigma_w", "n_t", "n_v", "n_r", "m", "sigma"):
-            if key not in params:
-                raise ValueError(f"missing parameter {key} for regime 'general'")
-        return losses._general(params["Sigma"], params["Sigma_w"], params.get("F"), params["n_t"],
-                               params["n_v"], params["n_r"], params["m"], params["sigma"], allow)
-    missing = _ISO_KEYS - set(params)
-    if missing:
-        raise ValueError(f"missing parameter(s) for regime {regime!r}: "
-                         f"{', '.join(sorted(missing))}")
-    d2 = params.pop("init_dist2", 0.0)
-    vals = losses._iso(regime, params, allow)
-    if regime == "overparameterized":
-        return (*vals, losses.check_nonnegative("init_dist2", d2))
-    return vals
+    if setting is not None:
+        if not isinstance(setting, Setting):
+            raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
+        if params:
+            raise ValueError("give a setting or keyword parameters, not both (got "
+                             f"{', '.join(sorted(params))})")
+        row = resolve_theory(setting.theory if theory == "auto" else theory, {})
+        params = setting.theory_params(row.name)
+    else:
+        row = resolve_theory(theory, params)
+    return row, theory_args(row, params, allow_outside_regime=allow)
 
 
-def optimal_alpha_r(regime: str, *, alpha_t: Any, **params: Any) -> float | np.ndarray:
-    """The adaptation learning rate that minimises the regime's loss, given ``alpha_t``.
+def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> float | np.ndarray:
+    return float(values.reshape(())) if shape == () else values.reshape(shape)
 
-    ``params`` are those of the regime's loss function (e.g. ``p, n_t, n_v, n_r, m, sigma, nu``).
-    Sections 5.1-5.3 show it lies strictly between 0 and ``1/(1 + (p+1)/n_r)``.
+
+def optimal_alpha_r(theory: str, *, alpha_t: Any, setting: Setting | None = None,
+                    **params: Any) -> float | np.ndarray:
+    """The adaptation learning rate that minimises the theory's loss, given ``alpha_t``.
+
+    Vectorised over ``alpha_t``. ``params`` are those of the theory's loss function (e.g.
+    ``p, n_t, n_v, n_r, m, sigma, nu``). Sections 5.1-5.3 show it lies strictly between 0 and
+    ``1/(1 + (p+1)/n_r)``.
     """
-    args = _args(regime, params)
-    at = as_float_array("alpha_t", alpha_t)
-    return losses._out(getattr(gen, f"optimal_alpha_r_{regime}")(at, *args))
+    row, args = _resolve(theory, setting, params)
+    at = _v.check_real("alpha_t", alpha_t)
+    coefficients, _ = coefficient_functions(row)
+    _, k1, k2 = coefficients(at, *args)
+    out = -k1 / (2.0 * k2)
+    if _v.is_foreign_array(at):
+        return out
+    return _shaped(np.broadcast_to(np.asarray(out, float), np.shape(at)).copy(), np.shape(at))
 
 
-def stationary_alpha_t(regime: str, *, alpha_r: float, **params: Any) -> np.ndarray:
-    """Real stationary points in ``alpha_t`` of the regime's loss, sorted."""
-    args = _args(regime, params)
-    ar = float(as_float_array("alpha_r", alpha_r))
-    if regime == "overparameterized":
-        (lo, hi), = gen.stationary_alpha_t_overparameterized(args[0], args[1])
-        return np.array([lo, hi])
-    num, den = _rational(regime, ar, args)
-    return _real_roots(np.polysub(np.polymul(np.polyder(num), den),
-                                  np.polymul(num, np.polyder(den))))
-
-
-def _rational(regime: str, alpha_r: float, args: tuple) -> tuple[np.ndarray, np.ndarray]:
-    num, den = getattr(gen, f"alpha_t_coefficients_{regime}")(alpha_r, *args)
+def _rational(row: Theory, alpha_r: float, args: tuple) -> tuple[np.ndarray, np.ndarray]:
+    num, den = gen.ALPHA_T_COEFFICIENTS[row.name](alpha_r, *args)
     return np.array(num, dtype=float), np.array(den, dtype=float)
 
 
@@ -103,27 +89,100 @@ def _real_roots(poly: np.ndarray) -> np.ndarray:
     return np.sort(real)
 
 
-def optimal_alpha_t(regime: str, *, alpha_r: float, **params: Any) -> float:
-    """The training learning rate that minimises the regime's loss over the real line.
+def _stationary(row: Theory, alpha_r: float, args: tuple) -> np.ndarray:
+    if row.name == "overparameterized":
+        (lo, hi), = gen.stationary_alpha_t_overparameterized(args[0], args[1])
+        return np.array([lo, hi])
+    if row.name not in gen.ALPHA_T_COEFFICIENTS:
+        raise ValueError(f"theory {row.name!r} has no rational form in alpha_t")
+    num, den = _rational(row, alpha_r, args)
+    return _real_roots(np.polysub(np.polymul(np.polyder(num), den),
+                                  np.polymul(num, np.polyder(den))))
 
-    Overparameterized: ``alpha_t^-`` of Eq. 8, always negative. Otherwise the best real
-    stationary point, or ``inf`` when the infimum is only approached as ``|alpha_t| -> infinity``
-    (both limits are equal). ``sigma = 0`` makes Theorem 1's loss flat in ``alpha_t``: refused.
-    """
-    args = _args(regime, params)
-    ar = float(as_float_array("alpha_r", alpha_r))
-    if regime == "overparameterized":
-        if args[5] == 0:
+
+def stationary_alpha_t(theory: str, *, alpha_r: float, setting: Setting | None = None,
+                       **params: Any) -> np.ndarray:
+    """Real stationary points in ``alpha_t`` of the theory's loss, sorted."""
+    row, args = _resolve(theory, setting, params)
+    ar = _v.check_real("alpha_r", alpha_r, scalar=True)
+    return _stationary(row, ar, args)
+
+
+def _best_alpha_t(row: Theory, alpha_r: float, args: tuple) -> float:
+    if row.name == "overparameterized":
+        if args[5] == 0:  # sigma
             raise ValueError("sigma=0 makes Theorem 1's loss constant in alpha_t: no unique "
                              "optimum; sigma must be > 0")
         return float(gen.stationary_alpha_t_overparameterized(args[0], args[1])[0][0])
-    num, den = _rational(regime, ar, args)
-    crit = stationary_alpha_t(regime, alpha_r=ar, **params)
-    limit = num[0] / den[0]
+    num, den = _rational(row, alpha_r, args)
+    crit = _stationary(row, alpha_r, args)
     if crit.size == 0:
         return math.inf
     values = np.polyval(num, crit) / np.polyval(den, crit)
     best = int(np.argmin(values))
-    if values[best] > limit:
+    if values[best] > num[0] / den[0]:
         return math.inf
     return float(crit[best])
+
+
+def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None,
+                    **params: Any) -> float | np.ndarray:
+    """The training learning rate that minimises the theory's loss over the real line.
+
+    Theorem 1: ``alpha_t^-`` of Eq. 8, always negative. Otherwise the best real stationary
+    point, or ``inf`` when the infimum is only approached as ``|alpha_t| -> infinity`` (both
+    limits are equal). ``sigma = 0`` makes Theorem 1's loss flat in ``alpha_t``: refused.
+    Vectorised over ``alpha_r``.
+
+    >>> round(optimal_alpha_t("auto", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
+    ...                       sigma=1.0, nu=0.5), 4)
+    -1.0112
+    """
+    row, args = _resolve(theory, setting, params)
+    ar = _v.check_real("alpha_r", alpha_r)
+    flat = np.array([_best_alpha_t(row, float(a), args) for a in ar.ravel()])
+    return _shaped(flat, ar.shape)
+
+
+def optimal_rates(theory: str, *, setting: Setting | None = None, bracket: float = 50.0,
+                  **params: Any) -> tuple[float, float, float]:
+    """The joint minimum ``(alpha_t*, alpha_r*, L*)`` over both learning rates.
+
+    For each ``alpha_t`` the best ``alpha_r`` is the closed form ``-k1/(2 k2)``, so the joint
+    problem is one-dimensional: ``min over alpha_t of k0 - k1^2/(4 k2)``. It is minimised on a
+    dense grid over ``[-bracket, bracket]`` (20001 points), refined by golden-section search
+    around the best grid point; the value there is compared with the limit at ``|alpha_t| =
+    bracket`` (a minimum on the bracket's edge is reported as ``inf`` for ``alpha_t``).
+
+    >>> at, ar, best = optimal_rates("auto", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+    >>> at < 0 < ar
+    True
+    """
+    row, args = _resolve(theory, setting, params)
+    bracket = _v.check_real("bracket", bracket, minimum=0, strict=True, scalar=True)
+    coefficients, _ = coefficient_functions(row)
+
+    def profile(at: np.ndarray) -> np.ndarray:
+        k0, k1, k2 = coefficients(at, *args)
+        return np.asarray(k0 - k1 * k1 / (4.0 * k2), dtype=float)
+
+    grid = np.linspace(-bracket, bracket, 20001)
+    values = np.broadcast_to(profile(grid), grid.shape)
+    i = int(np.nanargmin(values))
+    if i in (0, grid.size - 1):
+        at = math.copysign(math.inf, grid[i])
+        k0, k1, k2 = (float(np.asarray(k)) for k in coefficients(grid[i], *args))
+        return at, -k1 / (2.0 * k2), float(values[i])
+    lo, hi = grid[i - 1], grid[i + 1]
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+    for _ in range(80):
+        a = hi - golden * (hi - lo)
+        b = lo + golden * (hi - lo)
+        if profile(np.array(a)) < profile(np.array(b)):
+            hi = b
+        else:
+            lo = a
+    at = 0.5 * (lo + hi)
+    k0, k1, k2 = (float(np.asarray(k)) for k in coefficients(np.array(at), *args))
+    ar = -k1 / (2.0 * k2)
+    return float(at), float(ar), float(k0 + k1 * ar + k2 * ar * ar)

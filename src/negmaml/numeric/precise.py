@@ -14,10 +14,11 @@ from typing import Any
 import mpmath
 
 from negmaml.numeric import _generated as gen
-from negmaml.numeric import losses
-from negmaml.numeric.validate import check_positive_int
+from negmaml.numeric.dispatch import theory_args
+from negmaml.numeric.validate import check_int
+from negmaml.theories import THEORIES
 
-__all__ = ["loss_general_mp", "loss_overparameterized_mp", "loss_underparameterized_mp"]
+__all__ = ["loss_general_mp", "loss_mp", "loss_overparameterized_mp", "loss_underparameterized_mp"]
 
 
 def _mpf(name: str, value: Any) -> mpmath.mpf:
@@ -31,7 +32,36 @@ def _mpf(name: str, value: Any) -> mpmath.mpf:
 
 
 def _dps(dps: Any) -> int:
-    return check_positive_int("dps", dps)
+    return check_int("dps", dps, 1)
+
+
+def _as_float(value: Any) -> Any:
+    try:
+        return float(mpmath.mpf(value)) if isinstance(value, str) else value
+    except (TypeError, ValueError):
+        return value
+
+
+def loss_mp(theory: str, alpha_t: Any, alpha_r: Any, *, dps: int = 50,
+            allow_outside_regime: bool = False, **params: Any) -> mpmath.mpf:
+    """The loss of a generated theory of the table at ``dps`` decimal digits.
+
+    Scalar parameters may be strings (read at full precision); Theorem 3's traces are computed
+    in float64 from the matrices.
+    """
+    row = THEORIES[theory] if theory in THEORIES else None
+    if row is None or not row.generated:
+        raise ValueError(f"theory must be one of "
+                         f"{', '.join(t for t, r in THEORIES.items() if r.generated)}; "
+                         f"got {theory!r}")
+    floats = {k: _as_float(v) for k, v in params.items()}
+    vals = theory_args(row, floats, allow_outside_regime=allow_outside_regime)
+    with mpmath.workdps(_dps(dps)):
+        args = [_mpf("alpha_t", alpha_t), _mpf("alpha_r", alpha_r)]
+        for name, value in zip(row.coefficient_args, vals, strict=False):
+            args.append(_mpf(name, params.get(name, value)))
+        args += [mpmath.mpf(v) for v in vals[len(row.coefficient_args):]]
+        return +gen.MP_LOSS[row.name](*args)
 
 
 def loss_overparameterized_mp(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int,
@@ -42,37 +72,24 @@ def loss_overparameterized_mp(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n
 
     See :func:`negmaml.numeric.loss_overparameterized` for the formula and the parameters.
     """
-    losses._iso("overparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=float(sigma),
-                                          nu=float(nu)), allow_outside_regime)
-    losses.check_nonnegative("init_dist2", float(init_dist2))
-    with mpmath.workdps(_dps(dps)):
-        args = [_mpf(k, v) for k, v in (("alpha_t", alpha_t), ("alpha_r", alpha_r), ("p", p),
-                                        ("n_t", n_t), ("n_v", n_v), ("n_r", n_r), ("m", m),
-                                        ("sigma", sigma), ("nu", nu), ("init_dist2", init_dist2))]
-        return +gen.mp_loss_overparameterized(*args)
+    return loss_mp("overparameterized", alpha_t, alpha_r, dps=dps,
+                   allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                   m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
 
 
 def loss_underparameterized_mp(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int,
                                n_r: int, m: int, sigma: Any, nu: Any, dps: int = 50,
                                allow_outside_regime: bool = False) -> mpmath.mpf:
     """Theorem 2, Eq. 9, at ``dps`` decimal digits."""
-    losses._iso("underparameterized", dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m,
-                                           sigma=float(sigma), nu=float(nu)), allow_outside_regime)
-    with mpmath.workdps(_dps(dps)):
-        args = [_mpf(k, v) for k, v in (("alpha_t", alpha_t), ("alpha_r", alpha_r), ("p", p),
-                                        ("n_t", n_t), ("n_v", n_v), ("n_r", n_r), ("m", m),
-                                        ("sigma", sigma), ("nu", nu))]
-        return +gen.mp_loss_underparameterized(*args)
+    return loss_mp("underparameterized", alpha_t, alpha_r, dps=dps,
+                   allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                   m=m, sigma=sigma, nu=nu)
 
 
 def loss_general_mp(alpha_t: Any, alpha_r: Any, *, Sigma: Any, Sigma_w: Any,  # noqa: N803
                     n_t: int, n_v: int, n_r: int, m: int, sigma: Any, F: Any = None,
                     dps: int = 50, allow_outside_regime: bool = False) -> mpmath.mpf:
     """Theorem 3, Eq. 14, at ``dps`` decimal digits (traces computed in float64)."""
-    vals = losses._general(Sigma, Sigma_w, F, n_t, n_v, n_r, m, float(sigma),
-                           allow_outside_regime)
-    with mpmath.workdps(_dps(dps)):
-        args = [_mpf("alpha_t", alpha_t), _mpf("alpha_r", alpha_r)]
-        args += [mpmath.mpf(v) for v in vals[:4]] + [_mpf("sigma", sigma)]
-        args += [mpmath.mpf(v) for v in vals[5:]]
-        return +gen.mp_loss_general(*args)
+    return loss_mp("general", alpha_t, alpha_r, dps=dps,
+                   allow_outside_regime=allow_outside_regime, Sigma=Sigma, Sigma_w=Sigma_w,
+                   n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, F=F)

@@ -44,6 +44,7 @@ import negmaml
 from negmaml.numeric import validate as _v
 from negmaml.numeric.blas import with_single_threaded_blas
 from negmaml.numeric.resources import FLOAT_BUDGET, Plan, SimulationSize, plan_simulation
+from negmaml.numeric.setting import Setting
 from negmaml.progress import Progress
 
 __all__ = ["ESTIMATORS", "SimulationResult", "estimate_resources", "naive_simulate",
@@ -79,6 +80,18 @@ class SimulationResult:
     stderr: np.ndarray
     per_run: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Short: the grid, the runs and the estimate (never the per-run array)."""
+        flat_mean, flat_se = self.mean.ravel(), self.stderr.ravel()
+        shown = ", ".join(f"{a:.4g}±{b:.2g}" for a, b in zip(flat_mean[:4], flat_se[:4],
+                                                                strict=True))
+        more = f", ... ({flat_mean.size} points)" if flat_mean.size > 4 else ""
+        est = self.params.get("estimator", "?")
+        return (f"SimulationResult(shape={self.shape}, runs={self.runs}, estimator={est!r}, "
+                f"mean±stderr=[{shown}{more}])")
+
+    __str__ = __repr__
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -161,10 +174,10 @@ def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r:
     n_v = _v.check_positive_int("n_v", n_v)
     n_r = _v.check_positive_int("n_r", n_r)
     m = _v.check_positive_int("m", m)
-    runs = _v.check_int_at_least("runs", runs, 2)
+    runs = _v.check_int("runs", runs, 2)
     test_tasks = _v.check_positive_int("test_tasks", test_tasks)
     test_points = _v.check_positive_int("test_points", test_points)
-    seed = _v.check_int_at_least("seed", seed, 0)
+    seed = _v.check_int("seed", seed, 0)
     sigma = _v.check_nonnegative("sigma", sigma)
     estimator = _v.check_choice("estimator", estimator, ESTIMATORS)
     if not isinstance(common_random_numbers, (bool, np.bool_)):
@@ -532,7 +545,7 @@ def _size_of(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r: Any
     return SimulationSize(
         p=_v.check_positive_int("p", p), n_t=_v.check_positive_int("n_t", n_t),
         n_v=_v.check_positive_int("n_v", n_v), n_r=_v.check_positive_int("n_r", n_r),
-        m=_v.check_positive_int("m", m), runs=_v.check_int_at_least("runs", runs, 2),
+        m=_v.check_positive_int("m", m), runs=_v.check_int("runs", runs, 2),
         test_tasks=_v.check_positive_int("test_tasks", test_tasks),
         grid_points=math.prod(shape),
         train_rates=int(np.unique(np.broadcast_to(at, shape)).size),
@@ -593,9 +606,11 @@ def _run_jobs_in_threads(cfg: _Config, jobs: list[tuple[int, int, int | None]], 
 
 
 @with_single_threaded_blas
-def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int, m: int,
-             sigma: float, nu: float | None = None, Sigma: Any = None, Sigma_w: Any = None,
-             w0: Any = 0.0, omega0: Any = 0.0, runs: int = 100, test_tasks: int = 100,
+def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
+             p: int | None = None, n_t: int | None = None, n_v: int | None = None,
+             n_r: int | None = None, m: int | None = None, sigma: float | None = None,
+             nu: float | None = None, Sigma: Any = None, Sigma_w: Any = None,  # noqa: N803
+             w0: Any = None, omega0: Any = None, runs: int = 100, test_tasks: int = 100,
              test_points: int = 50, estimator: str = "paper", seed: int = 0,
              progress: bool = False, common_random_numbers: bool = True,
              workers: int | None = None, chunk_size: int | None = None) -> SimulationResult:
@@ -688,13 +703,15 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
     Args:
         alpha_t, alpha_r: training and adaptation learning rates; broadcast against each other
             to the grid shape.
+        setting: a :class:`~negmaml.numeric.Setting` (the same object the theory functions
+            take), instead of the keywords ``p`` ... ``omega0``.
         p, n_t, n_v, n_r, m: dimension, training/validation/target points per task, tasks.
         sigma: label noise (Eq. 29).
         nu: task variability, ``w ~ N(w0, nu^2/p I)`` (Eq. 30); exclusive with ``Sigma``.
         Sigma, Sigma_w: input covariance (positive definite) and task covariance (positive
             semidefinite), both ``p x p`` (Eqs. 109-110); Gaussian inputs.
         w0, omega0: task mean and outer-loop initial condition, scalars (every entry) or
-            length-``p`` vectors.
+            length-``p`` vectors (default 0).
         runs: number of runs (>= 2, for the standard error).
         test_tasks, test_points: target tasks per run and test points per target task
             (``"paper"`` only).
@@ -712,8 +729,8 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
 
     **Resources.** Memory and time are estimated before anything is allocated
     (:func:`estimate_resources`, :mod:`negmaml.numeric.resources`). A job that cannot fit in the
-    memory available even one run at a time raises :class:`~negmaml.numeric.resources.
-    ResourceError` (a ``ValueError`` and a ``MemoryError``) naming the estimate and the limit;
+    memory available even one run at a time raises :class:`~negmaml.numeric.resources.ResourceError`
+     (a ``ValueError`` and a ``MemoryError``) naming the estimate and the limit;
     with ``progress=True`` a job estimated at over a minute or 1 GB prints the estimate first.
 
     Returns:
@@ -730,6 +747,22 @@ def simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int
         A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Sections 3-4,
         Appendix 7.1 (Eqs. 18-27), 7.3 (Eqs. 59-69, 83), 7.4 (Eqs. 109-131).
     """
+    problem = dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu, Sigma=Sigma,
+                   Sigma_w=Sigma_w, w0=w0, omega0=omega0)
+    if setting is not None:
+        if not isinstance(setting, Setting):
+            raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
+        given = sorted(k for k, v in problem.items() if v is not None)
+        if given:
+            raise ValueError(f"give a setting or the parameters, not both (got {', '.join(given)})")
+        problem = setting.simulate_params()
+    missing = [k for k in ("p", "n_t", "n_v", "n_r", "m", "sigma") if problem.get(k) is None]
+    if missing:
+        raise ValueError(f"missing parameter(s): {', '.join(missing)} (or give a setting)")
+    p, n_t, n_v, n_r, m, sigma = (problem[k] for k in ("p", "n_t", "n_v", "n_r", "m", "sigma"))
+    nu, Sigma, Sigma_w = problem.get("nu"), problem.get("Sigma"), problem.get("Sigma_w")  # noqa: N806
+    w0 = 0.0 if problem.get("w0") is None else problem["w0"]
+    omega0 = 0.0 if problem.get("omega0") is None else problem["omega0"]
     plan = estimate_resources(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, nu=nu,
                               runs=runs, test_tasks=test_tasks, estimator=estimator,
                               common_random_numbers=common_random_numbers, workers=workers,

@@ -1,7 +1,19 @@
-"""Input checks shared by the numeric API, the simulator and the command line.
+"""The one validation module: input checks for the numeric API, the simulator and the CLI.
 
 Every check raises :class:`ValueError` whose message names the parameter, the value received and
-what is allowed, so that the command line can print it as one line.
+what is allowed, so that the command line can print it as one line. There is one check per kind
+of value:
+
+- :func:`check_int`: a whole number ``>= minimum``;
+- :func:`check_real`: a finite real number or array (bounds optional); strings, booleans and
+  other non-numbers are refused;
+- :func:`check_covariance`: a symmetric ``p x p`` matrix, positive (semi)definite;
+- :func:`check_choice`: one of a fixed set of strings;
+- :func:`check_regime`: a theory of :mod:`negmaml.theories` used inside its regime.
+
+Array-API arrays that are not NumPy's (JAX tracers under ``jax.jit``/``jax.grad``, PyTorch
+tensors) pass through :func:`check_real` unchanged: their values are checked only when they are
+concrete, so the numeric losses can be transformed by JAX.
 """
 
 from __future__ import annotations
@@ -11,18 +23,25 @@ from typing import Any
 
 import numpy as np
 
+from negmaml.theories import Theory
+
 __all__ = [
     "RegimeError",
     "as_float_array",
     "check_choice",
     "check_covariance",
-    "check_int_at_least",
+    "check_int",
     "check_nonnegative",
     "check_positive",
     "check_positive_int",
+    "check_real",
     "check_regime",
     "check_vector",
+    "is_foreign_array",
 ]
+
+#: Relative tolerance of the symmetry check of :func:`check_covariance`.
+SYMMETRY_RTOL = 1e-10
 
 
 class RegimeError(ValueError):
@@ -35,90 +54,130 @@ def _describe(value: Any) -> str:
     return repr(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as an int if it is a whole number >= 1, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValueError(f"{name} must be a whole number >= 1, got {_describe(value)}")
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value) or value != int(value):
-            raise ValueError(f"{name} must be a whole number >= 1, got {_describe(value)}")
-    if int(value) < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {_describe(value)}")
-    return int(value)
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int if it is a whole number ``>= minimum`` (floats like ``3.0`` too).
 
-
-def as_float_array(name: str, value: Any) -> np.ndarray:
-    """``value`` as a float64 array; NaN, infinities and non-numbers are refused."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number or array of them, got {value!r}") from None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or infinity), got {_describe(arr)}")
-    return arr
-
-
-def check_positive(name: str, value: Any) -> float:
-    """A finite real number > 0."""
-    arr = as_float_array(name, value)
-    if arr.ndim != 0 or not arr > 0:
-        raise ValueError(f"{name} must be a finite real number > 0, got {_describe(value)}")
-    return float(arr)
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    """A finite real number >= 0."""
-    arr = as_float_array(name, value)
-    if arr.ndim != 0 or not arr >= 0:
-        raise ValueError(f"{name} must be a finite real number >= 0, got {_describe(value)}")
-    return float(arr)
-
-
-def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    """One of a fixed set of strings."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
-
-
-def check_regime(theorem: str, *, p: int, n_v: int, m: int, overparameterized: bool,
-                 allow_outside_regime: bool) -> None:
-    """Refuse a theorem outside its regime unless the caller opted out explicitly.
-
-    Theorems 1 and 3 need ``p > n_v*m``; Theorem 2 needs ``p < n_v*m``.
+    >>> check_int("runs", 3.0, 2)
+    3
+    >>> check_int("runs", 1, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: runs must be a whole number >= 2, got 1
     """
-    if allow_outside_regime:
-        return
-    nvm = n_v * m
-    if overparameterized and not p > nvm:
-        raise RegimeError(
-            f"p={p} is not > n_v*m={nvm}: {theorem} holds only for p > n_v*m "
-            "(pass allow_outside_regime=True to evaluate it anyway)"
-        )
-    if not overparameterized and not p < nvm:
-        raise RegimeError(
-            f"p={p} is not < n_v*m={nvm}: {theorem} holds only for p < n_v*m "
-            "(pass allow_outside_regime=True to evaluate it anyway)"
-        )
-
-
-def check_int_at_least(name: str, value: Any, minimum: int) -> int:
-    """Return ``value`` as an int if it is a whole number >= ``minimum``, else raise ValueError."""
     message = f"{name} must be a whole number >= {minimum}, got {_describe(value)}"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
         raise ValueError(message)
     if isinstance(value, (float, np.floating)) and (
-        not math.isfinite(value) or value != int(value)
-    ):
+            not math.isfinite(value) or value != int(value)):
         raise ValueError(message)
     if int(value) < minimum:
         raise ValueError(message)
     return int(value)
 
 
+def check_positive_int(name: str, value: Any) -> int:
+    """:func:`check_int` with ``minimum = 1``."""
+    return check_int(name, value, 1)
+
+
+def is_foreign_array(value: Any) -> bool:
+    """True for an array of another array library (JAX, PyTorch ...), traced or not."""
+    if isinstance(value, (np.ndarray, np.generic, int, float, complex, list, tuple, str, bytes)):
+        return False
+    return hasattr(value, "__array_namespace__") or (
+        hasattr(value, "shape") and hasattr(value, "dtype"))
+
+
+def _concrete(value: Any) -> np.ndarray | None:
+    """A NumPy view of a foreign array's values, or None when it is abstract (a tracer)."""
+    try:
+        return np.asarray(value)
+    except Exception:  # noqa: BLE001 - tracers raise library-specific errors
+        return None
+
+
+def check_real(name: str, value: Any, *, minimum: float | None = None,
+               strict: bool = False, scalar: bool = False) -> Any:
+    """A finite real number or array of them, optionally bounded below.
+
+    Returns a float64 ``ndarray`` (or a ``float`` with ``scalar=True``). Strings and booleans
+    are refused even though NumPy would convert them. ``minimum`` with ``strict`` asks for
+    ``> minimum``, without it ``>= minimum``. A foreign array (JAX, PyTorch) is returned
+    unchanged after its values are checked, when they are concrete.
+
+    >>> check_real("sigma", 0.5, minimum=0, scalar=True)
+    0.5
+    >>> check_real("alpha_t", "0.1")
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha_t must be a real number or array of them, got '0.1'
+    """
+    bound = ""
+    if minimum is not None:
+        bound = f" {'>' if strict else '>='} {minimum:g}"
+    what = "a finite real number" + bound if scalar else "a real number or array of them"
+    foreign = is_foreign_array(value)
+    if foreign:
+        arr = _concrete(value)
+        if arr is None:
+            return value
+    else:
+        if isinstance(value, (str, bytes, bool, np.bool_)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind not in "iuf"):
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be {what}, got {value!r}") from None
+        if arr.dtype.kind == "O":
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be {what}, got {_describe(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got {_describe(arr)}")
+    if scalar and arr.ndim != 0:
+        raise ValueError(f"{name} must be {what}, got an array of shape {arr.shape}")
+    if minimum is not None:
+        ok = arr > minimum if strict else arr >= minimum
+        if not np.all(ok):
+            raise ValueError(f"{name} must be{bound}, got {_describe(value)}")
+    if foreign:
+        return value
+    return float(arr) if scalar else arr
+
+
+def as_float_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float64 array; NaN, infinities and non-numbers are refused."""
+    return check_real(name, value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    """A finite real number > 0."""
+    return check_real(name, value, minimum=0, strict=True, scalar=True)
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """A finite real number >= 0."""
+    return check_real(name, value, minimum=0, scalar=True)
+
+
+def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """One of a fixed set of strings."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def check_regime(theory: Theory, *, p: int, n_v: int, m: int,
+                 allow_outside_regime: bool) -> None:
+    """Refuse ``theory`` outside its regime (its row's predicate) unless the caller opted out."""
+    if not allow_outside_regime and not theory.holds(p, n_v, m):
+        raise RegimeError(theory.outside_message(p, n_v, m))
+
+
 def check_vector(name: str, value: Any, length: int) -> np.ndarray:
     """A finite real scalar (broadcast to ``length`` entries) or a 1-D array of that length."""
-    arr = as_float_array(name, value)
+    arr = check_real(name, value)
     if arr.ndim == 0:
         return np.full(length, float(arr))
     if arr.shape != (length,):
@@ -129,32 +188,34 @@ def check_vector(name: str, value: Any, length: int) -> np.ndarray:
     return arr.copy()
 
 
-def check_covariance(name: str, value: Any, p: int, *, definite: bool = True) -> np.ndarray:
-    """A symmetric ``p x p`` matrix, positive definite (or semidefinite if not ``definite``).
+def check_covariance(name: str, value: Any, p: int | None = None, *,
+                     definite: bool | None = True) -> np.ndarray:
+    """A symmetric ``p x p`` matrix (any square size when ``p`` is None), positive definite
+    (``definite=True``), semidefinite (``False``) or only symmetric (``None``).
 
-    Symmetry is checked to 1e-10 relative to the largest entry; the returned matrix is the exact
-    symmetric part. Definiteness is checked on the eigenvalues (semidefinite: none below
-    -1e-12 times the largest).
+    Symmetry is checked to ``SYMMETRY_RTOL`` (1e-10) relative to the largest entry; the returned
+    matrix is the exact symmetric part. Definiteness is checked on the eigenvalues
+    (semidefinite: none below -1e-12 times the largest).
     """
-    kind = "positive definite" if definite else "positive semidefinite"
-    arr = as_float_array(name, value)
-    if arr.shape != (p, p):
-        raise ValueError(
-            f"{name} must be a symmetric {kind} matrix of shape ({p}, {p}), "
-            f"got shape {arr.shape}"
-        )
+    kind = {True: "positive definite", False: "positive semidefinite", None: "real"}[definite]
+    arr = check_real(name, value)
+    square = arr.ndim == 2 and arr.shape[0] == arr.shape[1]
+    if not square or (p is not None and arr.shape[0] != p):
+        want = f"({p}, {p})" if p is not None else "(p, p)"
+        raise ValueError(f"{name} must be a symmetric {kind} matrix of shape {want}, "
+                         f"got shape {arr.shape}")
     scale = float(np.max(np.abs(arr))) if arr.size else 0.0
-    if not np.allclose(arr, arr.T, rtol=0.0, atol=1e-10 * max(scale, 1e-300)):
+    if not np.allclose(arr, arr.T, rtol=0.0, atol=SYMMETRY_RTOL * max(scale, 1e-300)):
         raise ValueError(f"{name} must be symmetric {kind}, got a matrix that is not symmetric")
     sym = 0.5 * (arr + arr.T)
+    if definite is None:
+        return sym
     eig = np.linalg.eigvalsh(sym)
     top = max(float(eig[-1]), 0.0)
     if definite and not eig[0] > 0:
         raise ValueError(
-            f"{name} must be symmetric {kind}, got smallest eigenvalue {float(eig[0]):.3g}"
-        )
+            f"{name} must be symmetric {kind}, got smallest eigenvalue {float(eig[0]):.3g}")
     if not definite and eig[0] < -1e-12 * max(top, 1e-300):
         raise ValueError(
-            f"{name} must be symmetric {kind}, got smallest eigenvalue {float(eig[0]):.3g}"
-        )
+            f"{name} must be symmetric {kind}, got smallest eigenvalue {float(eig[0]):.3g}")
     return sym

@@ -1,6 +1,6 @@
 """Compare the paper's printed equations with what the derivations give.
 
-Each printed form (:mod:`negmaml.derivations.printed`) is parsed with the paper's own auxiliary
+Each printed form (:mod:`negmaml.paper.printed`) is parsed with the paper's own auxiliary
 quantities (``mu`` from the printed Lemma 1, ``h_t, h_r`` from the printed Eqs. 6-7, ``g_i`` from
 the printed brackets of Eqs. 92 and 94, ``H_t, H_r`` from the printed Eqs. 15-16) and compared
 with the derived expression: symbolically first (``simplify(derived - printed) == 0``), otherwise
@@ -16,7 +16,7 @@ from functools import cache
 import sympy as sp
 
 from negmaml.derivations import lemma1, optima, theorem1, theorem2, theorem3
-from negmaml.derivations.printed import PRINTED, PrintedEquation
+from negmaml.paper.printed import PRINTED, PrintedEquation
 from negmaml.symbolic import (
     alpha_r,
     alpha_t,

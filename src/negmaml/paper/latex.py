@@ -1,19 +1,22 @@
 """A standalone LaTeX document of every derived closed form.
 
-Each equation carries a ``\\tag`` with the paper's equation (or theorem) number and a
-``\\label``; after each derived form the document says whether the paper's printed form agrees
-(from :func:`negmaml.paper.check.check_paper`). Long expressions are broken over lines in
-``multline*``-like ``aligned`` blocks so that the document compiles with plain ``amsmath``.
+The forms and their order come from :func:`negmaml.paper.forms.entries` (the documentation's
+theory page is rendered from the same list). Each equation carries a ``\\tag`` with the paper's
+equation (or theorem) number and a ``\\label``; after each derived form the document says
+whether the paper's printed form agrees (from :func:`negmaml.paper.check.check_paper`). Long
+expressions are broken over lines in ``multline*``-like ``aligned`` blocks so that the document
+compiles with plain ``amsmath``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sympy as sp
 
 from negmaml import __version__
-from negmaml.derivations import lemma1, optima, theorem1, theorem2, theorem3
-from negmaml.paper.check import check_paper
-from negmaml.symbolic import alpha_r, alpha_t
+from negmaml.paper.check import Finding
+from negmaml.paper.forms import INTRO, Equation, Note, Prose, Section, entries, equation_numbers
 
 __all__ = ["latex_document"]
 
@@ -64,8 +67,7 @@ def _equation(lhs: str, expr: sp.Expr, tag: str, label: str) -> str:
             "\\end{aligned}\n\\end{equation}\n")
 
 
-def _status_note(eq: int, findings: dict) -> str:
-    f = findings.get(eq)
+def _status_note(eq: int, f: Finding | None) -> str:
     if f is None:
         return ""
     if f.status == "agrees":
@@ -77,9 +79,45 @@ def _status_note(eq: int, findings: dict) -> str:
             f" {{\\small {detail}}}\n\n")
 
 
-def latex_document() -> str:
-    """The whole document as a string (deterministic for a given package version)."""
-    findings = {f.equation: f for f in check_paper()}
+def _render(entry: Section | Prose | Equation | Note) -> str:
+    if isinstance(entry, Section):
+        return (rf"\section{{{entry.title}}}" if entry.level == 1
+                else rf"\subsection*{{{entry.title}}}")
+    if isinstance(entry, Prose):
+        return entry.tex
+    if isinstance(entry, Equation):
+        return _equation(entry.lhs, entry.expr, entry.tag, entry.label)
+    return "".join(_status_note(eq, f) for eq, f in zip(entry.numbers, entry.findings, strict=True))
+
+
+def _selected(only: Iterable[int]) -> list[str]:
+    """The equations standing for the paper equations ``only``, each followed by its check."""
+    wanted = sorted({int(x) for x in only})
+    known = equation_numbers()
+    unknown = [x for x in wanted if x not in known]
+    if not wanted or unknown:
+        raise ValueError(f"only: unknown equation number(s) {', '.join(map(str, unknown))};"
+                         f" derived forms exist for Eqs. {', '.join(map(str, known))}"
+                         if unknown else "only: give at least one equation number")
+    notes = {eq: f for e in entries() if isinstance(e, Note)
+             for eq, f in zip(e.numbers, e.findings, strict=True)}
+    parts: list[str] = []
+    for eq in wanted:
+        parts.append(rf"\section*{{Eq.~{eq}}}")
+        parts.extend(_render(e) for e in entries()
+                     if isinstance(e, Equation) and eq in e.numbers)
+        parts.append(_status_note(eq, notes.get(eq)))
+    return parts
+
+
+def latex_document(only: Iterable[int] | None = None) -> str:
+    """The whole document as a string (deterministic for a given package version).
+
+    ``only``: paper equation numbers (e.g. ``(9, 10)``); the document then holds just the derived
+    forms standing for them, each followed by the paper check's verdict. An unknown number is a
+    ``ValueError`` naming the numbers that exist.
+    """
+    body = [INTRO, ""] + [_render(e) for e in entries()] if only is None else _selected(only)
     parts: list[str] = [
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=0.8in]{geometry}",
@@ -91,94 +129,7 @@ def latex_document() -> str:
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
-        "Every expression below is derived by negmaml's moment engine (Wick pairings) and the"
-        " replayed appendix, not transcribed. Tags give the paper's equation numbers;"
-        " $W = X^\\top X$ with $X$ an $n\\times p$ matrix of iid $\\mathcal N(0,1)$ entries;"
-        " $|\\omega_0-w_0|^2$ is the squared distance of the outer loop's initial condition"
-        " from the task mean.",
-        "",
-        r"\section{Lemma 1: Wishart moments}",
+        *body,
+        r"\end{document}",
     ]
-    moments = {31: r"\mathbb{E}[W]", 32: r"\mathbb{E}[W^2]", 33: r"\mathbb{E}[W^3]",
-               35: r"\mathbb{E}[W^4]", 36: r"\mathbb{E}[W\operatorname{Tr}W]",
-               37: r"\mathbb{E}[W^2\operatorname{Tr}W]",
-               38: r"\mathbb{E}[W\operatorname{Tr}W^2]",
-               39: r"\mathbb{E}[W^2\operatorname{Tr}W^2]"}
-    for eq, lhs in moments.items():
-        parts.append(_equation(lhs, sp.factor(lemma1.lemma1_moment(eq)) * sp.Symbol("I_p"),
-                               f"Eq.~{eq}", f"eq:{eq}"))
-        parts.append(_status_note(eq, findings))
-    parts.append(r"\subsection*{The $\mu$ variables (Eqs.~32--39)}")
-    for key, value in lemma1.mu_terms().items():
-        sub = {"mu2": "2", "mu3": "3", "mu4": "4", "mu11": "1,1", "mu21": "2,1", "mu12": "1,2",
-               "mu22": "2,2"}[key]
-        parts.append(_equation(rf"\mu_{{{sub}}}", sp.expand(value), f"$\\mu_{{{sub}}}$",
-                               f"eq:mu{key[2:]}"))
-    a, b = lemma1.eq42_coefficients()
-    parts.append(_equation(r"\mathbb{E}[X^\top X D X^\top X]",
-                           a * sp.Symbol("D") + b * sp.Symbol(r"\operatorname{Tr}(D) I_p"),
-                           "Eq.~42", "eq:42"))
-    parts.append(_status_note(42, findings))
-
-    parts.append(r"\section{Theorem 1 (overparameterized, $p > n_v m$)}")
-    parts.append(_equation("h_t", theorem1.h_t(), "Eq.~6", "eq:6"))
-    parts.append(_equation("h_r", theorem1.h_r(), "Eq.~7", "eq:7"))
-    parts.append(_status_note(6, findings) + _status_note(7, findings))
-    d1 = theorem1.display()
-    parts.append(_equation(r"L_{\text{test}}", d1["65"], "Eq.~65", "eq:65"))
-    parts.append(_equation(r"\mathbb{E}|\omega^\star - w_0|^2", d1["79"], "Eq.~79", "eq:79"))
-    parts.append(_equation(r"L_{\text{test}}", d1["5"], "Theorem 1, Eq.~5", "eq:5"))
-    parts.append(_status_note(5, findings))
-
-    parts.append(r"\section{Theorem 2 (underparameterized, $p < n_v m$)}")
-    parts.append("The extracted text lacks Eqs.~95--108; $g_1,\\dots,g_4$ are derived from"
-                 " Eqs.~85--94 as the brackets left by the two terms of Eq.~42.\n")
-    for k, v in theorem2.g_terms().items():
-        expr = sp.collect(sp.expand(v), alpha_t, evaluate=True)
-        parts.append(_equation(f"g_{k[1]}", expr, f"$g_{k[1]}$ (Eqs.~98--101)", f"eq:{k}"))
-    parts.append(_status_note(92, findings) + _status_note(94, findings))
-    d2 = theorem2.display()
-    parts.append(_equation(r"\mathbb{E}|\omega^\star - w_0|^2", d2["85"], "Eq.~85", "eq:85"))
-    parts.append(_equation(r"L_{\text{test}}", d2["9"], "Theorem 2, Eq.~9", "eq:9"))
-    parts.append(_status_note(9, findings))
-
-    parts.append(r"\section{Theorem 3 (general covariances, $p > n_v m$)}")
-    s3 = theorem3.steps()
-    parts.append(_equation("H_t", s3["15"], "Eq.~15", "eq:15"))
-    parts.append(_status_note(15, findings))
-    parts.append(_equation("F_{\\text{Gauss}}", theorem3.gaussian_F(), "Eq.~111", "eq:111"))
-    parts.append(_equation(r"\operatorname{Tr}(H_t)", s3["137"], "Eq.~137",
-                           "eq:137"))
-    parts.append(_equation(r"\Gamma", s3["138"], "Eq.~138", "eq:138"))
-    parts.append(_equation(r"\operatorname{Tr}(H_r H_t)", s3["139"], "Eq.~139", "eq:139"))
-    parts.append(_equation(r"L_{\text{test}}", theorem3.display()["14"], "Theorem 3, Eq.~14",
-                           "eq:14"))
-    parts.append(_status_note(14, findings))
-
-    parts.append(r"\section{Derivatives in $\alpha_t$ at $\alpha_t = 0$}")
-    for regime, tag in (("overparameterized", "Theorem 1"), ("underparameterized",
-                                                             "Theorem 2, Eq.~10")):
-        slope = sp.factor(sp.simplify(optima.dloss(regime, "alpha_t").subs(alpha_t, 0)))
-        parts.append(_equation(r"\partial_{\alpha_t} L\big|_{\alpha_t=0}", slope, tag,
-                               f"eq:slope-{regime}"))
-    parts.append(_status_note(10, findings))
-
-    parts.append(r"\section{Optima}")
-    lo, hi = optima.eq8()
-    parts.append(_equation(r"\alpha_t^{-}", lo, "Eq.~8, argmin", "eq:8-min"))
-    parts.append(_equation(r"\alpha_t^{+}", hi, "Eq.~8, argmax", "eq:8-max"))
-    parts.append(_status_note(8, findings))
-    e = theorem1.E_dist2
-    test = theorem1.test_side_loss()
-    ar_star = sp.factor(sp.solve(sp.diff(test, alpha_r), alpha_r)[0])
-    parts.append("Theorems 1 and 2 share Eq.~65, a convex quadratic in $\\alpha_r$; its minimiser,"
-                 " with $\\mathbb{E}|\\omega^\\star-w_0|^2$ from Eq.~79 or Eq.~85, is\n")
-    parts.append(_equation(r"\alpha_r^\star", ar_star, "optimal $\\alpha_r$", "eq:alpha-r"))
-    parts.append("It lies strictly between $0$ and $1/(1 + (p+1)/n_r)$ when $\\sigma>0$ (the"
-                 " minimisers of the two quadratics). Theorem 2's optimal $\\alpha_t$ and"
-                 " Theorem 3's have no closed form: they are real roots of the derivative's"
-                 " numerator, computed numerically by"
-                 " \\texttt{negmaml.numeric.optimal\\_alpha\\_t}.\n")
-    del e
-    parts.append(r"\end{document}")
     return "\n".join(parts) + "\n"

@@ -9,7 +9,7 @@ results, so whatever runs afterwards (:func:`negmaml.paper.latex.latex_document`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from negmaml.progress import Steps
 
@@ -91,10 +91,11 @@ def run_derivations(progress: bool, *, steps: Sequence[tuple[str, Callable[[], N
     return display
 
 
-def latex_document_with_progress(progress: bool) -> str:
-    """:func:`negmaml.paper.latex.latex_document`, after the derivation steps with progress."""
+def latex_document_with_progress(progress: bool, only: Iterable[int] | None = None) -> str:
+    """:func:`negmaml.paper.latex.latex_document` (``only``: those paper equation numbers),
+    after the derivation steps with progress."""
     display = run_derivations(progress, extra=1)
     with display.step("LaTeX document"):
         from negmaml.paper.latex import latex_document
 
-        return latex_document()
+        return latex_document(only=only)

@@ -267,8 +267,8 @@ def expect(word: Sequence[Factor] | None = None,
 
         >>> from negmaml.symbolic import n, p
         >>> X = Gauss("X", n, p); D = Fixed("D")
-        >>> expect([X.T, X, D, X.T, X])
-        n**2*D + n*D + n*Tr(D)
+        >>> sorted(str(term) for term in expect([X.T, X, D, X.T, X]).args)
+        ['n**2*D', 'n*D', 'n*Tr(D)']
     """
     total = sp.Integer(0)
     for coef, path, trace_labels in expect_terms(word, traces):

@@ -1,0 +1,220 @@
+"""The table of theories: one row per closed-form theory of the average test loss.
+
+This module is a dependency-free leaf (standard library only). Everything that dispatches on a
+regime or a theory reads it: the numeric API, the code generator, the command line, the figures
+and the report. A row says what a theory is called, where it comes from in the paper (or that it
+goes beyond the paper), which parameters it takes and in what order, and where it holds.
+
+The regime rule of the paper lives here and only here:
+
+- ``p > n_v m``: overparameterized (Theorems 1 and 3, Section 5.1 and 5.3);
+- ``p < n_v m``: underparameterized (Theorem 2, Section 5.2);
+- ``p = n_v m``: no theorem; at ``alpha_t = 0`` the expected loss is infinite for
+  ``|p - n_v m| <= 1`` (inverse-Wishart means need two spare degrees of freedom);
+- ``1/2 <= p/(n_v m) <= 2``: *near the threshold*, where the asymptotic theorems are not
+  expected to be accurate (this band contains Figure 6b, ``p/(n_v m) = 2``, and Figure 6c,
+  ``1/2``, which the paper's caption singles out, and none of the other panels).
+
+>>> regime_for(60, 2, 3)
+'overparameterized'
+>>> THEORIES["underparameterized"].label
+'Theorem 2, Eq. 9'
+>>> near_threshold(50, 5, 5), near_threshold(50, 2, 1)
+(True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = [
+    "ISOTROPIC_PARAMETERS",
+    "NEAR_THRESHOLD_RATIO",
+    "PARAMETERS",
+    "THEORIES",
+    "Parameter",
+    "Theory",
+    "expectation_exists",
+    "get_theory",
+    "near_threshold",
+    "regime_for",
+    "theory_names",
+]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named parameter of the theories and the simulator.
+
+    Attributes:
+        name: the paper's symbol as a Python name (``p``, ``n_t``, ``alpha_t`` ...).
+        kind: ``"int"`` (a whole number >= 1), ``"nonneg"`` (a finite real >= 0), ``"real"``
+            (finite) or ``"matrix"`` (a ``p x p`` symmetric matrix).
+        meaning: one line for help texts.
+        default: the default value, or None when the parameter is required.
+    """
+
+    name: str
+    kind: str
+    meaning: str
+    default: float | None = None
+
+
+#: Every scalar and matrix parameter, by name, in the paper's notation (Sections 3-4).
+PARAMETERS: Mapping[str, Parameter] = MappingProxyType({q.name: q for q in (
+    Parameter("p", "int", "input dimension"),
+    Parameter("n_t", "int", "training points per task (inner loop)"),
+    Parameter("n_v", "int", "validation points per task (outer loop)"),
+    Parameter("n_r", "int", "target points per task at meta-test (adaptation)"),
+    Parameter("m", "int", "training tasks"),
+    Parameter("sigma", "nonneg", "label noise standard deviation (Eq. 29)"),
+    Parameter("nu", "nonneg", "task variability: w ~ N(w0, nu^2/p I) (Eq. 30)"),
+    Parameter("init_dist2", "nonneg", "|omega0 - w0|^2, initial distance of the outer loop",
+              0.0),
+    Parameter("alpha_t", "real", "training learning rate (inner loop)"),
+    Parameter("alpha_r", "real", "adaptation learning rate (meta-test)"),
+    Parameter("Sigma", "matrix", "input covariance (positive definite, Eq. 109)"),
+    Parameter("Sigma_w", "matrix", "task covariance E[w w^T] (positive semidefinite, Eq. 110)"),
+    Parameter("F", "matrix", "fourth moment E[(x^T Sigma x) x x^T] (Eq. 111); default Gaussian"),
+)})
+
+#: The parameters of the isotropic theories, in the order the generated code takes them.
+ISOTROPIC_PARAMETERS: tuple[str, ...] = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")
+
+#: ``p/(n_v m)`` within ``[1/NEAR_THRESHOLD_RATIO, NEAR_THRESHOLD_RATIO]`` is near the threshold.
+NEAR_THRESHOLD_RATIO = 2.0
+
+
+def _over(p: int, n_v: int, m: int) -> bool:
+    return p > n_v * m
+
+
+def _under(p: int, n_v: int, m: int) -> bool:
+    return p < n_v * m
+
+
+def _both_sides(p: int, n_v: int, m: int) -> bool:
+    return expectation_exists(p, n_v, m)
+
+
+@dataclass(frozen=True)
+class Theory:
+    """One row of the table.
+
+    Attributes:
+        name: the key (``"overparameterized"``, ``"underparameterized"``, ``"general"`` ...).
+        theorem: the paper's theorem (``"Theorem 1"``), or ``"beyond the paper"``.
+        equation: the equation that states it (``"Eq. 5"``), or where it is derived.
+        parameters: the public parameters besides ``alpha_t`` and ``alpha_r``, in order.
+        defaults: defaults of optional parameters.
+        holds: the validity predicate ``holds(p, n_v, m)``.
+        regime: the predicate in words (``"p > n_v*m"``).
+        coefficient_args: the scalar arguments of the coefficient functions ``(k0, k1, k2)``
+            of ``alpha_t``, in order, after ``alpha_t`` (Theorem 3 appends its trace symbols,
+            ``GENERAL_TRACES``).
+        generated: True when the coefficient functions are generated from a SymPy derivation
+            (:mod:`negmaml.derivations.codegen`); False for a theory written by hand in
+            :mod:`negmaml.numeric` (it registers them with ``negmaml.numeric.dispatch``).
+        beyond_paper: True for the toolkit's own results.
+        accuracy: the order to which the theory holds.
+        notes: further remarks for users.
+    """
+
+    name: str
+    theorem: str
+    equation: str
+    parameters: tuple[str, ...]
+    holds: Callable[[int, int, int], bool]
+    regime: str
+    coefficient_args: tuple[str, ...] = ()
+    generated: bool = True
+    defaults: Mapping[str, float | None] = field(default_factory=dict)
+    beyond_paper: bool = False
+    accuracy: str = ""
+    notes: str = ""
+
+    @property
+    def label(self) -> str:
+        """``"Theorem 1, Eq. 5"``: the citation used in docstrings, plots and reports."""
+        return f"{self.theorem}, {self.equation}"
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Parameters without a default."""
+        return tuple(q for q in self.parameters if q not in self.defaults)
+
+    def outside_message(self, p: int, n_v: int, m: int) -> str:
+        """Why the theory does not hold at ``(p, n_v, m)``."""
+        return (f"p={p} and n_v*m={n_v * m} violate {self.regime}: {self.theorem} "
+                f"({self.name}) holds only for {self.regime} "
+                "(pass allow_outside_regime=True, or --allow-outside-regime, to evaluate it "
+                "anyway)")
+
+
+#: The theories, by name. Theorem 3 takes covariance matrices instead of ``p`` and ``nu``.
+THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
+    Theory("overparameterized", "Theorem 1", "Eq. 5", ISOTROPIC_PARAMETERS + ("init_dist2",),
+           _over, "p > n_v*m", coefficient_args=ISOTROPIC_PARAMETERS + ("init_dist2",),
+           defaults={"init_dist2": 0.0},
+           accuracy="to order xi^(-3/2), xi = min(p, n_t, n_v m, ...) large (Appendix 7.3.1)",
+           notes="isotropic inputs and tasks; h_t, h_r of Eqs. 6-7"),
+    Theory("underparameterized", "Theorem 2", "Eq. 9", ISOTROPIC_PARAMETERS,
+           _under, "p < n_v*m", coefficient_args=ISOTROPIC_PARAMETERS,
+           accuracy="to leading order in m or xi (Appendix 7.3.2)",
+           notes="independent of omega0; g_1..g_4 derived (Eqs. 95-108 are missing from the "
+                 "extracted text)"),
+    Theory("general", "Theorem 3", "Eq. 14",
+           ("Sigma", "Sigma_w", "n_t", "n_v", "n_r", "m", "sigma", "F"),
+           _over, "p > n_v*m", coefficient_args=("n_t", "n_v", "n_r", "m", "sigma"),
+           defaults={"F": None},
+           accuracy="to order xi^(-3/2) (Appendix 7.4)",
+           notes="general input covariance Sigma, task covariance Sigma_w, fourth moment F "
+                 "(Gaussian by default); omega0 = w0 = 0; p is the size of Sigma"),
+)})
+
+
+def theory_names() -> tuple[str, ...]:
+    """The names of the rows, in table order."""
+    return tuple(THEORIES)
+
+
+def get_theory(name: str) -> Theory:
+    """The row called ``name``; ValueError naming the allowed names otherwise."""
+    try:
+        return THEORIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"theory must be one of {', '.join(THEORIES)}; got {name!r}") from None
+
+
+def regime_for(p: int, n_v: int, m: int) -> str:
+    """The isotropic theory that applies: ``"overparameterized"`` or ``"underparameterized"``.
+
+    ``p = n_v m`` is covered by neither theorem: ValueError.
+    """
+    for name in ("overparameterized", "underparameterized"):
+        if THEORIES[name].holds(p, n_v, m):
+            return name
+    raise ValueError(f"p={p} equals n_v*m={n_v * m}: no theorem covers p = n_v*m (choose a "
+                     "regime explicitly to evaluate one anyway)")
+
+
+def expectation_exists(p: int, n_v: int, m: int) -> bool:
+    """False for ``|p - n_v m| <= 1``, where the expected test loss is infinite at alpha_t = 0.
+
+    With ``sigma > 0`` or ``nu > 0`` the loss involves the mean of an inverse Wishart matrix
+    (``E Tr (X X^T)^{-1} = N/(p - N - 1)``, ``N = n_v m``), finite only with two spare degrees
+    of freedom; a Monte Carlo mean there does not converge and has no meaningful standard error.
+    """
+    return abs(p - n_v * m) > 1
+
+
+def near_threshold(p: int, n_v: int, m: int) -> bool:
+    """True when ``1/2 <= p/(n_v m) <= 2``: the asymptotic theorems are not expected to hold.
+
+    The band contains Figure 6b (``p = 50, n_v m = 25``) and 6c (``p = 50, n_v m = 100``), the
+    panels the paper's Figure 6 caption singles out, and no other panel of the paper.
+    """
+    ratio = p / (n_v * m)
+    return 1.0 / NEAR_THRESHOLD_RATIO <= ratio <= NEAR_THRESHOLD_RATIO
