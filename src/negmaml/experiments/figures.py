@@ -553,7 +553,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
         cache_dir: where units of per-run values are cached (default :func:`default_cache_dir`).
         use_cache: read and write the cache.
         progress: draw a progress bar on stderr.
-        workers: worker processes for :func:`negmaml.numeric.simulate` (default: its choice).
+        workers: worker threads for :func:`negmaml.numeric.simulate` (default: its choice).
         curve_points: points of the dense theory line.
         limit_blas_threads: run the simulation under :func:`single_threaded_blas` (default;
             False only to measure the difference, see ``benchmarks/bench_figures.py``).
