@@ -11,8 +11,15 @@ Losses (Theorems 1-3) and their derivatives::
 Optima: ``optimal_alpha_t(regime, *, alpha_r, **params)``,
 ``optimal_alpha_r(regime, *, alpha_t, **params)``. Arbitrary precision: ``*_mp`` variants.
 Simulation: ``simulate`` (the exact MAML protocol by Monte Carlo).
+Finite-size theory (beyond the paper): ``loss_finite_size``, ``dloss_finite_size_dalpha_t``,
+``optimal_alpha_t_finite_size`` (:mod:`negmaml.numeric.finite_size`).
 """
 
+from negmaml.numeric.finite_size import (
+    dloss_finite_size_dalpha_t,
+    loss_finite_size,
+    optimal_alpha_t_finite_size,
+)
 from negmaml.numeric.losses import (
     dloss_general_dalpha_r,
     dloss_general_dalpha_t,
@@ -35,6 +42,7 @@ from negmaml.numeric.precise import (
 from negmaml.numeric.simulation import SimulationResult, simulate
 
 __all__ = [
+    "dloss_finite_size_dalpha_t",
     "dloss_general_dalpha_r",
     "dloss_general_dalpha_t",
     "dloss_overparameterized_dalpha_r",
@@ -43,6 +51,7 @@ __all__ = [
     "dloss_underparameterized_dalpha_t",
     "gaussian_F",
     "general_traces",
+    "loss_finite_size",
     "loss_general",
     "loss_general_mp",
     "loss_overparameterized",
@@ -50,6 +59,7 @@ __all__ = [
     "loss_underparameterized",
     "loss_underparameterized_mp",
     "optimal_alpha_r",
+    "optimal_alpha_t_finite_size",
     "optimal_alpha_t",
     "SimulationResult",
     "simulate",
