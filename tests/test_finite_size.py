@@ -98,6 +98,10 @@ def test_lemma_projection_reduction_any_alpha_t() -> None:
 # ----------------------------------------------------------------------------- symbolic
 
 
+def test_underparameterized_equations_eliminate_to_one_over_m() -> None:
+    assert sp.simplify(dfs.underparameterized_equations()["eliminated"] - 1 / m) == 0
+
+
 def test_overparameterized_reduction_is_exact_at_zero() -> None:
     assert dfs.check_overparameterized_reduces() == 0
 
@@ -206,6 +210,7 @@ def test_optimum_is_a_stationary_minimum() -> None:
     (dict(p=7, n_v=3, m=2), "n_v\\*m"),
     (dict(p=6, n_v=3, m=2), "n_v\\*m"),
     (dict(p=5, n_v=3, m=2), "n_v\\*m"),
+    (dict(p=5, n_v=9, m=1), "m >= 2"),
     (dict(p=0), "p must"),
     (dict(n_t=2.5), "n_t must"),
     (dict(sigma=-1.0), "sigma must"),

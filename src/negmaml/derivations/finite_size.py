@@ -41,6 +41,7 @@ __all__ = [
     "dist2_alpha_t_zero",
     "dist2_overparameterized",
     "fixed_point_equations",
+    "underparameterized_equations",
     "inverse_wishart_trace",
     "latex_section",
     "projection_moments",
@@ -170,6 +171,29 @@ def fixed_point_equations() -> dict[str, sp.Expr]:
     }
 
 
+def underparameterized_equations() -> dict[str, sp.Expr]:
+    """The deterministic equivalent for ``p < N`` (free subordination), as SymPy relations.
+
+    ``M = B^T B = sum_i K_i``, ``K_i = A_i X_i^T X_i A_i``, asymptotically free. For ``m`` free
+    copies, ``G_M(z) = G_K(omega(z))`` and ``m omega = z + (m-1)/G_M``. At ``z = 0``
+    (``G_M(0) = -g``, ``omega(0) = -s``): ``g = tau[(K + s)^{-1}]`` and ``s = (m-1)/(m g)``.
+    ``K`` has ``p - n_v`` zero eigenvalues and the others those of ``G = X A^2 X^T``
+    (``n_v x n_v``), so ``g = (1 - n_v/p)/s + R/p`` with ``R = E Tr (G + s)^{-1}``, and
+    Silverstein's equation for ``G`` gives ``R = n_v/(s + p E[lambda/(1 + lambda R)])``
+    (``lambda = a^2``). Eliminating ``g`` and ``s`` (returned ``"eliminated"``, = 0) leaves
+    ``E[lambda R/(1 + lambda R)] = 1/m``.
+    """
+    g_, s_, R_, lam, E_ = sp.symbols("g s R lambda E", positive=True)
+    m_, n_, p_, N2 = m, n_v, p, sp.Symbol("N", positive=True)
+    eqs = [sp.Eq(g_, (1 - n_ / p_) / s_ + R_ / p_), sp.Eq(s_, (m_ - 1) / (m_ * g_))]
+    sol = sp.solve(eqs, [g_, s_], dict=True)[0]
+    sol = {k: sp.factor(v.subs(m_ * n_, N2)) for k, v in sol.items()}
+    # Silverstein: R (s + p E[lambda/(1+lambda R)]) = n_v, i.e. s R + p E[lambda R/(1+lambda R)]
+    # = n_v; with E_ standing for E[lambda R/(1 + lambda R)]:
+    silverstein = sp.factor((sol[s_] * R_ + p_ * E_ - n_).subs(N2, m_ * n_))
+    return {"g": sol[g_], "s": sol[s_], "eliminated": sp.solve(silverstein, E_)[0]}
+
+
 def _tex(expr: sp.Expr) -> str:
     names = {alpha_t: r"\alpha_t", init_dist2: r"|\omega_0 - w_0|^2", n_t: "n_t", n_v: "n_v",
              Tp: "T'"}
@@ -181,6 +205,7 @@ def latex_section() -> str:
     zero = dist2_alpha_t_zero()
     u, v = projection_moments(n_v, N_)
     fp = fixed_point_equations()
+    under = underparameterized_equations()
     E = r"\mathbb{E}|\omega^\star - w_0|^2"
     lines = [
         r"\section{Finite-size theory (beyond the paper)}",
@@ -219,9 +244,18 @@ def latex_section() -> str:
         r"with $J_1$ rescaled by its exact value at $\alpha_t = 0$, $n_v/(p-n_v-1)$ (a change "
         r"of order $p^{-2}$).",
         "",
-        r"\paragraph{Underparameterized, any $\alpha_t$ (corrected leading order, not exact).} "
-        r"Theorem~2's $\sigma^2$ and $\nu^2$ parts of " + E + r" (Eq.~85) are each multiplied by"
-        r" the ratio of the exact value above to Theorem~2's at $\alpha_t = 0$.",
+        r"\paragraph{Underparameterized, any $\alpha_t$ (deterministic equivalent, not exact).} "
+        r"$M = B^T B = \sum_i K_i$, $K_i = A_i X_i^T X_i A_i$ asymptotically free; free "
+        r"subordination at $z = 0$ with $G = X A^2 X^T$ ($n_v\times n_v$, one task), "
+        r"$R = \mathbb{E}\operatorname{Tr}(G + s)^{-1}$ and $\lambda = a^2$:",
+        r"\begin{equation*} \tau[M^{-1}] = " + _tex(under["g"]) + r",\qquad s = "
+        + _tex(under["s"]) + r",\qquad \mathbb{E}\Big[\frac{\lambda R}{1+\lambda R}\Big] = "
+        + _tex(under["eliminated"]) + r",\end{equation*}",
+        r"and, with $\omega'(0) = \big(m - (m-1)\tau[(K+s)^{-2}]/\tau[M^{-1}]^2\big)^{-1}$, "
+        r"$" + E + r" = \sigma^2\big(p\,\tau[M^{-1}] + \frac{\alpha_t^2}{n_t} m\,\omega'\,"
+        r"\mathbb{E}\operatorname{Tr}[X S X^T G (G+s)^{-2}]\big) + \frac{\nu^2}{p} m\,"
+        r"\omega'\,\mathbb{E}\operatorname{Tr}[G^2 (G+s)^{-2}]$, its $\sigma^2$ and $\nu^2$ "
+        r"parts each rescaled to the exact value at $\alpha_t = 0$.",
         "",
         r"\paragraph{Test loss.} In both regimes Eq.~65, "
         r"$L = \frac{\sigma^2}{2}\big(1 + \frac{\alpha_r^2 p}{n_r}\big) + \frac{h_r}{2}"
