@@ -153,22 +153,23 @@ def test_exact_at_alpha_t_zero(params: dict, d2: float, runs: int) -> None:
 
 
 def test_overparameterized_agrees_with_monte_carlo() -> None:
-    """Figures 2b and 6b: k = 4 SE of 3000 runs plus a 1% bias bound (deterministic equivalent;
-    the benchmark measures its error at 20000 runs)."""
+    """Figures 2b and 6b: k = 4 SE of 3000 runs plus a 0.5% bias bound (deterministic equivalent;
+    at 20000 runs the benchmark measures at most 0.10% (2b) and 0.33% (6b))."""
     for params, d2, alphas in ((FIG2, 0.0, [-1.5, 0.5]), (FIG6B, 0.5, [-1.0, 0.6])):
         res = _mc(alphas, params, 3000, seed=12, d2=d2)
         theory = fs.loss_finite_size(alphas, 0.2, **params, init_dist2=d2)
-        assert np.all(np.abs(theory - res.mean) <= K * res.stderr + 0.01 * res.mean), (
+        assert np.all(np.abs(theory - res.mean) <= K * res.stderr + 0.005 * res.mean), (
             theory, res.mean, res.stderr)
 
 
-def test_underparameterized_agrees_with_monte_carlo_near_zero() -> None:
-    """Figure 6c near alpha_t = 0: k = 4 SE of 2000 runs plus a 3% bias bound (corrected leading
-    order; the benchmark reports larger errors far from alpha_t = 0)."""
-    alphas = [-0.3, 0.2]
+def test_underparameterized_agrees_with_monte_carlo() -> None:
+    """Figure 6c: k = 4 SE of 2000 runs plus a 1% bias bound (deterministic equivalent; at 20000
+    runs the benchmark measures at most 0.40% over Figure 6c's grid)."""
+    alphas = [-1.5, 0.8]
     res = _mc(alphas, FIG6C, 2000, seed=13)
     theory = fs.loss_finite_size(alphas, 0.2, **FIG6C)
-    assert np.all(np.abs(theory - res.mean) <= K * res.stderr + 0.03 * res.mean)
+    assert np.all(np.abs(theory - res.mean) <= K * res.stderr + 0.01 * res.mean), (
+        theory, res.mean, res.stderr)
 
 
 # ----------------------------------------------------------------------------- API
