@@ -69,9 +69,9 @@ SOURCES = """## What is exact and what is approximated
   fixed n_v/p, m), the spectrum of S as Marchenko-Pastur, and the inverse of B^T B by its
   deterministic equivalent, which misses the -1 of the exact inverse-Wishart mean
   (p/(N-p) instead of p/(N-p-1)). The rescaling at alpha_t = 0 removes that alpha_t-independent
-  part (the factors are 1.00-1.04); what is left grows with |alpha_t| and is largest at small
-  n_t: Figure 3b (n_t = 5, m = 40) is 0.8% low at alpha_t = 1, resolved by 20000 runs
-  (z = 27), the same Marchenko-Pastur limitation as in the overparameterized case.
+  part (factors 1.00-1.11, largest near p = n_v m); what is left grows with |alpha_t| and
+  is largest at small n_t: Figure 3b (n_t = 5, m = 40) is 0.8% low at alpha_t = 1, resolved
+  by 20000 runs (z = 27), the same Marchenko-Pastur limitation as in the overparameterized case.
 - **Near p = n_v m** (|p - n_v m| = 10 here) the theory stays within 0.7%, but the Monte Carlo
   per-run values become heavy-tailed (the loss is infinite at |p - n_v m| <= 1), so the
   standard errors there deserve less trust than elsewhere.

@@ -27,8 +27,8 @@ resolvent with the chi-square law of the ``n_v``-dimensional quadratic forms, wh
 ``m omega = z + (m-1)/G_M`` (free subordination); everything then reduces to traces of the
 ``n_v x n_v`` Gram matrix ``X A^2 X^T`` of one task (Silverstein's equation, Marchenko-Pastur
 spectrum of ``S``). The ``sigma^2`` and ``nu^2`` parts are each rescaled by their exact
-``alpha_t = 0`` values over the equivalent's (ratios 1.00-1.04 in the benchmark settings), so
-the result is exact at ``alpha_t = 0``.
+``alpha_t = 0`` values over the equivalent's (ratios 1.00-1.11 in the benchmark settings,
+largest near ``p = N``), so the result is exact at ``alpha_t = 0``.
 
 ``N = n_v m`` throughout. Importing this module does not import SymPy.
 """
