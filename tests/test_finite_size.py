@@ -172,6 +172,26 @@ def test_underparameterized_agrees_with_monte_carlo() -> None:
         theory, res.mean, res.stderr)
 
 
+def test_reduces_to_the_paper_in_its_limits() -> None:
+    """Theorem 1 as p, n_t -> oo at fixed n_v m; Theorem 2 as m -> oo (relative gap shrinks
+    like 1/k^2 and 1/k)."""
+    from negmaml.numeric import loss_overparameterized, loss_underparameterized
+
+    a = np.linspace(-2, 1.5, 8)
+    gaps = []
+    for k in (1, 10, 100):
+        P = dict(p=60 * k, n_t=30 * k, n_v=2, n_r=20 * k, m=3, sigma=1.0, nu=0.5)
+        gaps.append(np.max(np.abs(fs.loss_finite_size(a, 0.2, **P, init_dist2=0.3)
+                                  / loss_overparameterized(a, 0.2, **P, init_dist2=0.3) - 1)))
+    assert gaps[0] > 50 * gaps[1] > 2500 * gaps[2] > 0
+    gaps = []
+    for k in (1, 10, 100):
+        P = dict(p=30, n_t=5, n_v=25, n_r=10, m=40 * k, sigma=0.2, nu=0.2)
+        gaps.append(np.max(np.abs(fs.loss_finite_size(a, 0.2, **P)
+                                  / loss_underparameterized(a, 0.2, **P) - 1)))
+    assert gaps[0] > 5 * gaps[1] > 25 * gaps[2] > 0
+
+
 def test_one_task_traces_against_monte_carlo() -> None:
     """J_1, J_2 of Figure 2b's task: k = 4 SE of 4000 samples plus a 2% bias bound (the
     deterministic equivalent; the benchmark measures at most 1.3% at 20000 samples)."""
