@@ -19,7 +19,8 @@ that keeps the finite sizes. What is exact and what is approximated:
 *Deterministic equivalent* (overparameterized, ``alpha_t != 0``): ``J_1``, ``J_2`` from the
 fixed point :func:`single_task_traces` (Marchenko-Pastur spectrum of ``S`` and a leave-one-out
 resolvent with the chi-square law of the ``n_v``-dimensional quadratic forms, which keeps the
-``1/p`` correction that makes it exact for ``S = I``).
+``1/p`` correction: at ``alpha_t = 0`` it is within ``O(p^-2)`` of the exact ``J_1`` and is
+rescaled to it).
 
 *Deterministic equivalent* (underparameterized, ``alpha_t != 0``): the tasks' matrices
 ``K_i = A_i X_i^T X_i A_i`` are asymptotically free (independent Haar eigenbases), so
@@ -29,6 +30,11 @@ resolvent with the chi-square law of the ``n_v``-dimensional quadratic forms, wh
 spectrum of ``S``). The ``sigma^2`` and ``nu^2`` parts are each rescaled by their exact
 ``alpha_t = 0`` values over the equivalent's (ratios 1.00-1.11 in the benchmark settings,
 largest near ``p = N``), so the result is exact at ``alpha_t = 0``.
+
+Monte Carlo evidence: ``docs/results/finite-size-accuracy.md`` (exact estimator, 20000 runs per
+point, seed 0: at most 0.35% off in every overparameterized setting there, 0.79% in every
+underparameterized one; the paper's theorems up to 72%), and ``tests/test_finite_size.py``
+(k = 4 standard errors plus stated bias bounds).
 
 ``N = n_v m`` throughout. Importing this module does not import SymPy.
 """
