@@ -14,7 +14,7 @@ import mpmath
 #: SymPy version that generated this file.
 SYMPY_VERSION = '1.14.0'
 #: SHA-256 of the generator's sources (negmaml.derivations.codegen.source_digest).
-SOURCES_SHA256 = '72bc4b8cdf32973169ba0ca5239bd6175a6f6d942b939d993b71843cb870d405'
+SOURCES_SHA256 = '3eeaebaba1de8672a373a1e08864f7707da585253d796368f1787ace12ecb8b3'
 GENERAL_TRACES = ('tr_F', 'tr_F2', 'tr_F_S', 'tr_F_S2', 'tr_F_S3', 'tr_F_Sw', 'tr_S', 'tr_S2', 'tr_S2_Sw', 'tr_S3', 'tr_S3_Sw', 'tr_S4', 'tr_S5', 'tr_S6', 'tr_S_Sw')
 
 
