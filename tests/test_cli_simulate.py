@@ -153,3 +153,26 @@ def test_subprocess_bad_input_has_no_traceback():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_z_against_both_theories(capsys):
+    """Figure 6c's sizes: the table shows the paper's theory and the finite-size theory."""
+    argv = ["simulate", "--p", "50", "--n-t", "40", "--n-v", "10", "--n-r", "40", "--m", "10",
+            "--sigma", "0.5", "--nu", "0.5", "--alpha-t", "-0.4,0", "--alpha-r", "0.2",
+            "--runs", "50", "--estimator", "exact"]
+    rc, out, err = _run(argv + ["--json"], capsys)
+    assert rc == 0, err
+    rows = json.loads(out)["rows"]
+    import negmaml.numeric as N
+
+    fs = N.loss_finite_size([-0.4, 0.0], 0.2, p=50, n_t=40, n_v=10, n_r=40, m=10, sigma=0.5,
+                            nu=0.5)
+    assert [r["finite_size"] for r in rows] == pytest.approx(list(fs), rel=1e-15)
+    for r in rows:
+        assert r["z_fs"] == pytest.approx((r["mean"] - r["finite_size"]) / r["stderr"])
+        assert "theory" in r and "z" in r
+    rc, out, err = _run(argv, capsys)
+    header = next(line for line in out.splitlines() if "mean" in line).split()
+    assert {"theory", "z", "finite_size", "z_fs"} <= set(header)
+    rc, out, err = _run(argv + ["--theory", "paper"], capsys)
+    assert "finite_size" not in out

@@ -154,3 +154,32 @@ def test_plot_for_the_users_parameters(tmp_path, capsys, argv):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--plot" in err
     assert main(argv + ["--plot", str(tmp_path / "x.txt")]) == 2
+
+
+def test_theory_finite_size(capsys):
+    rows = _json(capsys, ["loss", *FIG2, "--alpha-t", "-1,0.5", "--alpha-r", "0.2", "--theory",
+                          "finite-size"])
+    expected = N.loss_finite_size([-1.0, 0.5], 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
+                                  sigma=1.0, nu=0.5)
+    assert [r["loss"] for r in rows] == pytest.approx(list(expected), rel=1e-15)
+    assert {r["regime"] for r in rows} == {"finite-size"}
+    rows = _json(capsys, ["optimum", *FIG3, "--alpha-r", "0.2", "--theory", "finite-size"])
+    assert rows[0]["best_alpha_t"] == pytest.approx(N.optimal_alpha_t_finite_size(
+        alpha_r=0.2, p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2), abs=1e-9)
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["loss", *FIG2, "--alpha-t", "0", "--alpha-r", "0.2", "--theory", "finite-size",
+      "--regime", "overparameterized"], "--theory paper"),
+    (["loss", "--p", "7", "--n-t", "5", "--n-v", "2", "--n-r", "5", "--m", "3", "--sigma", "1",
+      "--nu", "1", "--alpha-t", "0", "--alpha-r", "0.2", "--theory", "finite-size"],
+     "--theory finite-size"),
+    (["loss", *FIG2, "--alpha-t", "0", "--alpha-r", "0.2", "--theory", "asymptotic"],
+     "--theory"),
+])
+def test_theory_flag_bad_input(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(argv))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err

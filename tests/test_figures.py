@@ -197,6 +197,22 @@ def test_figure6_panels_b_c_are_flagged_and_the_theory_fails_there():
     assert np.max(res.relative_gap) > 0.1  # visibly off, as the caption says
 
 
+@pytest.mark.parametrize("name", ["6b", "6c"])
+def test_figure6_near_threshold_the_finite_size_line_matches(name):
+    """Where the paper's line is 25-28 % off, the finite-size line (beyond the paper) agrees
+    with 400 exact-estimator runs within k = 4 paired SE plus a 1 % bias bound."""
+    res = F.run_figure(name, runs=400, use_cache=False, estimator="exact")
+    doc = res.to_json()
+    assert doc["finite_size"] is not None and doc["theory_curve"]["finite_size"] is not None
+    gap = np.abs(res.mc_mean - res.finite_size)
+    assert np.all(gap <= 4 * res.mc_stderr + 0.01 * res.finite_size)
+    assert np.max(np.abs(res.relative_gap)) > 0.1  # the paper's line stays off
+
+
+def test_figure4_has_no_finite_size_line():
+    assert F.finite_size_curve(F.get_config("4b"), [0.0, 0.1]) is None
+
+
 # --------------------------------------------------------------------------------- CLI
 
 

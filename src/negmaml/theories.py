@@ -15,6 +15,9 @@ The regime rule of the paper lives here and only here:
   expected to be accurate (this band contains Figure 6b, ``p/(n_v m) = 2``, and Figure 6c,
   ``1/2``, which the paper's caption singles out, and none of the other panels).
 
+The ``finite-size`` row (beyond the paper) holds on both sides wherever the expected loss
+exists.
+
 >>> regime_for(60, 2, 3)
 'overparameterized'
 >>> THEORIES["underparameterized"].label
@@ -95,8 +98,10 @@ def _under(p: int, n_v: int, m: int) -> bool:
     return p < n_v * m
 
 
-def _both_sides(p: int, n_v: int, m: int) -> bool:
-    return expectation_exists(p, n_v, m)
+def _finite_size_holds(p: int, n_v: int, m: int) -> bool:
+    # both sides of the threshold where the expectation exists; one task with p < n_v has an
+    # infinite expected loss for alpha_t != 0
+    return expectation_exists(p, n_v, m) and (m > 1 or p > n_v)
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,16 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
            accuracy="to order xi^(-3/2) (Appendix 7.4)",
            notes="general input covariance Sigma, task covariance Sigma_w, fourth moment F "
                  "(Gaussian by default); omega0 = w0 = 0; p is the size of Sigma"),
+    Theory("finite-size", "Finite-size theory", "beyond the paper",
+           ISOTROPIC_PARAMETERS + ("init_dist2",), _finite_size_holds,
+           "|p - n_v*m| > 1 (and p > n_v when m = 1)",
+           coefficient_args=ISOTROPIC_PARAMETERS + ("init_dist2",),
+           defaults={"init_dist2": 0.0}, generated=False, beyond_paper=True,
+           accuracy="exact at alpha_t = 0 and in the target side; deterministic equivalents "
+                    "(Marchenko-Pastur, free subordination) elsewhere: within 0.8 % of exact "
+                    "Monte Carlo in docs/results/finite-size-accuracy.md",
+           notes="isotropic inputs and tasks, both regimes (negmaml.derivations.finite_size, "
+                 "negmaml.numeric.finite_size)"),
 )})
 
 

@@ -3,6 +3,7 @@
 Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``func`` (a callable taking the parsed namespace and returning the
 exit status). Bad input never prints a traceback: it is one line on stderr and exit status 2.
+Ctrl-C is one line on stderr and exit status 130 (``negmaml.cli._guard``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "figure",
     "reproduce",
     "docs",
+    "phase",
 )
 
 EXIT_USAGE = 2

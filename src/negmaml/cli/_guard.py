@@ -23,10 +23,16 @@ from pathlib import Path
 
 from negmaml.cli import CLIError
 
-__all__ = ["EXIT_INTERRUPTED", "check_output_dir", "check_output_file", "interrupted"]
+__all__ = ["EXIT_INTERRUPTED", "OutputPathError", "check_output_dir", "check_output_file",
+           "interrupted"]
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+
+
+class OutputPathError(CLIError, ValueError):
+    """An output path that cannot be written (one line, exit status 2). Also a ValueError, like
+    the other bad values of the subcommands' checks."""
 
 
 def _nearest_existing(path: Path) -> tuple[Path, list[Path]]:
@@ -61,53 +67,54 @@ def _check_parent(flag: str, shown: str, target: Path) -> None:
     """The folder that will hold ``target`` exists or can be created, and is writable."""
     base, missing = _nearest_existing(target.parent)
     if not base.is_dir():
-        raise CLIError(f"{flag} {shown}: cannot write there, {str(base)!r} is a file, "
+        raise OutputPathError(f"{flag} {shown}: cannot write there, {str(base)!r} is a file, "
                        "not a folder")
     if not _writable_folder(base):
         what = "create folders in" if missing else "write in"
-        raise CLIError(f"{flag} {shown}: cannot {what} {str(base)!r} (permission denied "
+        raise OutputPathError(f"{flag} {shown}: cannot {what} {str(base)!r} (permission denied "
                        "or read-only)")
 
 
 def check_output_file(flag: str, path: str | os.PathLike[str],
                       suffixes: Sequence[str] | None = None) -> Path:
-    """Refuse, as a ``CLIError`` naming ``flag`` and ``path``, an output file
+    """Refuse, as an ``OutputPathError`` naming ``flag`` and ``path``, an output file
     that cannot be written: a folder, a path below a file, an unwritable place, or (with
     ``suffixes``) a wrong extension. Returns the path."""
     p = Path(path)
     shown = repr(str(path))
     if str(path) == "":
-        raise CLIError(f"{flag} needs a file path, got an empty string")
+        raise OutputPathError(f"{flag} needs a file path, got an empty string")
     if suffixes is not None and p.suffix.lower() not in suffixes:
-        raise CLIError(f"{flag} {shown} must end in {', '.join(suffixes)}")
+        raise OutputPathError(f"{flag} {shown} must end in {', '.join(suffixes)}")
     if p.is_dir():
-        raise CLIError(f"{flag} {shown} is a folder; give a file path")
+        raise OutputPathError(f"{flag} {shown} is a folder; give a file path")
     if p.exists():
         if not os.access(p, os.W_OK):
-            raise CLIError(f"{flag} {shown}: the file exists and is not writable")
+            raise OutputPathError(f"{flag} {shown}: the file exists and is not writable")
         try:
             with open(p, "ab"):
                 pass
         except OSError as exc:
-            raise CLIError(f"{flag} {shown}: cannot write the file ({exc.strerror})") from None
+            raise OutputPathError(
+                f"{flag} {shown}: cannot write the file ({exc.strerror})") from None
         return p
     _check_parent(flag, shown, p)
     return p
 
 
 def check_output_dir(flag: str, path: str | os.PathLike[str]) -> Path:
-    """Refuse, as a ``CLIError`` naming ``flag`` and ``path``, an output
+    """Refuse, as an ``OutputPathError`` naming ``flag`` and ``path``, an output
     folder that cannot be used: an existing file, a path below a file, or an unwritable place.
     Returns the path."""
     p = Path(path)
     shown = repr(str(path))
     if str(path) == "":
-        raise CLIError(f"{flag} needs a folder path, got an empty string")
+        raise OutputPathError(f"{flag} needs a folder path, got an empty string")
     if p.exists() and not p.is_dir():
-        raise CLIError(f"{flag} {shown} is a file; give a folder")
+        raise OutputPathError(f"{flag} {shown} is a file; give a folder")
     if p.is_dir():
         if not _writable_folder(p):
-            raise CLIError(f"{flag} {shown}: cannot write in this folder (permission denied "
+            raise OutputPathError(f"{flag} {shown}: cannot write in this folder (permission denied "
                            "or read-only)")
         return p
     _check_parent(flag, shown, p / "x")

@@ -23,6 +23,7 @@ __all__ = [
     "add_steps_flags",
     "add_theory_flags",
     "choose_regime",
+    "requested_theory",
     "threshold_warnings",
     "expand_rows",
     "format_table",
@@ -78,11 +79,18 @@ def parse_values(flag: str, text: str, kind: str = "real") -> list[float | int]:
 
 
 def add_theory_flags(parser: argparse.ArgumentParser, *, required: Sequence[str] = (),
-                     skip: Sequence[str] = ()) -> None:
-    """Add ``--regime``, ``--allow-outside-regime`` and the theory flags (values parsed later by
-    :func:`theory_values`)."""
+                     skip: Sequence[str] = (),
+                     theories: Sequence[str] = ("paper", "finite-size")) -> None:
+    """Add ``--theory``, ``--regime``, ``--allow-outside-regime`` and the theory flags (values
+    parsed later by :func:`theory_values`). ``theories``: the ``--theory`` choices, the first
+    the default."""
+    parser.add_argument("--theory", default=theories[0], choices=tuple(theories),
+                        help="paper: the paper's Theorem 1 or 2 (asymptotic); finite-size: the "
+                             "finite-size theory (beyond the paper, both regimes)"
+                             + ("; both: show both" if "both" in theories else "")
+                             + f" (default {theories[0]})")
     parser.add_argument("--regime", default="auto", choices=REGIME_CHOICES,
-                        help="theorem to use (default: chosen from p versus n_v*m)")
+                        help="the paper's theorem to use (default: chosen from p versus n_v*m)")
     parser.add_argument("--allow-outside-regime", action="store_true",
                         help="evaluate an explicitly chosen --regime even where its inequality "
                              "(p > n_v*m or p < n_v*m) does not hold")
@@ -120,9 +128,17 @@ def choose_regime(requested: str, p: int, n_v: int, m: int, *,
     """The regime to use: as requested, or from ``p`` versus ``n_v*m`` when ``auto``.
 
     An explicit regime outside its inequality is refused unless ``allow_outside_regime``.
+    ``finite-size`` is the finite-size theory's row, checked the same way.
     """
     from negmaml.theories import get_theory
 
+    if requested == "finite-size":
+        theory = get_theory(requested)
+        if not allow_outside_regime and not theory.holds(p, n_v, m):
+            raise CLIError(f"--theory finite-size: p={p}, n_v*m={n_v * m} violate "
+                           f"{theory.regime}, where the expected loss exists (add "
+                           "--allow-outside-regime to evaluate it anyway)")
+        return requested
     if requested == "auto":
         try:
             return regime_for(p, n_v, m)
@@ -136,8 +152,23 @@ def choose_regime(requested: str, p: int, n_v: int, m: int, *,
     return requested
 
 
-def threshold_warnings(combos: Sequence[dict[str, Any]]) -> list[str]:
-    """One line for each size near ``p = n_v*m`` (:func:`negmaml.theories.near_threshold`)."""
+def requested_theory(args: argparse.Namespace) -> str:
+    """``args.regime`` for ``--theory paper``, ``"finite-size"`` for ``--theory finite-size``
+    (where an explicit ``--regime`` is refused)."""
+    if getattr(args, "theory", "paper") == "finite-size":
+        if args.regime != "auto":
+            raise CLIError("--regime chooses between the paper's theorems: use it with "
+                           "--theory paper (the finite-size theory covers both regimes)")
+        return "finite-size"
+    return args.regime
+
+
+def threshold_warnings(combos: Sequence[dict[str, Any]], theory: str = "paper") -> list[str]:
+    """One line for each size near ``p = n_v*m`` (:func:`negmaml.theories.near_threshold`),
+    where the paper's asymptotic theorems are not expected to hold (none for the finite-size
+    theory, which is built for it)."""
+    if theory == "finite-size":
+        return []
     out = []
     for key in dict.fromkeys((c["p"], c["n_v"], c["m"]) for c in combos):
         p, n_v, m = key

@@ -11,7 +11,9 @@ __all__ = ["register"]
 
 def _run(args: argparse.Namespace) -> int:
     from negmaml.paper.check import check_paper, format_table
+    from negmaml.paper.pipeline import run_derivations
 
+    run_derivations(sys.stderr.isatty(), label="check-paper")
     findings = check_paper()
     if args.json:
         json.dump([{"equation": f.equation, "status": f.status, "detail": f.detail}

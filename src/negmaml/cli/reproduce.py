@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="negmaml-reproduction", metavar="DIR",
                         help="output folder (default negmaml-reproduction)")
     parser.add_argument("--quick", action="store_true",
-                        help="runs = captions' counts / 5, at least 10 (about a minute)")
+                        help="runs = captions' counts / 5, at least 10 (about 20 s of CPU)")
     parser.add_argument("--estimator", choices=("exact", "paper"), default="exact",
                         help="Monte Carlo estimator (default exact; paper = 100 test tasks of 50 "
                              "points per run)")

@@ -30,6 +30,7 @@ from negmaml.cli._params import (
     choose_regime,
     expand_rows,
     format_table,
+    requested_theory,
     steps_values,
     theory_values,
     threshold_warnings,
@@ -50,7 +51,10 @@ def _check(flag: str, value: Any, minimum: int) -> int:
 
 
 def _regime(args: argparse.Namespace, p: int, n_v: int, m: int) -> tuple[str | None, str]:
-    """(regime or None, remark) for one parameter combination."""
+    """(the paper's regime or None, remark) for one parameter combination."""
+    if args.theory == "finite-size":
+        requested_theory(args)
+        return None, ""
     if not expectation_exists(p, n_v, m):
         return None, (f"|p - n_v*m| <= 1 (p={p}, n_v*m={n_v * m}): the expected loss is "
                       "infinite; no theory or z-score")
@@ -103,7 +107,8 @@ def _run(args: argparse.Namespace) -> int:
     alpha_r = np.array(values.pop("alpha_r"), dtype=float)
     combos = expand_rows(values)
     regimes = [_regime(args, c["p"], c["n_v"], c["m"]) for c in combos]
-    for line in threshold_warnings(combos):
+    for line in threshold_warnings(combos, "finite-size" if args.theory == "finite-size"
+                                   else "paper"):
         print(line, file=sys.stderr)
     show = not args.no_progress and sys.stderr.isatty()
     _estimate(combos, alpha_t, alpha_r, runs, test_tasks, args.estimator, workers, show)
@@ -127,22 +132,34 @@ def _run(args: argparse.Namespace) -> int:
                 theory = np.broadcast_to(numeric.loss(
                     alpha_t[:, None], alpha_r[None, :], setting, theory=regime,
                     allow_outside_regime=args.allow_outside_regime, **steps), res.mean.shape)
+            finite = None
+            one_step = steps == {"inner_steps": 1, "adapt_steps": 1}  # finite-size: K = 1 only
+            if one_step and args.theory != "paper" and THEORIES["finite-size"].holds(
+                    combo["p"], combo["n_v"], combo["m"]):
+                finite = np.broadcast_to(numeric.loss(
+                    alpha_t[:, None], alpha_r[None, :], setting, theory="finite-size"),
+                    res.mean.shape)
             for i, at in enumerate(alpha_t):
                 for j, ar in enumerate(alpha_r):
                     row = dict(combo, alpha_t=float(at), alpha_r=float(ar),
                                regime=regime or "-", mean=float(res.mean[i, j]),
                                stderr=float(res.stderr[i, j]))
+                    se = row["stderr"]
                     if theory is not None:
                         th = float(theory[i, j])
                         row["theory"] = th
-                        se = row["stderr"]
                         row["z"] = (row["mean"] - th) / se if se > 0 else None
+                    if finite is not None:
+                        fs = float(finite[i, j])
+                        row["finite_size"] = fs
+                        row["z_fs"] = (row["mean"] - fs) / se if se > 0 else None
                     rows.append(row)
     if args.plot is not None and first is not None:
         _plot(args, alpha_t, alpha_r, *first)
     meta = {"runs": runs, "seed": seed, "estimator": args.estimator, "test_tasks": test_tasks,
             "test_points": test_points, "common_random_numbers": True,
-            "regime_requested": args.regime, "w0": "sqrt(init_dist2/p) in every coordinate",
+            "regime_requested": args.regime, "theory_requested": args.theory,
+            "w0": "sqrt(init_dist2/p) in every coordinate",
             "omega0": 0.0, **steps}
     if args.json is not None:
         from negmaml import __version__
@@ -175,9 +192,13 @@ def _run(args: argparse.Namespace) -> int:
         shown = ["regime"] + shown
     if any("theory" in r for r in rows):
         shown += ["theory", "z"]
+    if any("finite_size" in r for r in rows):
+        shown += ["finite_size", "z_fs"]
+        print("finite_size: the finite-size theory (beyond the paper); z_fs its z-score")
     for r in rows:
-        if r.get("z") is None and "theory" in r:
-            r["z"] = "-"
+        for key, z in (("theory", "z"), ("finite_size", "z_fs")):
+            if r.get(z) is None and key in r:
+                r[z] = "-"
     print(format_table(rows, shown))
     if args.json not in (None, "-"):
         print(f"wrote {args.json}")
@@ -247,7 +268,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "solved exactly) for every combination of the flags; each flag takes a "
                     "value, a comma list or start:stop:num. Theory and z-score are shown where "
                     "Theorem 1 or 2 applies.")
-    add_theory_flags(parser)
+    add_theory_flags(parser, theories=("both", "paper", "finite-size"))
     add_steps_flags(parser)
     g = parser.add_argument_group("simulation")
     g.add_argument("--runs", type=int, default=100, metavar="N",

@@ -21,6 +21,7 @@ from negmaml.cli._params import (
     choose_regime,
     expand_rows,
     format_table,
+    requested_theory,
     steps_values,
     theory_values,
     threshold_warnings,
@@ -41,7 +42,7 @@ def _combos(args: argparse.Namespace, rates: tuple[str, ...]
 
 
 def _theory_of(args: argparse.Namespace, combo: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    regime = choose_regime(args.regime, combo["p"], combo["n_v"], combo["m"],
+    regime = choose_regime(requested_theory(args), combo["p"], combo["n_v"], combo["m"],
                            allow_outside_regime=args.allow_outside_regime)
     params = {k: combo[k] for k in THEORIES[regime].parameters if k in combo}
     return regime, {**params, **_steps(args)}
@@ -58,7 +59,7 @@ def _theories(args: argparse.Namespace, combos: list[dict[str, Any]]
     """(regime, parameters) of every combination, all checked before any is evaluated; then
     one warning line for each size near the threshold."""
     out = [_theory_of(args, combo) for combo in combos]
-    for line in threshold_warnings(combos):
+    for line in threshold_warnings(combos, args.theory):
         print(line, file=sys.stderr)
     return out
 
@@ -118,8 +119,12 @@ def _emit(rows: list[dict[str, Any]], args: argparse.Namespace, columns: list[st
         sys.stdout.write("\n")
         return 0
     regimes = sorted({r["regime"] for r in rows})
-    how = "chosen from p versus n_v*m" if args.regime == "auto" else "as requested"
-    print(f"regime: {', '.join(regimes)} ({how})")
+    if args.theory == "finite-size":
+        print(f"theory: finite-size ({THEORIES['finite-size'].label}; both regimes)")
+    else:
+        how = "chosen from p versus n_v*m" if args.regime == "auto" else "as requested"
+        labels = ", ".join(f"{r} ({THEORIES[r].label})" for r in regimes)
+        print(f"regime: {labels} ({how})")
     steps = _steps(args)
     if steps:
         print(f"inner steps K={steps['inner_steps']}, adaptation steps K_r="

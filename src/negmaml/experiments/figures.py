@@ -325,6 +325,21 @@ def theory_curve(config: FigureConfig, alpha: Any) -> np.ndarray:
     return np.broadcast_to(np.asarray(out, dtype=float), a.shape).copy()
 
 
+def finite_size_curve(config: FigureConfig, alpha: Any) -> np.ndarray | None:
+    """The finite-size theory (beyond the paper; :mod:`negmaml.numeric.finite_size`) at the
+    swept values, or None where it does not apply (Figure 4's general covariances)."""
+    from negmaml import numeric
+
+    P = config.params
+    if config.regime == "general" or not THEORIES["finite-size"].holds(P["p"], P["n_v"],
+                                                                       P["m"]):
+        return None
+    a = np.asarray(alpha, dtype=float)
+    at, ar = (a, config.fixed) if config.x == "alpha_t" else (config.fixed, a)
+    out = numeric.loss(at, ar, config.setting, theory="finite-size")
+    return np.broadcast_to(np.asarray(out, dtype=float), a.shape).copy()
+
+
 # ----------------------------------------------------------------------------------------------
 # BLAS threads
 
@@ -345,6 +360,8 @@ class FigureResult:
         per_run: per-run values, shape ``(runs, len(alpha))`` (common random numbers).
         runs, seed, estimator, test_tasks, test_points: the Monte Carlo settings.
         curve_alpha, curve_theory: a dense theory line for plotting.
+        finite_size, curve_finite_size: the finite-size theory (beyond the paper) at ``alpha``
+            and on the dense line; None for Figure 4 (general covariances).
         units_cached, units_computed: cache hits and misses.
         seconds: wall time of the sweep.
     """
@@ -366,6 +383,24 @@ class FigureResult:
     units_computed: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    finite_size: np.ndarray | None = None
+    curve_finite_size: np.ndarray | None = None
+
+    @property
+    def z_finite_size(self) -> np.ndarray | None:
+        """``(mc_mean - finite_size) / mc_stderr`` per point, or None."""
+        if self.finite_size is None:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.mc_stderr > 0,
+                            (self.mc_mean - self.finite_size) / self.mc_stderr, np.nan)
+
+    @property
+    def relative_gap_finite_size(self) -> np.ndarray | None:
+        """``(mc_mean - finite_size) / finite_size`` per point, or None."""
+        if self.finite_size is None:
+            return None
+        return (self.mc_mean - self.finite_size) / self.finite_size
 
     @property
     def z(self) -> np.ndarray:
@@ -433,7 +468,13 @@ class FigureResult:
             "mc_stderr": self.mc_stderr.tolist(),
             "z": [None if not math.isfinite(v) else float(v) for v in self.z],
             "theory_curve": {"alpha": self.curve_alpha.tolist(),
-                             "theory": self.curve_theory.tolist()},
+                             "theory": self.curve_theory.tolist(),
+                             "finite_size": None if self.curve_finite_size is None
+                             else self.curve_finite_size.tolist()},
+            "finite_size": None if self.finite_size is None else self.finite_size.tolist(),
+            "z_finite_size": None if self.z_finite_size is None else
+            [None if not math.isfinite(v) else float(v) for v in self.z_finite_size],
+            "finite_size_label": THEORIES["finite-size"].label,
             "theory_label": c.theorem,
             "theory_expected_to_hold": c.theory_expected_to_hold,
             "minima": self.minima(),
@@ -553,7 +594,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
         cache_dir: where units of per-run values are cached (default :func:`default_cache_dir`).
         use_cache: read and write the cache.
         progress: draw a progress bar on stderr.
-        workers: worker processes for :func:`negmaml.numeric.simulate` (default: its choice).
+        workers: worker threads for :func:`negmaml.numeric.simulate` (default: its choice).
         curve_points: points of the dense theory line.
         limit_blas_threads: run the simulation under :func:`single_threaded_blas` (default;
             False only to measure the difference, see ``benchmarks/bench_figures.py``).
@@ -610,7 +651,9 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
                         mc_mean=mean, mc_stderr=stderr, per_run=per_run, runs=runs, seed=seed,
                         estimator=estimator, test_tasks=test_tasks, test_points=test_points,
                         curve_alpha=curve_alpha, curve_theory=theory_curve(config, curve_alpha),
-                        units_cached=hits, units_computed=misses, seconds=seconds)
+                        units_cached=hits, units_computed=misses, seconds=seconds,
+                        finite_size=finite_size_curve(config, grid),
+                        curve_finite_size=finite_size_curve(config, curve_alpha))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -646,7 +689,8 @@ def _title(config: FigureConfig) -> str:
 
 
 def plot_figure(result: FigureResult, path: str | os.PathLike[str]) -> Path:
-    """Draw the panel: theory line, simulation points with +-1 SE error bars, labelled axes.
+    """Draw the panel: the paper's theory line, the finite-size theory line (beyond the paper;
+    not for Figure 4), simulation points with +-1 SE error bars, labelled axes.
 
     The file type follows the extension (``.png``, ``.pdf`` or ``.svg``). Uses matplotlib's
     object-oriented API with the Agg canvas, imported here (not at ``negmaml`` import time), and
@@ -668,6 +712,9 @@ def plot_figure(result: FigureResult, path: str | os.PathLike[str]) -> Path:
         label += "\nnot expected to hold near $p = n_v m$"
     ax.plot(result.curve_alpha, result.curve_theory, color="C0" if holds else "0.45",
             linestyle="-" if holds else "--", linewidth=1.6, label=label, zorder=2)
+    if result.curve_finite_size is not None:
+        ax.plot(result.curve_alpha, result.curve_finite_size, color="C2", linestyle="-",
+                linewidth=1.4, label="finite-size theory (beyond the paper)", zorder=2)
     est = "paper protocol" if result.estimator == "paper" else "exact target expectation"
     ax.errorbar(result.alpha, result.mc_mean, yerr=result.mc_stderr, fmt="o", markersize=3.2,
                 color="C3", ecolor="C3", elinewidth=1.0, capsize=2.0, zorder=3,

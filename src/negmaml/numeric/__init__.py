@@ -17,8 +17,16 @@ Optima: ``optimal_alpha_t(theory, *, alpha_r, ...)``, ``optimal_alpha_r(theory, 
 ...)`` (each vectorised over the other rate), ``optimal_rates(theory, ...)`` (both jointly).
 Arbitrary precision: ``loss_mp`` and the ``*_mp`` variants. Simulation: ``simulate`` (the exact
 MAML protocol by Monte Carlo), which takes the same :class:`Setting`.
+Finite-size theory (beyond the paper): ``loss_finite_size``, ``dloss_finite_size_dalpha_t``,
+``optimal_alpha_t_finite_size`` (:mod:`negmaml.numeric.finite_size`), also ``theory="finite-size"``
+of the generic functions.
 """
 
+from negmaml.numeric.finite_size import (
+    dloss_finite_size_dalpha_t,
+    loss_finite_size,
+    optimal_alpha_t_finite_size,
+)
 from negmaml.numeric.losses import (
     dloss_dalpha_r,
     dloss_dalpha_t,
@@ -58,6 +66,7 @@ __all__ = [
     "SimulationResult",
     "dloss_dalpha_r",
     "dloss_dalpha_t",
+    "dloss_finite_size_dalpha_t",
     "dloss_general_dalpha_r",
     "dloss_general_dalpha_t",
     "dloss_overparameterized_dalpha_r",
@@ -68,6 +77,7 @@ __all__ = [
     "general_traces",
     "loss",
     "loss_coefficients",
+    "loss_finite_size",
     "loss_general",
     "loss_general_mp",
     "loss_mp",
@@ -76,6 +86,7 @@ __all__ = [
     "loss_underparameterized",
     "loss_underparameterized_mp",
     "optimal_alpha_r",
+    "optimal_alpha_t_finite_size",
     "optimal_alpha_t",
     "optimal_rates",
     "simulate",

@@ -14,7 +14,7 @@ import mpmath
 #: SymPy version that generated this file.
 SYMPY_VERSION = '1.14.0'
 #: SHA-256 of the generator's sources (negmaml.derivations.codegen.source_digest).
-SOURCES_SHA256 = 'eda7213ee0d85aeccb8129fd7f4fb20bcdcdd74ede24bfe76de84dce1a9b0629'
+SOURCES_SHA256 = '9bd9e82b08163a1bef00f38c5de4decc9045ea64608228ea075501d3f9f9541c'
 GENERAL_TRACES = ('tr_F', 'tr_F2', 'tr_F_S', 'tr_F_S2', 'tr_F_S3', 'tr_F_Sw', 'tr_S', 'tr_S2', 'tr_S2_Sw', 'tr_S3', 'tr_S3_Sw', 'tr_S4', 'tr_S5', 'tr_S6', 'tr_S_Sw')
 
 

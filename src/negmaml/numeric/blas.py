@@ -2,8 +2,8 @@
 
 A multi-threaded OpenBLAS spends more time synchronising than computing on batches of small QR
 factorisations (measured on a 2-core machine: a batch of 50 QRs of 1000 x 60 matrices took 4.5 s
-with two BLAS threads and 0.2 s with one). The simulator gets its parallelism from worker
-processes instead.
+with two BLAS threads and 0.2 s with one). The simulator gets its parallelism from its own
+worker threads instead (the setting is per process, so they share it).
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def single_threaded_blas() -> Iterator[None]:
     The simulator's linear algebra is many small batched QR solves; a multi-threaded BLAS
     spends more time synchronising than computing on them (measured: a batch of 50
     1000 x 60 QRs took 4.5 s with OpenBLAS's 2 threads on a busy 2-core machine and 0.2 s with
-    one). Parallelism comes from :func:`negmaml.numeric.simulate`'s worker processes instead
-    (forked children inherit the setting). Does nothing where the library cannot be found.
+    one). Parallelism comes from :func:`negmaml.numeric.simulate`'s worker threads instead
+    (the setting is per process, so they share it). Does nothing where the library cannot be
+    found.
     """
     controls = []
     try:

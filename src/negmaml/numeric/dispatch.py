@@ -20,7 +20,9 @@ from negmaml.numeric import validate as _v
 from negmaml.theories import THEORIES, Theory, get_theory, regime_for
 
 __all__ = [
+    "GENERAL_TRACES",
     "Coefficients",
+    "alpha_t_rational_function",
     "coefficient_functions",
     "general_traces",
     "gaussian_F",
@@ -33,6 +35,9 @@ __all__ = [
 Coefficients = Callable[..., tuple[Any, Any, Any]]
 
 _REGISTERED: dict[str, tuple[Coefficients, Coefficients]] = {}
+
+#: The trace arguments of Theorem 3's coefficient functions, in order (``tr_S2 = Tr Sigma^2``...).
+GENERAL_TRACES: tuple[str, ...] = tuple(gen.GENERAL_TRACES)
 
 
 def register(name: str, coefficients: Coefficients, dcoefficients_dalpha_t: Coefficients) -> None:
@@ -48,6 +53,15 @@ def coefficient_functions(theory: Theory) -> tuple[Coefficients, Coefficients]:
     if theory.name in _REGISTERED:
         return _REGISTERED[theory.name]
     raise ValueError(f"theory {theory.name!r} has no numeric implementation")
+
+
+def alpha_t_rational_function(theory: Theory) -> Callable[..., tuple[tuple, tuple]]:
+    """``f(alpha_r, *args) -> (N, D)``: the theory's loss as ``N(alpha_t)/D(alpha_t)``, the
+    polynomials' coefficients highest degree first (generated theories only). The arguments
+    may be arrays: the coefficients are then arrays too (one rational function per element)."""
+    if theory.name not in gen.ALPHA_T_COEFFICIENTS:
+        raise ValueError(f"theory {theory.name!r} has no generated rational form in alpha_t")
+    return gen.ALPHA_T_COEFFICIENTS[theory.name]
 
 
 def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:

@@ -129,7 +129,46 @@ def stationary_alpha_t(theory: str, *, alpha_r: float, setting: Setting | None =
     return _stationary(row, ar, args)
 
 
-def _best_alpha_t(row: Theory, alpha_r: float, args: tuple) -> float:
+def _numeric_best_alpha_t(row: Theory, alpha_r: float, args: tuple, bound: float,
+                          grid_points: int) -> float:
+    """Theories without a generated rational form: the best of a vectorised grid over
+    ``[-bound, bound]``, refined by bisection of ``dL/dalpha_t`` in the neighbouring cells."""
+    coefficients, dcoefficients = coefficient_functions(row)
+
+    def value(at: np.ndarray) -> np.ndarray:
+        k0, k1, k2 = coefficients(at, *args)
+        return np.asarray((k2 * alpha_r + k1) * alpha_r + k0, dtype=float)
+
+    def slope(at: float) -> float:
+        d0, d1, d2 = dcoefficients(np.array([at]), *args)
+        return float(np.asarray((d2 * alpha_r + d1) * alpha_r + d0).reshape(-1)[0])
+
+    grid = np.linspace(-bound, bound, grid_points)
+    vals = np.broadcast_to(value(grid), grid.shape)
+    if np.ptp(vals) <= 1e-14 * max(1.0, float(np.max(np.abs(vals)))):
+        raise ValueError(f"the loss of {row.name} is constant in alpha_t here (sigma = 0?): no "
+                         "unique optimum")
+    i = int(np.argmin(vals))
+    if i in (0, grid_points - 1):
+        return math.copysign(math.inf, grid[i])
+    lo, hi = grid[i - 1], grid[i + 1]
+    dlo = slope(lo)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        dm = slope(mid)
+        if (dm < 0) == (dlo < 0):
+            lo, dlo = mid, dm
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * max(1.0, abs(mid)):
+            break
+    return 0.5 * (lo + hi)
+
+
+def _best_alpha_t(row: Theory, alpha_r: float, args: tuple, bound: float = 20.0,
+                  grid_points: int = 801) -> float:
+    if not row.generated:
+        return _numeric_best_alpha_t(row, alpha_r, args, bound, grid_points)
     if row.name == "overparameterized":
         if args[5] == 0:  # sigma
             raise ValueError("sigma=0 makes Theorem 1's loss constant in alpha_t: no unique "
@@ -147,14 +186,17 @@ def _best_alpha_t(row: Theory, alpha_r: float, args: tuple) -> float:
 
 
 def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None,
+                    bound: float = 20.0, grid_points: int = 801,
                     inner_steps: int = 1, adapt_steps: int = 1,
                     **params: Any) -> float | np.ndarray:
     """The training learning rate that minimises the theory's loss over the real line.
 
-    Theorem 1: ``alpha_t^-`` of Eq. 8, always negative. Otherwise the best real stationary
-    point, or ``inf`` when the infimum is only approached as ``|alpha_t| -> infinity`` (both
-    limits are equal). ``sigma = 0`` makes Theorem 1's loss flat in ``alpha_t``: refused.
-    Vectorised over ``alpha_r``.
+    Theorem 1: ``alpha_t^-`` of Eq. 8, always negative. Theorems 2 and 3: the best real
+    stationary point, or ``inf`` when the infimum is only approached as ``|alpha_t| ->
+    infinity`` (both limits are equal). Theories without a rational form (the finite-size
+    theory): the best point of a ``grid_points`` grid over ``[-bound, bound]`` refined by
+    bisection of the derivative, ``+-inf`` when it sits at an end. A loss flat in ``alpha_t``
+    (``sigma = 0`` with ``p > n_v m``) is refused. Vectorised over ``alpha_r``.
 
     >>> round(optimal_alpha_t("auto", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
     ...                       sigma=1.0, nu=0.5), 4)
@@ -173,7 +215,10 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
                              "optimum; sigma must be > 0")
         flat = np.array([kstep.optimal_alpha_t(float(a)) for a in ar.ravel()])
         return _shaped(flat, ar.shape)
-    flat = np.array([_best_alpha_t(row, float(a), args) for a in ar.ravel()])
+    bound = _v.check_real("bound", bound, minimum=0, strict=True, scalar=True)
+    grid_points = _v.check_int("grid_points", grid_points, 3)
+    flat = np.array([_best_alpha_t(row, float(a), args, bound, grid_points)
+                     for a in ar.ravel()])
     return _shaped(flat, ar.shape)
 
 

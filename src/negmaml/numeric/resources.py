@@ -125,10 +125,10 @@ class Plan:
     limit_source: str
 
     def describe(self) -> str:
-        """``about 1.2 GB of memory and 3.4 h on 2 threads (estimate)``."""
+        """``about 1.2 GB of memory and 3.4 h on 2 threads (rough estimate)``."""
         threads = f"{self.workers} thread" + ("s" if self.workers > 1 else "")
         return (f"about {format_bytes(self.bytes)} of memory and "
-                f"{format_seconds(self.seconds)} on {threads} (estimate)")
+                f"{format_seconds(self.seconds)} on {threads} (rough estimate)")
 
     @property
     def large(self) -> bool:
@@ -250,22 +250,22 @@ def plan_simulation(size: SimulationSize, *, workers: int | None, chunk: int | N
                 f"this simulation needs at least {format_bytes(fixed + per_run)} of memory "
                 f"({format_bytes(results)} for the values of runs={size.runs} x "
                 f"{size.grid_points} grid point(s), {format_bytes(per_run)} for one run at "
-                f"p={size.p}), more than the {format_bytes(limit)} available ({source}); "
-                "reduce p, runs or the grid")
+                f"p={size.p}), more than fits in the {format_bytes(limit)} available ({source}; "
+                f"a job may use {MEMORY_FRACTION:.0%}); reduce p, runs or the grid")
         if fixed + n_workers * size.batch_bytes(c) > usable:
             need = format_bytes(fixed + n_workers * size.batch_bytes(c))
             if chunk is not None:
                 raise ResourceError(
                     f"chunk_size={c} with {n_workers} worker(s) needs about {need} of memory, "
-                    f"more than the {format_bytes(limit)} available ({source}); lower "
+                    f"more than fits in the {format_bytes(limit)} available ({source}); lower "
                     "chunk_size or leave it unset")
             c = int((usable - fixed) // (n_workers * per_run))
             if c < 1:
                 if workers is not None:
                     raise ResourceError(
-                        f"workers={n_workers} needs about {need} of memory, more than the "
-                        f"{format_bytes(limit)} available ({source}); lower workers or leave "
-                        "it unset")
+                        f"workers={n_workers} needs about {need} of memory, more than fits in "
+                        f"the {format_bytes(limit)} available ({source}); lower workers or "
+                        "leave it unset")
                 n_workers, c = 1, int((usable - fixed) // per_run)
             c = max(1, min(c, size.runs))
     seconds = single / max(1, min(n_workers, default_workers()))

@@ -61,8 +61,9 @@ class Note:
 Entry = Section | Prose | Equation | Note
 
 INTRO = (
-    "Every expression below is derived by negmaml's moment engine (Wick pairings) and the"
-    " replayed appendix, not transcribed. Tags give the paper's equation numbers;"
+    "Every expression below is derived by negmaml's moment engine (a Stein recursion for"
+    " Wishart moments, Wick pairings for words with fixed matrices) and the replayed appendix,"
+    " not transcribed. Tags give the paper's equation numbers;"
     " $W = X^\\top X$ with $X$ an $n\\times p$ matrix of iid $\\mathcal N(0,1)$ entries;"
     " $|\\omega_0-w_0|^2$ is the squared distance of the outer loop's initial condition"
     " from the task mean."

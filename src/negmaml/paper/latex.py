@@ -113,11 +113,19 @@ def _selected(only: Iterable[int]) -> list[str]:
 def latex_document(only: Iterable[int] | None = None) -> str:
     """The whole document as a string (deterministic for a given package version).
 
+    The paper's forms come first; the last section is the finite-size theory, marked as
+    going beyond the paper (:func:`negmaml.derivations.finite_size.latex_section`).
+
     ``only``: paper equation numbers (e.g. ``(9, 10)``); the document then holds just the derived
     forms standing for them, each followed by the paper check's verdict. An unknown number is a
     ``ValueError`` naming the numbers that exist.
     """
-    body = [INTRO, ""] + [_render(e) for e in entries()] if only is None else _selected(only)
+    if only is None:
+        from negmaml.derivations.finite_size import latex_section
+
+        body = [INTRO, ""] + [_render(e) for e in entries()] + [latex_section()]
+    else:
+        body = _selected(only)
     parts: list[str] = [
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=0.8in]{geometry}",
