@@ -17,12 +17,14 @@ from typing import Any
 
 from negmaml.numeric.validate import check_positive_int
 
-__all__ = ["FIGURE5_PRESETS", "add_figure5_arguments", "run_figure5"]
+__all__ = ["FIGURE5_PRESETS", "LOSS_CONVENTIONS", "add_figure5_arguments", "run_figure5"]
 
 #: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.nonlinear).
 FIGURE5_PRESETS: tuple[str, ...] = ("smoke", "medium", "paper")
 _JAX_MISSING = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'"
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+#: Names accepted by ``--loss-convention`` (the factors live in negmaml.experiments.nonlinear).
+LOSS_CONVENTIONS: tuple[str, ...] = ("half-mse", "mse")
 
 
 def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +38,11 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--width", type=int, default=None,
                    help="width of both hidden layers (overrides preset)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    g.add_argument("--loss-convention", choices=LOSS_CONVENTIONS, default=None,
+                   help="half-mse: 1/2 * mean squared error as in Eq. 11 (default); mse: no 1/2 "
+                        "(nn.MSELoss), every gradient twice as large. Sets the inner step, the "
+                        "outer loss and the adaptation step; the test loss is reported in the "
+                        "same convention")
     g.add_argument("--out", default=None, metavar="PATH",
                    help="plot file (.png, .pdf or .svg)")
     g.add_argument("--json", default=None, metavar="PATH", help="result file (JSON)")
@@ -67,6 +74,12 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"--seed must be a whole number >= 0, got {seed!r}")
         overrides["seed"] = seed
+    conv = _opt(args, "loss_convention")
+    if conv is not None:
+        if conv not in LOSS_CONVENTIONS:
+            raise ValueError(f"--loss-convention must be one of {', '.join(LOSS_CONVENTIONS)}; "
+                             f"got {conv!r}")
+        overrides["loss_convention"] = conv
     out = _opt(args, "out")
     if out is not None and Path(out).suffix.lower() not in _PLOT_SUFFIXES:
         raise ValueError(f"--out must end in {', '.join(_PLOT_SUFFIXES)}, got {out!r}")
@@ -115,8 +128,9 @@ def run_figure5(args: argparse.Namespace) -> int:
     if opts["out"] is not None:
         nonlinear.plot_result(doc, opts["out"])
     p = doc["params"]
-    print(f"Figure 5 ({opts['preset']}): width {p['width']}, {p['epochs']} epochs, "
-          f"{p['runs']} runs, {p['test_tasks']} test tasks per run, seed {doc['seed']}, "
+    print(f"Figure 5 ({opts['preset']}, {p['loss_convention']}): width {p['width']}, "
+          f"{p['epochs']} epochs, {p['runs']} runs, {p['test_tasks']} test tasks per run, "
+          f"seed {doc['seed']}, "
           f"{doc['wall_time_s']:.1f} s compute")
     print(nonlinear.format_table(doc))
     arg = doc["argmin_alpha_t"]

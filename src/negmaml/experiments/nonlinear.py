@@ -96,6 +96,7 @@ from negmaml.progress import Progress
 
 __all__ = [
     "JAX_MISSING_MESSAGE",
+    "LOSS_SCALES",
     "MEDIUM_ALPHA_GRID",
     "PAPER_ALPHA_GRID",
     "PAPER_OPTIMUM_ALPHA_T",
@@ -126,6 +127,11 @@ JAX_MISSING_MESSAGE = "figure 5 needs the optional JAX extra: pip install 'negma
 
 #: The paper's best meta-training learning rate in Figure 5 (Section 5.4).
 PAPER_OPTIMUM_ALPHA_T = -0.0075
+
+#: Loss conventions: the factor in front of the mean squared error. ``half-mse`` is Eq. 11
+#: (1/2 (y - f)^2); ``mse`` is the mean squared error without the 1/2 (PyTorch's
+#: ``nn.MSELoss``), so every gradient (inner step, outer step, adaptation step) is twice as large.
+LOSS_SCALES: dict[str, float] = {"half-mse": 0.5, "mse": 1.0}
 
 
 def _grid(lo: float, hi: float, step: float) -> tuple[float, ...]:
@@ -185,6 +191,7 @@ class NonlinearConfig:
     meta_batch: int | None = None
     dtype: str = "float32"
     seed: int = 0
+    loss_convention: str = "half-mse"
     chunk_epochs: int = 250
     trace_test_tasks: int = 100
     eval_batch: int = 10
@@ -207,6 +214,7 @@ class NonlinearConfig:
             raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
         check_choice("task_pool", self.task_pool, ("fixed", "fresh"))
         check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_choice("loss_convention", self.loss_convention, tuple(LOSS_SCALES))
         meta_batch = ints["m"] if self.meta_batch is None else check_positive_int(
             "meta_batch", self.meta_batch)
         if ints["m"] % meta_batch:
@@ -232,17 +240,37 @@ class NonlinearConfig:
 
     def key(self) -> str:
         """Hex digest of every field that changes the numbers (names the checkpoint folder)."""
-        d = self.validated().to_dict()
-        for name in ("preset", "eval_batch"):
-            d.pop(name)
+        d = _numbers_dict(self.validated().to_dict())
         blob = json.dumps(d, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def loss_scale(self) -> float:
+        """Factor in front of the mean squared error (0.5 for ``half-mse``, 1 for ``mse``)."""
+        return LOSS_SCALES[self.loss_convention]
 
     @property
     def n_params(self) -> int:
         """Number of network parameters (two hidden layers of ``width``)."""
         w, p = self.width, self.p
         return p * w + w + w * w + w + w + 1
+
+
+#: Fields added after results were committed, with the value that reproduces those results. They
+#: are left out of the configuration key (and out of the check of an older checkpoint) at these
+#: values, so that the committed runs keep their keys and checkpoints.
+_LATER_FIELDS: dict[str, Any] = {"loss_convention": "half-mse"}
+
+
+def _numbers_dict(d: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a configuration dict that change the numbers (see :data:`_LATER_FIELDS`)."""
+    d = dict(d)
+    for name in ("preset", "eval_batch"):
+        d.pop(name, None)
+    for name, default in _LATER_FIELDS.items():
+        if d.get(name, default) == default:
+            d.pop(name, None)
+    return d
 
 
 #: Presets of ``negmaml figure 5 --preset``. ``paper`` is Section 5.4 at full scale (17 alpha_t x
@@ -337,13 +365,18 @@ def mlp_apply(params: dict[str, Any], x: Any) -> Any:
     return h @ params["W3"] + params["b3"]
 
 
-def square_loss(params: dict[str, Any], x: Any, y: Any) -> Any:
-    """Eq. 11 on a sample: :math:`\\frac{1}{n}\\sum_j \\frac12 (y_j - f(x_j, \\omega))^2`."""
+def square_loss(params: dict[str, Any], x: Any, y: Any, scale: float = 0.5) -> Any:
+    """Eq. 11 on a sample: :math:`\\frac{1}{n}\\sum_j \\frac12 (y_j - f(x_j, \\omega))^2`.
+
+    ``scale`` is the factor in front of the mean squared error: 0.5 is Eq. 11 (``half-mse``),
+    1.0 the plain mean squared error (``mse``, see :data:`LOSS_SCALES`).
+    """
     jnp = _jax().numpy
-    return 0.5 * jnp.mean((y - mlp_apply(params, x)) ** 2)
+    return scale * jnp.mean((y - mlp_apply(params, x)) ** 2)
 
 
-def inner_step(params: dict[str, Any], alpha: Any, x: Any, y: Any) -> dict[str, Any]:
+def inner_step(params: dict[str, Any], alpha: Any, x: Any, y: Any,
+               scale: float = 0.5) -> dict[str, Any]:
     """MAML's one inner step (Eq. 3): :math:`\\theta = \\omega - \\alpha \\nabla_\\omega
     \\frac{1}{n}\\sum_j L(\\omega; x_j, y_j)`, for any sign of ``alpha``.
 
@@ -351,11 +384,12 @@ def inner_step(params: dict[str, Any], alpha: Any, x: Any, y: Any) -> dict[str, 
     second-order MAML meta-gradient.
     """
     jax = _jax()
-    grad = jax.grad(square_loss)(params, x, y)
+    grad = jax.grad(square_loss)(params, x, y, scale)
     return jax.tree_util.tree_map(lambda w, g: w - alpha * g, params, grad)
 
 
-def meta_loss(params: dict[str, Any], alpha_t: Any, xt: Any, yt: Any, xv: Any, yv: Any) -> Any:
+def meta_loss(params: dict[str, Any], alpha_t: Any, xt: Any, yt: Any, xv: Any, yv: Any,
+              scale: float = 0.5) -> Any:
     """Eq. 1: mean over tasks (leading axis) and validation points of the adapted square loss.
 
     ``xt``: (tasks, n_t, p), ``yt``: (tasks, n_t), ``xv``: (tasks, n_v, p), ``yv``: (tasks, n_v).
@@ -363,20 +397,24 @@ def meta_loss(params: dict[str, Any], alpha_t: Any, xt: Any, yt: Any, xv: Any, y
     jax = _jax()
 
     def one(xt_i: Any, yt_i: Any, xv_i: Any, yv_i: Any) -> Any:
-        return square_loss(inner_step(params, alpha_t, xt_i, yt_i), xv_i, yv_i)
+        return square_loss(inner_step(params, alpha_t, xt_i, yt_i, scale), xv_i, yv_i, scale)
 
     return jax.numpy.mean(jax.vmap(one)(xt, yt, xv, yv))
 
 
 def meta_gradient(params: dict[str, Any], alpha_t: Any, xt: Any, yt: Any, xv: Any,
-                  yv: Any) -> dict[str, Any]:
+                  yv: Any, scale: float = 0.5) -> dict[str, Any]:
     """Full second-order gradient of :func:`meta_loss` with respect to ``params``."""
-    return _jax().grad(meta_loss)(params, alpha_t, xt, yt, xv, yv)
+    return _jax().grad(meta_loss)(params, alpha_t, xt, yt, xv, yv, scale)
 
 
-def test_loss(params: dict[str, Any], alpha_r: Any, xr: Any, yr: Any, xs: Any, ys: Any) -> Any:
-    """Eq. 2 for one target task: adapt on (xr, yr) with rate ``alpha_r``, loss on (xs, ys)."""
-    return square_loss(inner_step(params, alpha_r, xr, yr), xs, ys)
+def test_loss(params: dict[str, Any], alpha_r: Any, xr: Any, yr: Any, xs: Any, ys: Any,
+              scale: float = 0.5) -> Any:
+    """Eq. 2 for one target task: adapt on (xr, yr) with rate ``alpha_r``, loss on (xs, ys).
+
+    Adaptation step and loss are both in the convention of ``scale`` (see :func:`square_loss`).
+    """
+    return square_loss(inner_step(params, alpha_r, xr, yr, scale), xs, ys, scale)
 
 
 test_loss.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -425,6 +463,7 @@ def _compiled(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
     task_kw = {"p": cfg.p, "nu": cfg.nu, "w0": cfg.w0, "sigma": cfg.sigma, "dtype": dtype}
     mb = cfg.meta_batch
     steps = cfg.m // mb
+    scale = cfg.loss_scale
 
     def run_key(r: Any) -> Any:
         return jax.random.fold_in(jax.random.PRNGKey(cfg.seed), r)
@@ -451,7 +490,7 @@ def _compiled(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
                 (xt, yt), (xv, yv) = sample_tasks(jax.random.fold_in(ek, s), mb,
                                                   (cfg.n_t, cfg.n_v), **task_kw)
                 batch = (xt, yt, xv, yv)
-            loss, grad = jax.value_and_grad(meta_loss)(params, alpha_t, *batch)
+            loss, grad = jax.value_and_grad(meta_loss)(params, alpha_t, *batch, scale)
             params = jax.tree_util.tree_map(lambda w, g: w - cfg.outer_lr * g, params, grad)
             losses.append(loss)
         return params, jnp.mean(jnp.stack(losses))
@@ -469,7 +508,7 @@ def _compiled(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
         def one(i: Any) -> Any:
             (xr, yr), (xs, ys) = _sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s),
                                               **task_kw)
-            return test_loss(params, cfg.alpha_r, xr, yr, xs, ys)
+            return test_loss(params, cfg.alpha_r, xr, yr, xs, ys, scale)
 
         idx = start + jnp.arange(n_tasks)
         per_task = jax.lax.map(one, idx, batch_size=min(cfg.eval_batch, n_tasks))
@@ -559,11 +598,8 @@ def _load_checkpoint(path: Path, cfg: NonlinearConfig) -> dict[str, Any] | None:
     with np.load(path, allow_pickle=False) as data:
         if int(data["format"]) != _CHECKPOINT_FORMAT:
             return None
-        saved = json.loads(str(data["config"]))
-        mine = cfg.to_dict()
-        for name in ("preset", "eval_batch"):
-            saved.pop(name, None)
-            mine.pop(name, None)
+        saved = _numbers_dict(json.loads(str(data["config"])))
+        mine = _numbers_dict(cfg.to_dict())
         if saved != mine:
             raise ValueError(f"checkpoint {path} was written by a different configuration")
         return {
@@ -782,6 +818,19 @@ def summarize(test_loss: np.ndarray, alphas: tuple[float, ...], *, n_boot: int =
     return out
 
 
+_LOSS_TEXT = {
+    "half-mse": "0.5 * mean squared error (Eq. 11), in the inner step, the outer loss and the "
+                "adaptation step",
+    "mse": "mean squared error without the 1/2 (nn.MSELoss), in the inner step, the outer loss "
+           "and the adaptation step: every gradient twice that of Eq. 11",
+}
+_TEST_LOSS_TEXT = {
+    "half-mse": "0.5 * mean squared error on the test points after adaptation (Eq. 2 with Eq. 11)",
+    "mse": "mean squared error on the test points after adaptation (the run's own convention: "
+           "twice the 0.5 * MSE of the same network)",
+}
+
+
 def result_to_json(result: SweepResult) -> dict[str, Any]:
     """The result file: the keys shared by every figure plus Figure 5's extras.
 
@@ -799,7 +848,8 @@ def result_to_json(result: SweepResult) -> dict[str, Any]:
     params.update(
         n_params=cfg.n_params,
         network="ReLU MLP p -> width -> width -> 1, W ~ N(0, 1/fan_in), zero biases",
-        loss="0.5 * mean squared error (Eq. 11)",
+        loss=_LOSS_TEXT[cfg.loss_convention],
+        test_loss_reported=_TEST_LOSS_TEXT[cfg.loss_convention],
         meta_gradient="second order (differentiated through the inner step)",
         outer_optimizer=f"plain SGD, rate {cfg.outer_lr}, {cfg.m // cfg.meta_batch} step(s) "
                         f"per epoch of the {cfg.task_pool} task pool",
@@ -886,7 +936,8 @@ def plot_result(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
         ax.plot([doc["argmin_alpha_t"]], [doc["argmin_mean"]], "*", ms=14, color="C1",
                 label=f"argmin α_t = {doc['argmin_alpha_t']:g}")
     ax.set_xlabel("meta-training learning rate α_t")
-    ax.set_ylabel("test loss")
+    conv = prm.get("loss_convention", "half-mse")
+    ax.set_ylabel("test loss (½·MSE, Eq. 11)" if conv == "half-mse" else "test loss (MSE, no ½)")
     ax.set_title(
         f"Figure 5: ReLU net width {prm['width']}, {prm['epochs']} epochs, "
         f"{prm['test_tasks']} test tasks/run", fontsize=9)
