@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from negmaml.numeric.validate import check_positive_int
 
-__all__ = ["FIGURE5_PRESETS", "LOSS_CONVENTIONS", "add_figure5_arguments", "run_figure5"]
+__all__ = ["FIGURE5_PRESETS", "LOSS_CONVENTIONS", "MODELS", "add_figure5_arguments", "run_figure5"]
 
 #: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.nonlinear).
 FIGURE5_PRESETS: tuple[str, ...] = ("smoke", "medium", "paper")
@@ -25,6 +26,8 @@ _JAX_MISSING = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 #: Names accepted by ``--loss-convention`` (the factors live in negmaml.experiments.nonlinear).
 LOSS_CONVENTIONS: tuple[str, ...] = ("half-mse", "mse")
+#: Names accepted by ``--model``.
+MODELS: tuple[str, ...] = ("trained", "linearized")
 
 
 def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,8 +46,14 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
                         "(nn.MSELoss), every gradient twice as large. Sets the inner step, the "
                         "outer loss and the adaptation step; the test loss is reported in the "
                         "same convention")
+    g.add_argument("--model", choices=MODELS, default=None,
+                   help="trained: the ReLU network trained by MAML (default); linearized: its "
+                        "linearization at initialisation with the outer loop solved exactly "
+                        "(beyond the paper; same runs, pools and test tasks; minutes)")
     g.add_argument("--out", default=None, metavar="PATH",
                    help="plot file (.png, .pdf or .svg)")
+    g.add_argument("--overlay", action="append", default=None, metavar="JSON",
+                   help="another figure 5 result file to draw on the same plot (repeatable)")
     g.add_argument("--json", default=None, metavar="PATH", help="result file (JSON)")
     g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                    help="where chunks are saved and resumed from (default: a folder "
@@ -80,6 +89,14 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--loss-convention must be one of {', '.join(LOSS_CONVENTIONS)}; "
                              f"got {conv!r}")
         overrides["loss_convention"] = conv
+    model = _opt(args, "model")
+    if model is not None:
+        if model not in MODELS:
+            raise ValueError(f"--model must be one of {', '.join(MODELS)}; got {model!r}")
+        overrides["model"] = model
+    overlays = []
+    for path in _opt(args, "overlay") or []:
+        overlays.append(_read_overlay(path))
     out = _opt(args, "out")
     if out is not None and Path(out).suffix.lower() not in _PLOT_SUFFIXES:
         raise ValueError(f"--out must end in {', '.join(_PLOT_SUFFIXES)}, got {out!r}")
@@ -93,7 +110,21 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         anchor = json_path or out
         ckpt = str(Path(anchor).parent / "figure5-checkpoints") if anchor else "figure5-checkpoints"
     return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
+            "overlays": overlays,
             "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress")}
+
+
+def _read_overlay(path: str) -> dict[str, Any]:
+    """A figure 5 result file for ``--overlay``; ValueError naming the flag otherwise."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not JSON"
+        raise ValueError(f"--overlay must be a figure 5 result file, got {path!r} "
+                         f"({reason})") from None
+    if not isinstance(doc, dict) or doc.get("figure") != "5" or "mc_mean" not in doc:
+        raise ValueError(f"--overlay must be a figure 5 result file, got {path!r}")
+    return doc
 
 
 def _jax_importable() -> bool:
@@ -126,9 +157,9 @@ def run_figure5(args: argparse.Namespace) -> int:
     if opts["json"] is not None:
         nonlinear.write_json(result, opts["json"])
     if opts["out"] is not None:
-        nonlinear.plot_result(doc, opts["out"])
+        nonlinear.plot_result(doc, opts["out"], overlays=opts["overlays"])
     p = doc["params"]
-    print(f"Figure 5 ({opts['preset']}, {p['loss_convention']}): width {p['width']}, "
+    print(f"Figure 5 ({opts['preset']}, {p['model']}, {p['loss_convention']}): width {p['width']}, "
           f"{p['epochs']} epochs, {p['runs']} runs, {p['test_tasks']} test tasks per run, "
           f"seed {doc['seed']}, "
           f"{doc['wall_time_s']:.1f} s compute")
