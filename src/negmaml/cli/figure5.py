@@ -52,8 +52,8 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
                         "(beyond the paper; same runs, pools and test tasks; minutes)")
     g.add_argument("--out", default=None, metavar="PATH",
                    help="plot file (.png, .pdf or .svg)")
-    g.add_argument("--overlay", action="append", default=None, metavar="JSON",
-                   help="another figure 5 result file to draw on the same plot (repeatable)")
+    g.add_argument("--overlay", nargs="+", default=None, metavar="JSON",
+                   help="other figure 5 result files to draw on the same plot")
     g.add_argument("--json", default=None, metavar="PATH", help="result file (JSON)")
     g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                    help="where chunks are saved and resumed from (default: a folder "
