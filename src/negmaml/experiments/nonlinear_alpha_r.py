@@ -111,7 +111,11 @@ def write_alpha_r_sweep(doc: dict[str, Any], path: str | os.PathLike[str]) -> Pa
 
 
 def plot_alpha_r_sweep(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """One panel per loss convention: test loss minus that at alpha_t = 0 (paired, ± s.e.)."""
+    """One panel per loss convention: test loss minus that at alpha_t = 0 (paired, ± s.e.).
+
+    The y axis is linear within ±0.05 and logarithmic beyond, so that both the small differences
+    near alpha_t = 0 and the peak at positive alpha_t are visible.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -136,7 +140,8 @@ def plot_alpha_r_sweep(doc: dict[str, Any], path: str | os.PathLike[str]) -> Pat
         ax.axvline(0.0, color="0.6", lw=0.8)
         ax.axvline(-0.0075, color="C3", ls=":", lw=1.0)
         ax.set_xlabel("meta-training learning rate α_t")
-        ax.set_ylabel("test loss − test loss at α_t = 0 (paired)")
+        ax.set_yscale("symlog", linthresh=0.05)
+        ax.set_ylabel("test loss − test loss at α_t = 0 (paired; symlog)")
         ax.set_title(f"loss convention {conv}", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
