@@ -196,3 +196,21 @@ def test_cli_linearized_run_writes_json_and_overlay_plot(tmp_path, capsys):
     assert "argmin alpha_t" in capsys.readouterr().out
     out = nl.plot_result(doc, tmp_path / "both.png", overlays=[doc])
     assert out.stat().st_size > 1000
+
+
+def test_alpha_r_curves_and_plot(tmp_path):
+    """Summaries per alpha_r: paired differences and argmin from the per-run losses given."""
+    from negmaml.experiments import nonlinear_alpha_r as ar
+
+    alphas = (-0.01, 0.0, 0.01)
+    rng = np.random.default_rng(1)
+    base = rng.normal(1.0, 0.1, size=(1, 1, 4))
+    loss = np.concatenate([base + np.array([0.0, 0.1, 0.2])[:, None],    # best at -0.01
+                           base + np.array([0.2, 0.1, 0.0])[:, None]])   # best at +0.01
+    curves = ar.alpha_r_curves(loss, alphas, (0.01, 0.02), model="linearized",
+                               loss_convention="mse")
+    assert [c["argmin_alpha_t"] for c in curves] == [-0.01, 0.01]
+    np.testing.assert_allclose(curves[0]["paired_vs_zero"]["mean_diff"], [-0.1, 0.0, 0.1])
+    np.testing.assert_allclose(curves[0]["paired_vs_zero"]["stderr_diff"], 0.0, atol=1e-12)
+    doc = {"conventions": ["mse"], "alpha_r": [0.01, 0.02], "curves": curves}
+    assert ar.plot_alpha_r_sweep(doc, tmp_path / "s.png").stat().st_size > 1000

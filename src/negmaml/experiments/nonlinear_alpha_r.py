@@ -71,6 +71,7 @@ def alpha_r_sweep_doc(config: NonlinearConfig, alpha_rs: Sequence[float], *,
                                  seed=cfg.seed)
     curves += list(trained)
     params = cfg.to_dict()
+    params["alphas"] = [float(a) for a in grid]
     params.pop("alpha_r")
     params.pop("loss_convention")
     params.pop("model")
