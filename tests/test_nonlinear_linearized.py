@@ -214,3 +214,31 @@ def test_alpha_r_curves_and_plot(tmp_path):
     np.testing.assert_allclose(curves[0]["paired_vs_zero"]["stderr_diff"], 0.0, atol=1e-12)
     doc = {"conventions": ["mse"], "alpha_r": [0.01, 0.02], "curves": curves}
     assert ar.plot_alpha_r_sweep(doc, tmp_path / "s.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["5", "--alpha-r-sweep", "0.01"], "--alpha-r-sweep"),
+    (["5", "--model", "linearized", "--alpha-r-sweep", "0.01,fast"], "--alpha-r-sweep"),
+    (["5", "--model", "linearized", "--alpha-r-sweep", "nan"], "--alpha-r-sweep"),
+])
+def test_cli_bad_alpha_r_sweep_is_one_line_and_status_2(argv, flag, capsys):
+    from negmaml.cli import main
+
+    rc = main(["figure", *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and flag in err and "Traceback" not in err
+
+
+def test_cli_alpha_r_sweep_writes_both_conventions(tmp_path, capsys):
+    from negmaml.cli import main
+
+    argv = ["figure", "5", "--model", "linearized", "--runs", "2", "--width", "8",
+            "--alpha-r-sweep", "0.01,0.02", "--no-progress",
+            "--json", str(tmp_path / "s.json"), "--out", str(tmp_path / "s.png")]
+    assert main(argv) == 0
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert [(c["loss_convention"], c["alpha_r"]) for c in doc["curves"]] == [
+        ("half-mse", 0.01), ("half-mse", 0.02), ("mse", 0.01), ("mse", 0.02)]
+    assert doc["params"]["alphas"] == doc["curves"][0]["alpha"]
+    assert (tmp_path / "s.png").stat().st_size > 1000
+    assert "argmin alpha_t" in capsys.readouterr().out

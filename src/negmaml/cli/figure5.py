@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,10 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
                    help="trained: the ReLU network trained by MAML (default); linearized: its "
                         "linearization at initialisation with the outer loop solved exactly "
                         "(beyond the paper; same runs, pools and test tasks; minutes)")
+    g.add_argument("--alpha-r-sweep", default=None, metavar="LIST",
+                   help="with --model linearized: comma list of adaptation rates alpha_r; "
+                        "computes the test loss against alpha_t in -0.04..0.04 (step 0.0025) for "
+                        "each alpha_r, in both loss conventions unless --loss-convention is given")
     g.add_argument("--out", default=None, metavar="PATH",
                    help="plot file (.png, .pdf or .svg)")
     g.add_argument("--overlay", nargs="+", default=None, metavar="JSON",
@@ -94,6 +99,17 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         if model not in MODELS:
             raise ValueError(f"--model must be one of {', '.join(MODELS)}; got {model!r}")
         overrides["model"] = model
+    sweep = _opt(args, "alpha_r_sweep")
+    alpha_rs = None
+    if sweep is not None:
+        if model != "linearized":
+            raise ValueError("--alpha-r-sweep needs --model linearized")
+        try:
+            alpha_rs = [float(v) for v in str(sweep).split(",") if v.strip()]
+        except ValueError:
+            alpha_rs = []
+        if not alpha_rs or not all(math.isfinite(v) for v in alpha_rs):
+            raise ValueError(f"--alpha-r-sweep must be a comma list of numbers, got {sweep!r}")
     overlays = []
     for path in _opt(args, "overlay") or []:
         overlays.append(_read_overlay(path))
@@ -110,7 +126,7 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         anchor = json_path or out
         ckpt = str(Path(anchor).parent / "figure5-checkpoints") if anchor else "figure5-checkpoints"
     return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
-            "overlays": overlays,
+            "overlays": overlays, "alpha_rs": alpha_rs,
             "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress")}
 
 
@@ -137,6 +153,30 @@ def _jax_importable() -> bool:
     return True
 
 
+def _run_alpha_r_sweep(cfg: Any, opts: dict[str, Any]) -> int:
+    from negmaml.experiments import nonlinear_alpha_r as sweep
+
+    convs = ((cfg.loss_convention,) if "loss_convention" in opts["overrides"]
+             else LOSS_CONVENTIONS)
+    doc = sweep.alpha_r_sweep_doc(cfg, opts["alpha_rs"], alphas=sweep.ALPHA_R_SWEEP_GRID,
+                                  conventions=convs, progress=opts["progress"])
+    print(f"Figure 5 across alpha_r, linearized network: width {cfg.width}, {cfg.runs} runs, "
+          f"{cfg.test_tasks} test tasks per run, seed {cfg.seed}, {doc['wall_time_s']:.1f} s")
+    print("convention  alpha_r   argmin alpha_t   loss(-0.0075) - loss(0), paired ± s.e.")
+    for c in doc["curves"]:
+        i = c["alpha"].index(-0.0075) if -0.0075 in c["alpha"] else None
+        diff = ("" if i is None else f"{c['paired_vs_zero']['mean_diff'][i]:+.5f} ± "
+                f"{c['paired_vs_zero']['stderr_diff'][i]:.5f}")
+        print(f"{c['loss_convention']:<10}  {c['alpha_r']:<8g}  {c['argmin_alpha_t']:+.4f}"
+              f"          {diff}")
+    for path, write in ((opts["json"], sweep.write_alpha_r_sweep),
+                        (opts["out"], sweep.plot_alpha_r_sweep)):
+        if path is not None:
+            write(doc, path)
+            print(f"wrote {path}")
+    return 0
+
+
 def run_figure5(args: argparse.Namespace) -> int:
     """Run Figure 5 with the parsed options; returns the exit status.
 
@@ -151,6 +191,8 @@ def run_figure5(args: argparse.Namespace) -> int:
     from negmaml.experiments import nonlinear
 
     cfg = nonlinear.config_for_preset(opts["preset"], **opts["overrides"])
+    if opts["alpha_rs"] is not None:
+        return _run_alpha_r_sweep(cfg, opts)
     result = nonlinear.run_sweep(cfg, checkpoint_dir=opts["checkpoint_dir"],
                                  progress=opts["progress"])
     doc = nonlinear.result_to_json(result)

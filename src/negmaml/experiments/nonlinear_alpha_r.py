@@ -23,11 +23,21 @@ from typing import Any
 import numpy as np
 
 from negmaml import __version__
+from negmaml.experiments.cache import grid
 from negmaml.experiments.nonlinear_model import NonlinearConfig
 from negmaml.experiments.nonlinear_output import _jsonable, summarize
 
-__all__ = ["alpha_r_curves", "alpha_r_sweep_doc", "plot_alpha_r_sweep", "trained_alpha_r_losses",
-           "write_alpha_r_sweep"]
+__all__ = [
+    "ALPHA_R_SWEEP_GRID",
+    "alpha_r_curves",
+    "alpha_r_sweep_doc",
+    "plot_alpha_r_sweep",
+    "trained_alpha_r_losses",
+    "write_alpha_r_sweep",
+]
+
+#: alpha_t grid of the sweep: wide enough to show the peak at positive alpha_t and what lies beyond.
+ALPHA_R_SWEEP_GRID: tuple[float, ...] = grid(-0.04, 0.04, 0.0025)
 
 
 def alpha_r_curves(test_loss: np.ndarray, alphas: Sequence[float], alpha_rs: Sequence[float],
