@@ -271,9 +271,16 @@ def test_mse_convention_equals_half_mse_at_doubled_rates():
         np.testing.assert_allclose(mse.params[k], half.params[k], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(mse.test_loss, 2 * half.test_loss, rtol=1e-10)
     np.testing.assert_allclose(mse.train_loss, 2 * half.train_loss, rtol=1e-10)
-    # and the conventions really differ at equal rates
-    plain = nl.run_sweep(base, progress=False)
-    assert not np.allclose(plain.params["W1"], mse.params["W1"], rtol=1e-6)
+    # and the conventions really differ at equal rates: the mse inner step goes twice as far
+    with jax.enable_x64(True):
+        params, (xt, yt, _, _) = _tiny_problem()
+        step = {c: nl.inner_step(params, 0.01, xt[0], yt[0], nl.LOSS_SCALES[c])
+                for c in ("half-mse", "mse")}
+        for k in params:
+            np.testing.assert_allclose(step["mse"][k] - params[k],
+                                       2 * (step["half-mse"][k] - params[k]), rtol=1e-12,
+                                       atol=1e-15)
+        assert not np.allclose(step["mse"]["W1"], step["half-mse"]["W1"], rtol=1e-9)
 
 
 def test_loss_convention_key_and_validation():

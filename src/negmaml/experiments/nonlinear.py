@@ -55,12 +55,17 @@ Readings of points the paper leaves open (each is a field of :class:`NonlinearCo
   every :math:`\\alpha_t` shares the same initialisation, pool and test tasks (common random
   numbers), so differences between :math:`\\alpha_t` values can also be judged *paired* across
   runs (reported beside the per-point standard errors).
+- **Loss convention** (``loss_convention``): ``half-mse`` is Eq. 11 with its 1/2 (default);
+  ``mse`` drops the 1/2 (PyTorch's ``nn.MSELoss``), which doubles every gradient: the inner step,
+  the outer step and the adaptation step. The paper's alpha values are read in the chosen
+  convention, and the test loss is reported in it.
 - **Precision.** float32 by default; a test shows it agrees with float64 on a small case.
 
 Modules: :mod:`~negmaml.experiments.nonlinear_model` (configuration, network, MAML, the trained
 sweep and its checkpoints), :mod:`~negmaml.experiments.nonlinear_linearized` (the linearized
-network solved exactly, beyond the paper), :mod:`~negmaml.experiments.nonlinear_output` (summary,
-result file, plot); this module re-exports their public names.
+network solved exactly, beyond the paper), :mod:`~negmaml.experiments.nonlinear_alpha_r` (the
+sweep over alpha_r, beyond the paper), :mod:`~negmaml.experiments.nonlinear_output` (summary,
+result file, plot); this module re-exports the public names of the first and the last.
 
 Departures from the paper: the paper's code is not published; everything above that is marked as a
 reading is a choice of this toolkit, recorded in every result file under ``params``.
