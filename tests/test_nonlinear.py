@@ -211,7 +211,8 @@ def test_cli_bad_values_are_one_line_and_status_2(argv, flag, capsys):
     assert err.count("\n") == 1 and flag in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv", [["5", "--runs", "many"], ["5", "--preset", "huge"]])
+@pytest.mark.parametrize("argv", [["5", "--runs", "many"], ["5", "--preset", "huge"],
+                                  ["5", "--loss-convention", "l2"]])
 def test_cli_parse_errors_are_one_line_and_status_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         _parser().parse_args(argv)
@@ -251,3 +252,40 @@ def test_full_cli_dispatch_if_wired(capsys):
     if "--runs" not in err:
         pytest.skip("negmaml figure 5 not wired to run_figure5 yet")
     assert rc == 2 and err.count("\n") == 1
+
+
+def test_mse_convention_equals_half_mse_at_doubled_rates():
+    """mse at (alpha_t, alpha_r, outer_lr) is half-mse at twice each rate, exactly in exact math.
+
+    grad(mean (y-f)^2) = 2 grad(1/2 mean (y-f)^2), so the inner step, the outer SGD step and the
+    adaptation step of the mse run are those of the half-mse run at doubled rates: same networks,
+    and the mse test loss (reported in its own convention) is twice the half-mse one. float64;
+    tolerance 1e-10 relative (rounding only: the factor 2 is exact in binary).
+    """
+    base = dataclasses.replace(TINY, dtype="float64", epochs=5, chunk_epochs=5)
+    mse = nl.run_sweep(dataclasses.replace(base, loss_convention="mse"), progress=False)
+    half = nl.run_sweep(dataclasses.replace(
+        base, alphas=tuple(2 * a for a in base.alphas), alpha_r=2 * base.alpha_r,
+        outer_lr=2 * base.outer_lr), progress=False)
+    for k in mse.params:
+        np.testing.assert_allclose(mse.params[k], half.params[k], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(mse.test_loss, 2 * half.test_loss, rtol=1e-10)
+    np.testing.assert_allclose(mse.train_loss, 2 * half.train_loss, rtol=1e-10)
+    # and the conventions really differ at equal rates: the mse inner step goes twice as far
+    with jax.enable_x64(True):
+        params, (xt, yt, _, _) = _tiny_problem()
+        step = {c: nl.inner_step(params, 0.01, xt[0], yt[0], nl.LOSS_SCALES[c])
+                for c in ("half-mse", "mse")}
+        for k in params:
+            np.testing.assert_allclose(step["mse"][k] - params[k],
+                                       2 * (step["half-mse"][k] - params[k]), rtol=1e-12,
+                                       atol=1e-15)
+        assert not np.allclose(step["mse"]["W1"], step["half-mse"]["W1"], rtol=1e-9)
+
+
+def test_loss_convention_key_and_validation():
+    """half-mse keeps the key of configurations written before the option existed."""
+    assert TINY.loss_convention == "half-mse"
+    assert dataclasses.replace(TINY, loss_convention="mse").key() != TINY.key()
+    with pytest.raises(ValueError, match="loss_convention"):
+        dataclasses.replace(TINY, loss_convention="l1").validated()

@@ -7,7 +7,8 @@ NAME is ``2a``, ``2b``, ``3a``, ``3b``, ``4a``, ``4b``, ``6a``, ``6b``, ``6c``, 
 Both sets of options live in one parser. Shared: ``--runs``, ``--seed``, ``--out``, ``--json``,
 ``--no-progress``. Only for 2a-6d: ``--estimator``, ``--test-tasks``, ``--test-points``,
 ``--cache-dir``, ``--no-cache``, ``--workers``. Only for 5: ``--preset``, ``--epochs``,
-``--width``, ``--checkpoint-dir``. An option given to a figure it does not apply to is an error
+``--width``, ``--checkpoint-dir``, ``--loss-convention``, ``--model``, ``--alpha-r-sweep``,
+``--overlay``. An option given to a figure it does not apply to is an error
 that names the option (one line on stderr, exit status 2), never silently ignored.
 """
 

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from negmaml.numeric.validate import check_positive_int
 
-__all__ = ["FIGURE5_PRESETS", "add_figure5_arguments", "run_figure5"]
+__all__ = ["FIGURE5_PRESETS", "LOSS_CONVENTIONS", "MODELS", "add_figure5_arguments", "run_figure5"]
 
 #: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.nonlinear).
 FIGURE5_PRESETS: tuple[str, ...] = ("smoke", "medium", "paper")
 _JAX_MISSING = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'"
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+#: Names accepted by ``--loss-convention`` (the factors live in negmaml.experiments.nonlinear).
+LOSS_CONVENTIONS: tuple[str, ...] = ("half-mse", "mse")
+#: Names accepted by ``--model``.
+MODELS: tuple[str, ...] = ("trained", "linearized")
 
 
 def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +42,23 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--width", type=int, default=None,
                    help="width of both hidden layers (overrides preset)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    g.add_argument("--loss-convention", choices=LOSS_CONVENTIONS, default=None,
+                   help="half-mse: 1/2 * mean squared error as in Eq. 11 (default); mse: no 1/2 "
+                        "(nn.MSELoss), every gradient twice as large. Sets the inner step, the "
+                        "outer loss and the adaptation step; the test loss is reported in the "
+                        "same convention")
+    g.add_argument("--model", choices=MODELS, default=None,
+                   help="trained: the ReLU network trained by MAML (default); linearized: its "
+                        "linearization at initialisation with the outer loop solved exactly "
+                        "(beyond the paper; same runs, pools and test tasks; minutes)")
+    g.add_argument("--alpha-r-sweep", default=None, metavar="LIST",
+                   help="with --model linearized: comma list of adaptation rates alpha_r; "
+                        "computes the test loss against alpha_t in -0.04..0.04 (step 0.0025) for "
+                        "each alpha_r, in both loss conventions unless --loss-convention is given")
     g.add_argument("--out", default=None, metavar="PATH",
                    help="plot file (.png, .pdf or .svg)")
+    g.add_argument("--overlay", nargs="+", default=None, metavar="JSON",
+                   help="other figure 5 result files to draw on the same plot")
     g.add_argument("--json", default=None, metavar="PATH", help="result file (JSON)")
     g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                    help="where chunks are saved and resumed from (default: a folder "
@@ -67,6 +88,31 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"--seed must be a whole number >= 0, got {seed!r}")
         overrides["seed"] = seed
+    conv = _opt(args, "loss_convention")
+    if conv is not None:
+        if conv not in LOSS_CONVENTIONS:
+            raise ValueError(f"--loss-convention must be one of {', '.join(LOSS_CONVENTIONS)}; "
+                             f"got {conv!r}")
+        overrides["loss_convention"] = conv
+    model = _opt(args, "model")
+    if model is not None:
+        if model not in MODELS:
+            raise ValueError(f"--model must be one of {', '.join(MODELS)}; got {model!r}")
+        overrides["model"] = model
+    sweep = _opt(args, "alpha_r_sweep")
+    alpha_rs = None
+    if sweep is not None:
+        if model != "linearized":
+            raise ValueError("--alpha-r-sweep needs --model linearized")
+        try:
+            alpha_rs = [float(v) for v in str(sweep).split(",") if v.strip()]
+        except ValueError:
+            alpha_rs = []
+        if not alpha_rs or not all(math.isfinite(v) for v in alpha_rs):
+            raise ValueError(f"--alpha-r-sweep must be a comma list of numbers, got {sweep!r}")
+    overlays = []
+    for path in _opt(args, "overlay") or []:
+        overlays.append(_read_overlay(path))
     from negmaml.cli._guard import check_output_dir, check_output_file
 
     out = _opt(args, "out")
@@ -81,7 +127,21 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
         ckpt = str(Path(anchor).parent / "figure5-checkpoints") if anchor else "figure5-checkpoints"
     check_output_dir("--checkpoint-dir", ckpt)
     return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
+            "overlays": overlays, "alpha_rs": alpha_rs,
             "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress")}
+
+
+def _read_overlay(path: str) -> dict[str, Any]:
+    """A figure 5 result file for ``--overlay``; ValueError naming the flag otherwise."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not JSON"
+        raise ValueError(f"--overlay must be a figure 5 result file, got {path!r} "
+                         f"({reason})") from None
+    if not isinstance(doc, dict) or doc.get("figure") != "5" or "mc_mean" not in doc:
+        raise ValueError(f"--overlay must be a figure 5 result file, got {path!r}")
+    return doc
 
 
 def _jax_importable() -> bool:
@@ -92,6 +152,30 @@ def _jax_importable() -> bool:
     except (ImportError, ValueError):
         return False
     return True
+
+
+def _run_alpha_r_sweep(cfg: Any, opts: dict[str, Any]) -> int:
+    from negmaml.experiments import nonlinear_alpha_r as sweep
+
+    convs = ((cfg.loss_convention,) if "loss_convention" in opts["overrides"]
+             else LOSS_CONVENTIONS)
+    doc = sweep.alpha_r_sweep_doc(cfg, opts["alpha_rs"], alphas=sweep.ALPHA_R_SWEEP_GRID,
+                                  conventions=convs, progress=opts["progress"])
+    print(f"Figure 5 across alpha_r, linearized network: width {cfg.width}, {cfg.runs} runs, "
+          f"{cfg.test_tasks} test tasks per run, seed {cfg.seed}, {doc['wall_time_s']:.1f} s")
+    print("convention  alpha_r   argmin alpha_t   loss(-0.0075) - loss(0), paired ± s.e.")
+    for c in doc["curves"]:
+        i = c["alpha"].index(-0.0075) if -0.0075 in c["alpha"] else None
+        diff = ("" if i is None else f"{c['paired_vs_zero']['mean_diff'][i]:+.5f} ± "
+                f"{c['paired_vs_zero']['stderr_diff'][i]:.5f}")
+        print(f"{c['loss_convention']:<10}  {c['alpha_r']:<8g}  {c['argmin_alpha_t']:+.4f}"
+              f"          {diff}")
+    for path, write in ((opts["json"], sweep.write_alpha_r_sweep),
+                        (opts["out"], sweep.plot_alpha_r_sweep)):
+        if path is not None:
+            write(doc, path)
+            print(f"wrote {path}")
+    return 0
 
 
 def run_figure5(args: argparse.Namespace) -> int:
@@ -108,16 +192,19 @@ def run_figure5(args: argparse.Namespace) -> int:
     from negmaml.experiments import nonlinear
 
     cfg = nonlinear.config_for_preset(opts["preset"], **opts["overrides"])
+    if opts["alpha_rs"] is not None:
+        return _run_alpha_r_sweep(cfg, opts)
     result = nonlinear.run_sweep(cfg, checkpoint_dir=opts["checkpoint_dir"],
                                  progress=opts["progress"])
     doc = nonlinear.result_to_json(result)
     if opts["json"] is not None:
         nonlinear.write_json(result, opts["json"])
     if opts["out"] is not None:
-        nonlinear.plot_result(doc, opts["out"])
+        nonlinear.plot_result(doc, opts["out"], overlays=opts["overlays"])
     p = doc["params"]
-    print(f"Figure 5 ({opts['preset']}): width {p['width']}, {p['epochs']} epochs, "
-          f"{p['runs']} runs, {p['test_tasks']} test tasks per run, seed {doc['seed']}, "
+    print(f"Figure 5 ({opts['preset']}, {p['model']}, {p['loss_convention']}): width {p['width']}, "
+          f"{p['epochs']} epochs, {p['runs']} runs, {p['test_tasks']} test tasks per run, "
+          f"seed {doc['seed']}, "
           f"{doc['wall_time_s']:.1f} s compute")
     print(nonlinear.format_table(doc))
     arg = doc["argmin_alpha_t"]

@@ -64,6 +64,8 @@ from typing import Any
 import numpy as np
 
 import negmaml
+from negmaml.experiments.cache import content_key, save_npz_atomic
+from negmaml.experiments.cache import grid as _grid
 from negmaml.numeric.blas import single_threaded_blas
 from negmaml.numeric.setting import Setting
 from negmaml.progress import Progress
@@ -104,11 +106,6 @@ _LABELS = {
     "alpha_r": r"$\alpha_r$ (adaptation learning rate)",
     "alpha_t": r"$\alpha_t$ (training learning rate)",
 }
-
-
-def _grid(start: float, stop: float, step: float) -> tuple[float, ...]:
-    num = int(round((stop - start) / step)) + 1
-    return tuple(round(float(x), 10) for x in np.linspace(start, stop, num))
 
 
 _ALPHA_R_GRID = _grid(-0.25, 0.75, 0.05)
@@ -522,11 +519,6 @@ def _unit_spec(config: FigureConfig, chunk: Sequence[float], runs: int, seed: in
     return spec
 
 
-def _spec_key(spec: dict[str, Any]) -> str:
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _cache_load(path: Path, spec: dict[str, Any], runs: int, k: int) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -540,11 +532,7 @@ def _cache_load(path: Path, spec: dict[str, Any], runs: int, k: int) -> np.ndarr
 
 
 def _cache_store(path: Path, spec: dict[str, Any], per_run: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, per_run=per_run, spec=np.array(json.dumps(spec, sort_keys=True)))
-    os.replace(tmp, path)  # atomic: an interrupted write never leaves a half file behind
+    save_npz_atomic(path, per_run=per_run, spec=np.array(json.dumps(spec, sort_keys=True)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -630,7 +618,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
         for unit in _units(config):
             chunk = grid[unit]
             spec = _unit_spec(config, chunk, runs, seed, estimator, test_tasks, test_points)
-            path = cache / f"figure{config.name}-{_spec_key(spec)[:24]}.npz"
+            path = cache / f"figure{config.name}-{content_key(spec)[:24]}.npz"
             values = _cache_load(path, spec, runs, len(unit)) if use_cache else None
             if values is None:
                 values = _simulate_unit(config, chunk, runs, seed, estimator, test_tasks,
