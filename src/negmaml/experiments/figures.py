@@ -163,12 +163,12 @@ class FigureConfig:
     @property
     def setting(self) -> Setting:
         """The panel's :class:`~negmaml.numeric.Setting` (with Figure 4's covariances)."""
-        P = self.params
-        keys = ("p", "n_t", "n_v", "n_r", "m", "sigma", "w0", "omega0")
+        params = dict(self.params)
         if self.regime == "general":
+            params.pop("nu")
             S, Sw = figure_covariances(self)  # type: ignore[misc]
-            return Setting(**{k: P[k] for k in keys}, Sigma=S, Sigma_w=Sw)
-        return Setting(**{k: P[k] for k in keys}, nu=P["nu"])
+            return Setting(**params, Sigma=S, Sigma_w=Sw)
+        return Setting(**params)
 
     @property
     def init_dist2(self) -> float:
