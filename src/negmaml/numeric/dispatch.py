@@ -17,6 +17,7 @@ import numpy as np
 
 from negmaml.numeric import _generated as gen
 from negmaml.numeric import validate as _v
+from negmaml.numeric.setting import Setting
 from negmaml.theories import THEORIES, Theory, get_theory, regime_for
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "gaussian_F",
     "register",
     "resolve_theory",
+    "theory_and_params",
     "theory_args",
 ]
 
@@ -76,6 +78,21 @@ def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
         sizes = {k: _v.check_int(k, params.get(k), 1) for k in ("p", "n_v", "m")}
         return THEORIES[regime_for(sizes["p"], sizes["n_v"], sizes["m"])]
     return get_theory(theory)
+
+
+def theory_and_params(theory: str | Theory, setting: Setting | None,
+                      params: dict[str, Any]) -> tuple[Theory, dict[str, Any]]:
+    """The row and its keyword parameters, from a :class:`~negmaml.numeric.Setting` or from
+    keywords (not both); ``"auto"`` as in :func:`resolve_theory`."""
+    if setting is not None:
+        if not isinstance(setting, Setting):
+            raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
+        if params:
+            raise ValueError("give a setting or keyword parameters, not both (got "
+                             f"{', '.join(sorted(params))})")
+        row = resolve_theory(setting.theory if theory == "auto" else theory, {})
+        return row, setting.theory_params(row.name)
+    return resolve_theory(theory, params), params
 
 
 def gaussian_F(Sigma: Any) -> np.ndarray:  # noqa: N803 - the paper's name

@@ -26,7 +26,7 @@ from negmaml.numeric.dispatch import (
     coefficient_functions,
     gaussian_F,
     general_traces,
-    resolve_theory,
+    theory_and_params,
     theory_args,
 )
 from negmaml.numeric.ksteps import KStepLoss, check_steps, ksteps_loss
@@ -80,15 +80,7 @@ def _out(x: Any, shape: tuple[int, ...] | None) -> FloatOrArray:
 
 def _params(setting: Setting | None, theory: str | Theory,
             params: dict[str, Any]) -> tuple[Theory, dict[str, Any]]:
-    if setting is not None:
-        if not isinstance(setting, Setting):
-            raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
-        if params:
-            raise ValueError("give a setting or keyword parameters, not both (got "
-                             f"{', '.join(sorted(params))})")
-        row = resolve_theory(setting.theory if theory == "auto" else theory, {})
-        return row, setting.theory_params(row.name)
-    return resolve_theory(theory, params), params
+    return theory_and_params(theory, setting, params)
 
 
 def _ksteps_theory(row: Theory, args: tuple[float, ...], inner_steps: Any,

@@ -24,7 +24,7 @@ import numpy as np
 
 from negmaml.numeric import _generated as gen
 from negmaml.numeric import validate as _v
-from negmaml.numeric.dispatch import coefficient_functions, resolve_theory, theory_args
+from negmaml.numeric.dispatch import coefficient_functions, theory_and_params, theory_args
 from negmaml.numeric.ksteps import KStepLoss
 from negmaml.numeric.setting import Setting
 from negmaml.theories import Theory
@@ -38,16 +38,7 @@ def _resolve(theory: str, setting: Setting | None, params: dict[str, Any]
     for name in ("inner_steps", "adapt_steps"):
         if name in params:
             raise ValueError(f"{name} is not a parameter of this function")
-    if setting is not None:
-        if not isinstance(setting, Setting):
-            raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
-        if params:
-            raise ValueError("give a setting or keyword parameters, not both (got "
-                             f"{', '.join(sorted(params))})")
-        row = resolve_theory(setting.theory if theory == "auto" else theory, {})
-        params = setting.theory_params(row.name)
-    else:
-        row = resolve_theory(theory, params)
+    row, params = theory_and_params(theory, setting, params)
     return row, theory_args(row, params, allow_outside_regime=allow)
 
 
