@@ -201,8 +201,9 @@ def run_linearized(config: NonlinearConfig, *, alpha_rs: Any = None, alphas: Any
                    progress: bool = True, tag: int = _TAG_TEST) -> np.ndarray:
     """Meta-test loss of the linearized network, exactly solved: (len(alpha_rs), len(alphas), runs).
 
-    Same runs, initialisations, task pools and test tasks as :func:`run_sweep` with ``config``
-    (common random numbers). ``alpha_rs`` defaults to ``(config.alpha_r,)`` and ``alphas`` to
+    Same runs, initialisations, task pools and test tasks as
+    :func:`~negmaml.experiments.nonlinear_model.run_sweep` with ``config`` (common random
+    numbers). ``alpha_rs`` defaults to ``(config.alpha_r,)`` and ``alphas`` to
     ``config.alphas``; both can be any lists (the outer optimum does not depend on alpha_r, so a
     sweep over alpha_r costs one meta-test). float64 throughout.
     """
