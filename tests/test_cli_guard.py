@@ -36,13 +36,6 @@ HOURS = ["simulate", *FIG2, "--alpha-t", "-1:1:5", "--alpha-r", "0.2", "--runs",
 # Progress display: a bar ("label [###...] k/n ...") or a step line ("label [k/n] name 1.2s").
 _PROGRESS = re.compile(r"^\S+( \S+)? \[[#.]*\] \d+/\d+ .*$|^\S+ \[\d+/\d+\] .*\d+\.\ds$")
 
-def default_sigint() -> None:
-    """In the child: SIGINT back to its default disposition. A shell that starts the test run
-    in the background (job control off) leaves SIGINT ignored, and Python keeps an ignored
-    SIGINT ignored; the Ctrl-C tests need the interactive behaviour."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 
 def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -54,7 +47,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _cli(args: list[str], cwd: Path, timeout: float = 120, **env: str):
     return subprocess.run([sys.executable, "-m", "negmaml", *args], cwd=cwd,
-                          preexec_fn=default_sigint, env=_env(**env),
+                          env=_env(**env),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -203,7 +196,7 @@ def _interrupt(args: list[str], cwd: Path, first: bytes, after: float = 0.3):
     child processes seen just before the signal, those still alive after the exit)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "negmaml", *args], cwd=cwd,
-                            preexec_fn=default_sigint, env=_env(), stdin=subprocess.DEVNULL,
+                            env=_env(), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     buf = b""
@@ -301,7 +294,7 @@ def test_too_many_runs_for_the_limit_is_refused(tmp_path):
 
 def test_large_feasible_job_announces_its_estimate(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "negmaml", *HOURS, "--no-progress"],
-                            cwd=tmp_path, preexec_fn=default_sigint,
+                            cwd=tmp_path,
                             env=_env(NEGMAML_MEMORY_LIMIT=str(64 << 30)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

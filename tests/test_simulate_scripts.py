@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +46,6 @@ print(json.dumps({{"mean": res.mean.tolist(), "per_run_sum": float(res.per_run.s
                    "children": children}}))
 """
 
-def default_sigint() -> None:
-    """In the child: SIGINT back to its default disposition. A shell that starts the test run
-    in the background (job control off) leaves SIGINT ignored, and Python keeps an ignored
-    SIGINT ignored; the Ctrl-C tests need the interactive behaviour."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +72,7 @@ def test_script_without_main_guard(tmp_path, reference, how):
     else:
         args, stdin = ["-c", SCRIPT], None
     proc = subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True,
-                          cwd=tmp_path, preexec_fn=default_sigint, env=_env(), timeout=300)
+                          cwd=tmp_path, env=_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     lines = proc.stdout.splitlines()
@@ -126,7 +119,7 @@ print(f"threads gone {time.monotonic() - start:.3f}")
 
 def test_ctrl_c_in_a_script_raises_keyboard_interrupt_at_once(tmp_path):
     proc = subprocess.run([sys.executable, "-c", INTERRUPT], capture_output=True, text=True,
-                          cwd=tmp_path, preexec_fn=default_sigint, env=_env(), timeout=300)
+                          cwd=tmp_path, env=_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr
     raised, gone = proc.stdout.splitlines()
     assert float(raised.split()[1]) < 1.0, proc.stdout
