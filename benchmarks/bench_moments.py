@@ -23,7 +23,7 @@ import time
 
 os.environ["NEGMAML_MOMENT_CACHE"] = "0"
 
-from sympy.utilities.iterables import partitions  # noqa: E402
+
 
 from negmaml.symbolic import moments  # noqa: E402
 
@@ -52,16 +52,7 @@ def _trace_case(d: int) -> tuple[int, tuple[int, ...]]:
 
 def all_moments(max_degree: int) -> list[tuple[int, tuple[int, ...]]]:
     """Every ``(power, traces)`` of total degree ``<= max_degree``."""
-    out = []
-    for deg in range(max_degree + 1):
-        for power in range(deg + 1):
-            rest = deg - power
-            if rest == 0:
-                out.append((power, ()))
-                continue
-            for part in partitions(rest):
-                out.append((power, tuple(sorted(k for k, m in part.items() for _ in range(m)))))
-    return out
+    return [key for deg in range(max_degree + 1) for key in moments.moment_keys(deg)]
 
 
 def _fmt(t: float | None) -> str:

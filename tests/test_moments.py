@@ -19,26 +19,15 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from sympy.utilities.iterables import partitions
 
 from negmaml.symbolic import moment_cache, moments, n, p, wishart_moment
-from negmaml.symbolic.moments import wishart_moment_poly
+from negmaml.symbolic.moments import moment_keys, wishart_moment_poly
 from negmaml.symbolic.wishart_recursion import TraceMomentEngine, trace_moment
 
 K_SE = 5  # Monte Carlo tolerance: 5 standard errors of the same sample
 
 
-def all_moments(degree: int) -> list[tuple[int, tuple[int, ...]]]:
-    """Every ``(power, traces)`` of total degree exactly ``degree``."""
-    out = []
-    for power in range(degree + 1):
-        rest = degree - power
-        if rest == 0:
-            out.append((power, ()))
-            continue
-        for part in partitions(rest):
-            out.append((power, tuple(sorted(k for k, m in part.items() for _ in range(m)))))
-    return out
+all_moments = moment_keys
 
 
 FAST = [c for d in range(7) for c in all_moments(d)]

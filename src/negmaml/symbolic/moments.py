@@ -25,11 +25,33 @@ from negmaml.symbolic.symbols import n as n_sym
 from negmaml.symbolic.symbols import p as p_sym
 from negmaml.symbolic.wick import Gauss, expect
 
-__all__ = ["METHODS", "clear_moment_cache", "mu", "wishart_moment", "wishart_moment_poly"]
+__all__ = ["METHODS", "clear_moment_cache", "moment_keys", "mu", "wishart_moment",
+           "wishart_moment_poly"]
 
 #: The ways :func:`wishart_moment` can compute a moment.
 METHODS = ("recursion", "wick")
 Method = Literal["recursion", "wick"]
+
+
+def moment_keys(degree: int) -> list[tuple[int, tuple[int, ...]]]:
+    """Every ``(power, traces)`` of :func:`wishart_moment` of total degree exactly ``degree``
+    (``traces`` sorted): ``sum_{a=0}^{degree} p(degree - a)`` of them, ``p`` the partition
+    count.
+
+    >>> moment_keys(2)
+    [(0, (2,)), (0, (1, 1)), (1, (1,)), (2, ())]
+    """
+    from sympy.utilities.iterables import partitions
+
+    out = []
+    for power in range(degree + 1):
+        rest = degree - power
+        if rest == 0:
+            out.append((power, ()))
+            continue
+        for part in partitions(rest):
+            out.append((power, tuple(sorted(k for k, m in part.items() for _ in range(m)))))
+    return out
 
 
 def _w_word(k: int, X: Gauss) -> list[Gauss]:
