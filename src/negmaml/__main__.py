@@ -1,5 +1,5 @@
 """``python -m negmaml``: the command line."""
 
-from negmaml.cli import main
+from negmaml.cli import run
 
-raise SystemExit(main())
+run()

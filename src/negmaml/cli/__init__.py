@@ -96,3 +96,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         from negmaml.cli._guard import interrupted
 
         return interrupted(command)
+
+
+def run() -> None:
+    """Entry point of the ``negmaml`` command and of ``python -m negmaml``: :func:`main`, then exit.
+
+    After Ctrl-C the process ends at once with status 130, after flushing its output
+    (``os._exit``): a normal interpreter shutdown was seen, rarely, to meet a late
+    ``KeyboardInterrupt`` and end the process by SIGINT (status -2) after the one-line message.
+    """
+    import os
+
+    from negmaml.cli._guard import EXIT_INTERRUPTED, interrupted
+
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = interrupted(None)
+    if code == EXIT_INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(EXIT_INTERRUPTED)
+    raise SystemExit(code)
+
