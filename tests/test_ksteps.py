@@ -104,10 +104,9 @@ def test_bad_steps_are_refused(bad):
         simulate(0.0, 0.2, adapt_steps=bad, runs=2, **FIG2)
 
 
-def test_general_theory_refuses_several_steps():
-    with pytest.raises(ValueError, match="Theorems 1 and 2"):
-        loss(0.0, 0.2, theory="general", Sigma=np.eye(20), Sigma_w=np.eye(20) / 20, n_t=10,
-             n_v=2, n_r=10, m=3, sigma=1.0, inner_steps=2)
+def test_finite_size_theory_refuses_several_steps():
+    with pytest.raises(ValueError, match="Theorems 1, 2 and 3"):
+        loss(0.0, 0.2, theory="finite-size", inner_steps=2, **FIG2)
 
 
 # The slope at alpha_t = 0 is K times the one-step slope (derivations.ksteps.slope_at_zero,

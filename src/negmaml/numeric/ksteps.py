@@ -256,41 +256,66 @@ class KStepLoss:
 
     def optimal_alpha_r(self, alpha_t: float) -> float:
         """The global minimiser in ``alpha_r`` (a real root of the derivative polynomial)."""
-        coefs = [float(c) for c in self.alpha_r_coefficients(float(alpha_t))]
-        roots = _real_roots(_deriv(coefs))
-        values = [_horner(coefs, r) for r in roots]
-        return float(roots[int(np.argmin(values))])
+        return poly_argmin(self.alpha_r_coefficients(float(alpha_t)))
 
     def optimal_alpha_t(self, alpha_r: float, bracket: float = 50.0) -> float:
         """The global minimiser in ``alpha_t``, or ``inf`` where the infimum is at infinity.
 
-        ``d(alpha_t) = num/den`` is scanned for minima (sign changes of its derivative from
-        ``-`` to ``+``) on 400001 points of ``[-bracket, bracket]``, each refined by bisection;
-        the lowest is compared with the common limit at ``+-infinity``
-        (``num``'s and ``den``'s leading coefficients' ratio). Root finding on the
-        polynomial ``num' den - num den'`` (degree up to ``8K - 1``) is not used: in floating
-        point it misplaces roots for ``K >~ 5``. Minima beyond the bracket are not seen.
+        See :func:`rational_argmin`; minima beyond ``[-bracket, bracket]`` are not seen.
         """
         vr = _horner(self.v, float(alpha_r))
         if vr <= 0:
             raise ValueError(f"alpha_r={alpha_r!r} makes the loss independent of alpha_t")
-        grid = np.linspace(-bracket, bracket, 400001)
-        with np.errstate(all="ignore"):
-            g = self.ddist2(grid)
-            lo_idx = np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]
-            lo, hi = grid[lo_idx], grid[lo_idx + 1]
-            for _ in range(60):
-                mid = 0.5 * (lo + hi)
-                neg = self.ddist2(mid) < 0
-                lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
-            crit = 0.5 * (lo + hi)
-            if crit.size == 0:
-                return math.inf
-            values = self.dist2(crit)
-        best = int(np.argmin(values))
-        if values[best] > self.num[-1] / self.den[-1]:
+        return rational_argmin(self.num, self.den, bracket)
+
+
+def rational_argmin(num: list[float], den: list[float], bracket: float = 50.0) -> float:
+    """The global minimiser of ``num(x)/den(x)`` (ascending coefficients), or ``inf``.
+
+    The ratio is scanned for minima (sign changes of its derivative from ``-`` to ``+``) on
+    400001 points of ``[-bracket, bracket]``, each refined by bisection; the lowest is compared
+    with the common limit at ``+-infinity`` (the ratio of the leading coefficients, ``num`` and
+    ``den`` having equal degree) and ``inf`` is returned where that limit is lower (the infimum
+    is not attained). Root finding on ``num' den - num den'`` (degree up to ``8K - 1``) is not
+    used: in floating point it misplaces roots for ``K >~ 5``.
+    """
+    dnum, dden = _deriv(num), _deriv(den)
+
+    def ratio(x: np.ndarray) -> np.ndarray:
+        return _horner(num, x) / _horner(den, x)
+
+    def slope(x: np.ndarray) -> np.ndarray:
+        N, D = _horner(num, x), _horner(den, x)
+        return (_horner(dnum, x) * D - N * _horner(dden, x)) / (D * D)
+
+    grid = np.linspace(-bracket, bracket, 400001)
+    with np.errstate(all="ignore"):
+        g = slope(grid)
+        lo_idx = np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]
+        lo, hi = grid[lo_idx], grid[lo_idx + 1]
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            neg = slope(mid) < 0
+            lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
+        crit = 0.5 * (lo + hi)
+        if crit.size == 0:
             return math.inf
-        return float(crit[best])
+        values = ratio(crit)
+    best = int(np.argmin(values))
+    if len(num) == len(den) and values[best] > num[-1] / den[-1]:
+        return math.inf
+    return float(crit[best])
+
+
+def poly_argmin(coefficients: list[float]) -> float:
+    """The global minimiser of a polynomial (ascending coefficients, even degree, positive lead).
+
+    The real root of the derivative with the lowest value.
+    """
+    coefs = [float(c) for c in coefficients]
+    roots = _real_roots(_deriv(coefs))
+    values = [_horner(coefs, r) for r in roots]
+    return float(roots[int(np.argmin(values))])
 
 
 def _mul_f(a: list[float], b: list[float]) -> list[float]:

@@ -30,6 +30,7 @@ from negmaml.numeric.dispatch import (
     theory_args,
 )
 from negmaml.numeric.ksteps import KStepLoss, check_steps, ksteps_loss
+from negmaml.numeric.ksteps_general import KStepGeneralLoss, general_ksteps_loss
 from negmaml.numeric.setting import Setting
 from negmaml.theories import THEORIES, Theory
 
@@ -84,16 +85,29 @@ def _params(setting: Setting | None, theory: str | Theory,
 
 
 def _ksteps_theory(row: Theory, args: tuple[float, ...], inner_steps: Any,
-                   adapt_steps: Any) -> KStepLoss | None:
-    """The K-step loss (beyond the paper) when ``(inner_steps, adapt_steps) != (1, 1)``."""
+                   adapt_steps: Any, params: dict[str, Any] | None = None
+                   ) -> KStepLoss | KStepGeneralLoss | None:
+    """The K-step loss (beyond the paper) when ``(inner_steps, adapt_steps) != (1, 1)``.
+
+    Theorems 1 and 2: :mod:`negmaml.numeric.ksteps`; Theorem 3 (``"general"``, Gaussian inputs
+    only, ``params`` holding ``Sigma`` and ``Sigma_w``): :mod:`negmaml.numeric.ksteps_general`.
+    """
     K = check_steps("inner_steps", inner_steps)
     K_r = check_steps("adapt_steps", adapt_steps)
     if K == K_r == 1:
         return None
+    if row.name == "general" and params is not None:
+        if params.get("F") is not None:
+            raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: Theorem 3 with several steps "
+                             "is derived for Gaussian inputs only; F must not be given (F = "
+                             "2 Sigma^3 + Sigma Tr Sigma^2)")
+        n_t, n_v, n_r, m, sigma = args[:5]
+        return general_ksteps_loss(K, K_r, Sigma=params["Sigma"], Sigma_w=params["Sigma_w"],
+                                   n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma)
     if row.name not in ("overparameterized", "underparameterized"):
         raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: several steps are derived for "
-                         "the overparameterized and underparameterized theories (Theorems 1 "
-                         f"and 2) only, not for {row.name!r}")
+                         "Theorems 1, 2 and 3 (overparameterized, underparameterized, "
+                         f"general) only, not for {row.name!r}")
     return ksteps_loss(row.name, K, K_r, dict(zip(row.coefficient_args, args, strict=True)))
 
 
@@ -108,7 +122,7 @@ def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: A
     row, params = _params(setting, theory, params)
     args = theory_args(row, params, allow_outside_regime=allow_outside_regime)
     at, ar, shape = _alphas(alpha_t, alpha_r)
-    kstep = _ksteps_theory(row, args, inner_steps, adapt_steps)
+    kstep = _ksteps_theory(row, args, inner_steps, adapt_steps, params)
     if kstep is not None:
         method = {"loss": kstep.loss, "dalpha_t": kstep.dloss_dalpha_t,
                   "dalpha_r": kstep.dloss_dalpha_r}.get(quantity)

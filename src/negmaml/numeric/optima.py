@@ -26,6 +26,7 @@ from negmaml.numeric import _generated as gen
 from negmaml.numeric import validate as _v
 from negmaml.numeric.dispatch import coefficient_functions, theory_and_params, theory_args
 from negmaml.numeric.ksteps import KStepLoss
+from negmaml.numeric.ksteps_general import KStepGeneralLoss
 from negmaml.numeric.setting import Setting
 from negmaml.theories import Theory
 
@@ -33,24 +34,24 @@ __all__ = ["optimal_alpha_r", "optimal_alpha_t", "optimal_rates", "stationary_al
 
 
 def _resolve(theory: str, setting: Setting | None, params: dict[str, Any]
-             ) -> tuple[Theory, tuple[float, ...]]:
+             ) -> tuple[Theory, tuple[float, ...], dict[str, Any]]:
     allow = bool(params.pop("allow_outside_regime", False))
     for name in ("inner_steps", "adapt_steps"):
         if name in params:
             raise ValueError(f"{name} is not a parameter of this function")
     row, params = theory_and_params(theory, setting, params)
-    return row, theory_args(row, params, allow_outside_regime=allow)
+    return row, theory_args(row, params, allow_outside_regime=allow), params
 
 
 def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> float | np.ndarray:
     return float(values.reshape(())) if shape == () else values.reshape(shape)
 
 
-def _kstep(row: Theory, args: tuple[float, ...], inner_steps: Any, adapt_steps: Any
-           ) -> KStepLoss | None:
+def _kstep(row: Theory, args: tuple[float, ...], inner_steps: Any, adapt_steps: Any,
+           params: dict[str, Any]) -> KStepLoss | KStepGeneralLoss | None:
     from negmaml.numeric.losses import _ksteps_theory
 
-    return _ksteps_theory(row, args, inner_steps, adapt_steps)
+    return _ksteps_theory(row, args, inner_steps, adapt_steps, params)
 
 
 def optimal_alpha_r(theory: str, *, alpha_t: Any, setting: Setting | None = None,
@@ -66,9 +67,9 @@ def optimal_alpha_r(theory: str, *, alpha_t: Any, setting: Setting | None = None
     polynomial of degree ``2 K_r`` in ``alpha_r``; its global minimiser is the real root of the
     derivative with the lowest value.
     """
-    row, args = _resolve(theory, setting, params)
+    row, args, params = _resolve(theory, setting, params)
     at = _v.check_real("alpha_t", alpha_t)
-    kstep = _kstep(row, args, inner_steps, adapt_steps)
+    kstep = _kstep(row, args, inner_steps, adapt_steps, params)
     if kstep is not None:
         arr = np.asarray(at, dtype=float)
         flat = np.array([kstep.optimal_alpha_r(a) for a in arr.ravel()])
@@ -115,7 +116,7 @@ def _stationary(row: Theory, alpha_r: float, args: tuple) -> np.ndarray:
 def stationary_alpha_t(theory: str, *, alpha_r: float, setting: Setting | None = None,
                        **params: Any) -> np.ndarray:
     """Real stationary points in ``alpha_t`` of the theory's loss, sorted."""
-    row, args = _resolve(theory, setting, params)
+    row, args, params = _resolve(theory, setting, params)
     ar = _v.check_real("alpha_r", alpha_r, scalar=True)
     return _stationary(row, ar, args)
 
@@ -197,9 +198,9 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
     ``u(alpha_r) + v(alpha_r) num(alpha_t)/den(alpha_t)``; the best real stationary point of
     ``num/den`` (or ``inf``, as above), the same for every ``alpha_r`` with ``v > 0``.
     """
-    row, args = _resolve(theory, setting, params)
+    row, args, params = _resolve(theory, setting, params)
     ar = _v.check_real("alpha_r", alpha_r)
-    kstep = _kstep(row, args, inner_steps, adapt_steps)
+    kstep = _kstep(row, args, inner_steps, adapt_steps, params)
     if kstep is not None:
         if kstep.regime == "overparameterized" and args[5] == 0:
             raise ValueError("sigma=0 makes Theorem 1's loss constant in alpha_t: no unique "
@@ -228,10 +229,10 @@ def optimal_rates(theory: str, *, setting: Setting | None = None, bracket: float
     >>> at < 0 < ar
     True
     """
-    row, args = _resolve(theory, setting, params)
+    row, args, params = _resolve(theory, setting, params)
     bracket = _v.check_real("bracket", bracket, minimum=0, strict=True, scalar=True)
     coefficients, _ = coefficient_functions(row)
-    kstep = _kstep(row, args, inner_steps, adapt_steps)
+    kstep = _kstep(row, args, inner_steps, adapt_steps, params)
     if kstep is not None:
         if kstep.K_r != 1:
             raise ValueError(f"adapt_steps={kstep.K_r}: optimal_rates needs a loss quadratic in "

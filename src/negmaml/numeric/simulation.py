@@ -159,6 +159,12 @@ def _psd_factor(matrix: np.ndarray) -> np.ndarray:
         return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 
+def _max_general_steps() -> int:
+    from negmaml.numeric.ksteps_general import MAX_STEPS_GENERAL
+
+    return MAX_STEPS_GENERAL
+
+
 def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any,
                  sigma: Any, nu: Any, Sigma: Any, Sigma_w: Any, w0: Any, omega0: Any, runs: Any,
                  test_tasks: Any, test_points: Any, estimator: Any, common_random_numbers: Any,
@@ -212,9 +218,9 @@ def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r:
         L_w = _psd_factor(sig_w)
     inner_steps = check_steps("inner_steps", inner_steps)
     adapt_steps = check_steps("adapt_steps", adapt_steps)
-    if adapt_steps > 1 and estimator == "exact" and nu is None:
-        raise ValueError(f"adapt_steps={adapt_steps} with estimator='exact' needs isotropic tasks "
-                         "(nu); with Sigma/Sigma_w use estimator='paper'")
+    if estimator == "exact" and nu is None and adapt_steps > _max_general_steps():
+        raise ValueError(f"adapt_steps={adapt_steps} with estimator='exact' and Sigma/Sigma_w: "
+                         f"at most {_max_general_steps()} steps; use estimator='paper'")
     w0_vec = _v.check_vector("w0", w0, p)
     omega0_vec = _v.check_vector("omega0", omega0, p)
     at_flat = np.ascontiguousarray(np.broadcast_to(at, shape).reshape(-1))
@@ -449,12 +455,28 @@ def _exact_values_ksteps(cfg: _Config, omega: np.ndarray, inv: np.ndarray,
     ``h_r^{(K_r)} = E[(I - alpha_r/n_r W_r)^{2 K_r}]`` and ``u`` holding ``sigma^2/2``, the
     target noise ``sigma^2/2 (alpha_r/n_r)^2 E Tr(S_r^2 W_r)`` and ``nu^2 v``: exact at finite
     ``n_r``, ``p`` (:func:`negmaml.numeric.ksteps.test_side`, exact Wishart averages).
+    General tasks (Gaussian inputs): ``sigma^2/2 (1 + N_r^{(K_r)}) + 1/2 Tr(Sigma_w H_r^{(K_r)})
+    + 1/2 (omega_star - w0)^T H_r^{(K_r)} (omega_star - w0)`` with ``H_r^{(K_r)} =
+    E[A_r^{K_r} Sigma A_r^{K_r}]`` (:func:`negmaml.numeric.ksteps_general.h_matrix`, exact).
     """
     E = omega - cfg.w0
-    e2 = np.einsum("rkp,rkp->rk", E, E)[:, inv]
-    u, v = test_side(cfg.adapt_steps, p=cfg.p, n_r=cfg.n_r, sigma=cfg.sigma, nu=cfg.nu)
     ar = alpha_r[None, :]
-    return horner(u, ar) + horner(v, ar) * e2
+    if cfg.isotropic:
+        e2 = np.einsum("rkp,rkp->rk", E, E)[:, inv]
+        u, v = test_side(cfg.adapt_steps, p=cfg.p, n_r=cfg.n_r, sigma=cfg.sigma, nu=cfg.nu)
+        return horner(u, ar) + horner(v, ar) * e2
+    from negmaml.numeric.ksteps_general import h_matrix, noise_coefficients
+
+    lam, U = np.linalg.eigh(cfg.Sigma)
+    C = h_matrix(cfg.adapt_steps, float(cfg.n_r), lam)  # H_r = sum C[a, k] a_r^a Sigma^k
+    h = C @ lam[None, :] ** np.arange(C.shape[1])[:, None]  # (2 K_r + 1, p): eigenvalues
+    e2 = (E @ U) ** 2  # (R, K, p): squared coordinates in Sigma's eigenbasis
+    quad = [np.einsum("rkp,p->rk", e2, row)[:, inv] for row in h]
+    s = np.einsum("ij,jk,ki->i", U.T, cfg.Sigma_w, U)  # diag(U^T Sigma_w U)
+    tw = [float(row @ s) for row in h]  # Tr(Sigma_w H_r) coefficients
+    noise = [float(x) for x in noise_coefficients(cfg.adapt_steps, float(cfg.n_r), lam)]
+    return (0.5 * cfg.sigma**2 * (1.0 + horner(noise, ar)) + 0.5 * horner(tw, ar)
+            + 0.5 * horner(quad, ar))
 
 
 def _target_losses_ksteps(cfg: _Config, omega: np.ndarray, inv: np.ndarray,

@@ -13,9 +13,17 @@ from functools import cache
 
 import sympy as sp
 
-from negmaml.derivations import ksteps, lemma1, optima, theorem1, theorem2, theorem3
+from negmaml.derivations import (
+    ksteps,
+    ksteps_general,
+    lemma1,
+    optima,
+    theorem1,
+    theorem2,
+    theorem3,
+)
 from negmaml.paper.check import Finding, check_paper
-from negmaml.symbolic import alpha_r, alpha_t
+from negmaml.symbolic import alpha_r, alpha_t, n_t
 
 __all__ = ["Entry", "Equation", "Note", "Prose", "Section", "entries", "equation_numbers"]
 
@@ -201,6 +209,33 @@ def _ksteps_entries() -> list[Entry]:
                      " \\texttt{negmaml.derivations.ksteps}). In both regimes the slope in"
                      " $\\alpha_t$ at $\\alpha_t = 0$ is $K$ times the one-step slope (proved"
                      " symbolically for $K = 2, 3$), hence positive for $\\sigma > 0$.\n"))
+    out.extend(_ksteps_general_entries())
+    return out
+
+
+def _ksteps_general_entries() -> list[Entry]:
+    """Theorem 3 with K steps (beyond the paper): :mod:`negmaml.derivations.ksteps_general`."""
+    out: list[Entry] = [Section(r"Theorem 3 with $K$ steps, Gaussian inputs", level=2)]
+    out.append(Prose(
+        "Beyond the paper. The proof of Theorem 3 (Eqs.~137--139) goes through with"
+        " $A\\to A^K$, so Eq.~14 keeps its form with the H matrices of Eqs.~15--16 replaced by"
+        " $H^{(K)} = \\mathbb{E}[A^K\\Sigma A^K]$ and the noise terms by"
+        " $N^{(K)} = (\\alpha/n)^2\\,\\mathbb{E}\\operatorname{Tr}(\\Sigma S W S)$:\n"))
+    out.append(Equation(r"L_{\text{test}}", ksteps_general.display(),
+                        "Theorem 3 with $K$ steps, beyond the paper", "eq:ksteps-14"))
+    out.append(Prose(
+        "What changes is the H matrices. At $K = 1$, $H_t$ needs only $\\mathbb{E}[W] = n\\Sigma$"
+        " and $\\mathbb{E}[W\\Sigma W]$, that is $F$ (Eq.~111). For $K$ steps,"
+        " $\\mathbb{E}[W^j\\Sigma W^l]$ with $j, l \\le K$ needs the moments of $x$ up to order"
+        " $4K$, including crossed ones that are not functions of $\\Sigma$ and $F$; so the"
+        " derivation takes Gaussian inputs $x\\sim N(0,\\Sigma)$ (Figure 4's setting) and"
+        " averages exactly by Stein's lemma (\\texttt{negmaml.symbolic.gaussian\\_words}). At"
+        " $K = 1$ this is Eq.~15 with $F = 2\\Sigma^3 + \\Sigma\\operatorname{Tr}\\Sigma^2$"
+        " (checked symbolically). For $K = 2$:\n"))
+    out.append(Equation(r"H_t^{(2)}", sp.collect(ksteps_general.H(2, alpha_t, n_t), alpha_t),
+                        "$H_t^{(2)}$, Gaussian inputs, beyond the paper", "eq:ksteps-H2"))
+    out.append(Equation(r"N_t^{(2)}", sp.collect(ksteps_general.N(2, alpha_t, n_t), alpha_t),
+                        "$N_t^{(2)}$, Gaussian inputs, beyond the paper", "eq:ksteps-N2g"))
     return out
 
 
