@@ -32,13 +32,12 @@ the noise factor ``1 + alpha_t^2 p/n_t`` of Theorem 1 by
 ``g_3 = E[A^{4K}]``, ``g_4 = E[A^{2K} Tr A^{2K}]/p``. At ``K = K_r = 1`` every one of these is
 the paper's (checked in the tests: the difference simplifies to 0).
 
-Theorem 3 (general covariances) for ``K`` steps is not derived here. What changes: ``H_t`` of
-Eq. 15 becomes ``E[(A^K)^T Sigma A^K]`` with ``A = I - alpha_t/n_t W`` and
-``W = sum_i x_i x_i^T`` non-Gaussian, which needs the moments of ``x`` of order up to ``4K``
-(not only ``F`` of Eq. 111); the noise term ``alpha_t^2/n_t Tr(Sigma^2)`` of Eq. 138 becomes
-``(alpha_t/n_t)^2 E Tr(Sigma S^2 W)`` and ``H_r`` likewise with ``K_r``. The non-commuting
-averages of ``A^K`` for ``K > 1`` are not expressible through ``Sigma`` and ``F`` alone, which is
-why this is left open.
+Theorem 3 (general covariances) for ``K`` steps is in
+:mod:`negmaml.derivations.ksteps_general`: Eq. 14 keeps its form with ``H_t`` of Eq. 15 replaced
+by ``E[A^K Sigma A^K]`` and the noise term ``alpha_t^2/n_t Tr(Sigma^2)`` of Eq. 138 by
+``(alpha_t/n_t)^2 E Tr(Sigma S W S)`` (``H_r`` likewise with ``K_r``). For non-Gaussian inputs
+these averages need the moments of ``x`` up to order ``4K``, including crossed ones that are not
+functions of ``Sigma`` and ``F``; they are derived for Gaussian inputs.
 """
 
 from __future__ import annotations

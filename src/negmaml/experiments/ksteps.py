@@ -10,7 +10,11 @@ numbers):
 (b) the optimal ``alpha_t`` against ``K = 1..8`` at Figure 2's and Figure 3's parameters
     (``p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2``, underparameterized), with
     ``K alpha_t*`` to test a ``1/K`` law, and, at Figure 3's parameters, Monte Carlo paired
-    differences ``L(alpha_t*) - L(0)`` and ``L(alpha_t*) - L(-alpha_t*)`` for ``K = 1, 2, 5``.
+    differences ``L(alpha_t*) - L(0)`` and ``L(alpha_t*) - L(-alpha_t*)`` for ``K = 1, 2, 5``;
+(c) general covariances: Theorem 3 with ``K`` steps (Gaussian inputs,
+    :mod:`negmaml.numeric.ksteps_general`) at Figure 4's Wishart draw (Eq. 17, seed 0) and
+    Figure 2's sizes, the loss against ``alpha_t`` for ``K = 1, 2, 3`` with simulation, and the
+    optimal ``alpha_t`` for ``K = 1..6``.
 
 :func:`run_ksteps` returns a JSON-able record with the parameters, seed, runs, estimator and
 package version; :func:`plot_ksteps` draws both panels.
@@ -27,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import negmaml
-from negmaml.numeric import loss, optimal_alpha_t, simulate
+from negmaml.numeric import dloss_dalpha_t, loss, optimal_alpha_t, simulate
 from negmaml.progress import Progress
 
 __all__ = ["FIG2", "FIG3", "K_CURVES", "K_OPTIMA", "plot_ksteps", "run_ksteps", "save_json"]
@@ -39,6 +43,8 @@ ALPHA_R = 0.2
 K_CURVES = (1, 2, 3, 5)
 K_OPTIMA = tuple(range(1, 9))
 K_MC_FIG3 = (1, 2, 5)
+K_GENERAL_CURVES = (1, 2, 3)
+K_GENERAL_OPTIMA = tuple(range(1, 7))
 GRID_A = np.round(np.linspace(-3.0, 3.0, 25), 10)
 CURVE_A = np.linspace(-3.0, 3.0, 601)
 
@@ -62,7 +68,7 @@ def run_ksteps(*, runs: int = 2000, seed: int = 0, progress: bool = False,
         "estimator": "exact", "common_random_numbers": True, "version": negmaml.__version__,
         "curves": [], "optima": {}, "fig3_mc": [],
     }
-    units = len(K_CURVES) + len(K_MC_FIG3)
+    units = len(K_CURVES) + len(K_MC_FIG3) + len(K_GENERAL_CURVES)
     with Progress(units, "ksteps", enabled=progress) as bar:
         for K in K_CURVES:
             res = simulate(GRID_A, ALPHA_R, inner_steps=K, **common, **FIG2)
@@ -109,12 +115,52 @@ def run_ksteps(*, runs: int = 2000, seed: int = 0, progress: bool = False,
                 "theory_optimum_minus_zero": float(th[0] - th[1]),
             })
             bar.update(1)
+        out["general"] = _general(common, bar)
+    return out
+
+
+def _general(common: dict[str, Any], bar: Progress) -> dict[str, Any]:
+    """Panel (c): Theorem 3 with K steps at Figure 4's covariances (beyond the paper)."""
+    from negmaml.experiments.figures import FIGURES, figure_covariances
+
+    Sigma, Sigma_w = figure_covariances(FIGURES["4b"])  # noqa: N806
+    params = {k: v for k, v in FIG2.items() if k not in ("p", "nu")}
+    theory_kw = dict(theory="general", Sigma=Sigma, Sigma_w=Sigma_w, **params)
+    out: dict[str, Any] = {"covariances": "Figure 4's draw (Eq. 17, Wishart, seed 0), p = 60",
+                           "params": params, "curves": [], "optima": []}
+    for K in K_GENERAL_CURVES:
+        res = simulate(GRID_A, ALPHA_R, Sigma=Sigma, Sigma_w=Sigma_w, p=FIG2["p"],
+                       inner_steps=K, **common, **params)
+        mean = np.asarray(res.mean)
+        neg, pos = np.nonzero(GRID_A < 0)[0], np.nonzero(GRID_A > 0)[0]
+        i_neg, i_pos = int(neg[np.argmin(mean[neg])]), int(pos[np.argmin(mean[pos])])
+        out["curves"].append({
+            "K": K, "alpha_t": GRID_A.tolist(), "mc_mean": mean.tolist(),
+            "mc_stderr": np.asarray(res.stderr).tolist(),
+            "theory": np.asarray(loss(GRID_A, ALPHA_R, inner_steps=K, **theory_kw)).tolist(),
+            "curve_alpha_t": CURVE_A.tolist(),
+            "curve_theory": np.asarray(loss(CURVE_A, ALPHA_R, inner_steps=K,
+                                            **theory_kw)).tolist(),
+            "mc_best_negative": float(GRID_A[i_neg]), "mc_best_positive": float(GRID_A[i_pos]),
+            "mc_best_negative_minus_best_positive": float(mean[i_neg] - mean[i_pos]),
+            "paired_stderr": res.stderr_of_difference(i_neg, i_pos),
+        })
+        bar.update(1)
+    for K in K_GENERAL_OPTIMA:
+        grid = -np.geomspace(50.0, 1e-5, 20001)
+        values = loss(grid, ALPHA_R, inner_steps=K, **theory_kw)
+        i = int(np.argmin(values))
+        out["optima"].append({
+            "K": K,
+            "optimum": float(optimal_alpha_t("general", alpha_r=ALPHA_R, inner_steps=K,
+                                             Sigma=Sigma, Sigma_w=Sigma_w, **params)),
+            "best_negative": -math.inf if i == 0 else float(grid[i]),
+            "slope_at_zero": float(dloss_dalpha_t(0.0, ALPHA_R, inner_steps=K, **theory_kw)),
+        })
     return out
 
 
 def _slope(params: dict[str, Any], K: int) -> float:
-    from negmaml.numeric import dloss_dalpha_t
-
     return float(dloss_dalpha_t(0.0, ALPHA_R, inner_steps=K, **params))
 
 
@@ -127,13 +173,15 @@ def save_json(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
 
 
 def plot_ksteps(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Panel (a) loss against alpha_t per K; panel (b) optimal alpha_t against K."""
+    """Panel (a) loss against alpha_t per K; (b) optimal alpha_t against K; (c) Theorem 3."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10.5, 4.0), layout="constrained")
+    general = result.get("general")
+    fig = Figure(figsize=(15.0 if general else 10.5, 4.0), layout="constrained")
     FigureCanvasAgg(fig)
-    ax, bx = fig.subplots(1, 2)
+    axes = fig.subplots(1, 3 if general else 2)
+    ax, bx = axes[0], axes[1]
     for j, c in enumerate(result["curves"]):
         color = f"C{j}"
         ax.plot(c["curve_alpha_t"], c["curve_theory"], color=color, linewidth=1.4,
@@ -168,6 +216,21 @@ def plot_ksteps(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     bx.set_ylabel(r"optimal $\alpha_t$ (theory)")
     bx.set_title("(b) optimal training rate against K (beyond the paper)", fontsize=9)
     bx.legend(fontsize=7)
+    if general:
+        cx = axes[2]
+        for j, c in enumerate(general["curves"]):
+            color = f"C{j}"
+            cx.plot(c["curve_alpha_t"], c["curve_theory"], color=color, linewidth=1.4,
+                    label=f"K = {c['K']} theory")
+            cx.errorbar(c["alpha_t"], c["mc_mean"], yerr=c["mc_stderr"], fmt="o",
+                        markersize=2.8, color=color, capsize=1.5, elinewidth=0.8)
+        cx.axvline(0.0, color="0.75", linewidth=0.8)
+        cx.set_xlabel(r"$\alpha_t$")
+        cx.set_ylabel("average test loss")
+        cx.set_title("(c) Theorem 3 with K steps, Figure 4's Wishart covariances\n"
+                     f"points: simulation, {result['runs']} runs, $\\pm$1 SE "
+                     "(beyond the paper)", fontsize=9)
+        cx.legend(fontsize=8)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130)

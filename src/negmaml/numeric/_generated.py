@@ -14,7 +14,7 @@ import mpmath
 #: SymPy version that generated this file.
 SYMPY_VERSION = '1.14.0'
 #: SHA-256 of the generator's sources (negmaml.derivations.codegen.source_digest).
-SOURCES_SHA256 = 'a63d9a801e4f105c21873deb46fd5594e349c75c915cee3c32cda49e128ef422'
+SOURCES_SHA256 = 'c81ceb19f90e4bb0313c06a20392d624124a7070b5e4045831325bdc841797bb'
 GENERAL_TRACES = ('tr_F', 'tr_F2', 'tr_F_S', 'tr_F_S2', 'tr_F_S3', 'tr_F_Sw', 'tr_S', 'tr_S2', 'tr_S2_Sw', 'tr_S3', 'tr_S3_Sw', 'tr_S4', 'tr_S5', 'tr_S6', 'tr_S_Sw')
 
 

@@ -10,8 +10,11 @@ matrix of polynomials in ``W`` whose coefficients are polynomials in the learnin
 use, as its package imports SymPy), as coefficient lists in the learning rate, and composed
 exactly as the derivation composes them (a test checks the result against the SymPy derivation
 at exact rational points, ``K`` up to 3). The coefficients are cached per parameter set (the
-first call at ``K = 8`` in the Theorem 2 regime takes a few seconds); evaluation is Horner's
-rule on them, per point as fast as the generated one-step functions.
+first call at ``K = 8`` in the Theorem 2 regime takes a few seconds). Evaluation on NumPy arrays
+is :func:`polyvals` (a table of powers shared by numerator and denominator, then one matrix
+product); its cost per point grows with the degree, ``2K`` (Theorem 1) or about ``4K``
+(Theorem 2): ``python benchmarks/bench_ksteps.py`` measures it against the generated one-step
+functions.
 
 The loss is a polynomial of degree ``2 K_r`` in ``alpha_r`` whose coefficients are
 ``u_j + v_j d(alpha_t)``, with ``d = E|omega* - w_0|^2`` a ratio of two polynomials in
@@ -27,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "horner", "ksteps_loss", "test_side",
-           "wishart_average"]
+__all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "horner", "ksteps_loss", "poly_argmin",
+           "polyvals", "rational_argmin", "test_side", "wishart_average"]
 
 #: Largest ``K`` (and ``K_r``) accepted; moments of degree ``4 K`` are needed.
 MAX_STEPS = 8
@@ -202,6 +205,42 @@ def _horner(coefficients: Any, x: Any) -> Any:
     return out
 
 
+#: Points per block of :func:`polyvals` (its power table stays in the CPU cache).
+_BLOCK = 8192
+
+
+def polyvals(rows: list[list[float]], x: Any) -> list[Any]:
+    """Values at ``x`` of several polynomials (ascending coefficients), one per row.
+
+    For a float64 NumPy array of 64 points or more, in blocks of 8192 points: the
+    powers ``x^0..x^d`` once per block (``d`` multiplications per point, shared by all rows),
+    then one matrix product with the coefficient table. Horner's rule costs ``2 d`` operations
+    per point and row in separate NumPy passes. Other inputs (scalars, small arrays, JAX or
+    PyTorch arrays) use Horner's rule. The two agree to rounding: ``|error| <= d eps
+    sum_j |c_j x^j|`` for both.
+    """
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.size >= 64):
+        return [_horner(r, x) for r in rows]
+    size = max(len(r) for r in rows)
+    table = np.zeros((size, len(rows)))
+    for i, r in enumerate(rows):
+        table[: len(r), i] = r
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty((flat.size, len(rows)))
+    block = min(_BLOCK, flat.size)
+    powers = np.empty((size, block))
+    for start in range(0, flat.size, block):
+        xs = flat[start:start + block]
+        pw = powers[:, : xs.size]
+        pw[0] = 1.0
+        if size > 1:
+            pw[1] = xs
+        for j in range(2, size):
+            np.multiply(pw[j - 1], xs, out=pw[j])
+        np.dot(pw.T, table, out=out[start:start + xs.size])
+    return [out[:, i].reshape(x.shape) for i in range(len(rows))]
+
+
 def _deriv(coefficients: Any) -> list[float]:
     return [i * c for i, c in enumerate(coefficients)][1:] or [0.0]
 
@@ -228,12 +267,13 @@ class KStepLoss:
 
     def dist2(self, alpha_t: Any) -> Any:
         """``E|omega* - w_0|^2`` as a function of ``alpha_t``."""
-        return _horner(self.num, alpha_t) / _horner(self.den, alpha_t)
+        N, D = polyvals([self.num, self.den], alpha_t)
+        return N / D
 
     def ddist2(self, alpha_t: Any) -> Any:
         """Its ``alpha_t`` derivative."""
-        N, D = _horner(self.num, alpha_t), _horner(self.den, alpha_t)
-        dN, dD = _horner(_deriv(self.num), alpha_t), _horner(_deriv(self.den), alpha_t)
+        N, D, dN, dD = polyvals([self.num, self.den, _deriv(self.num), _deriv(self.den)],
+                                alpha_t)
         return (dN * D - N * dD) / (D * D)
 
     def alpha_r_coefficients(self, alpha_t: Any) -> list[Any]:

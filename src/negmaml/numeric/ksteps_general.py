@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from negmaml.numeric import validate as _v
-from negmaml.numeric.ksteps import _deriv, _horner, poly_argmin, rational_argmin
+from negmaml.numeric.ksteps import _deriv, _horner, poly_argmin, polyvals, rational_argmin
 
 __all__ = ["MAX_STEPS_GENERAL", "KStepGeneralLoss", "h_matrix", "noise_coefficients"]
 
@@ -162,29 +162,34 @@ class KStepGeneralLoss:
         u[0] += 0.5 * sigma2
         self.u = [float(x) for x in u]
         self.rows = [[float(x) for x in row] for row in self.M]
-        self._dq, self._dden = _deriv(self.q), _deriv(self.den)
+
+    def _at(self, alpha_t: Any) -> tuple[list[Any], Any, Any]:
+        """The rows of ``M`` (``Tr(H_r H_t)`` by powers of ``alpha_r``), ``q``, ``Tr(H_t)^2``."""
+        vals = polyvals(self.rows + [self.q, self.den], alpha_t)
+        k = len(self.rows)
+        return vals[:k], vals[k], vals[k + 1]
+
+    def loss(self, alpha_t: Any, alpha_r: Any) -> Any:
+        by_r, Q, D = self._at(alpha_t)
+        return _horner(self.u, alpha_r) + _horner(by_r, alpha_r) * (self.scale * Q / D)
+
+    def dloss_dalpha_t(self, alpha_t: Any, alpha_r: Any) -> Any:
+        rows = self.rows + [self.q, self.den]
+        vals = polyvals(rows + [_deriv(r) for r in rows], alpha_t)
+        k = len(self.rows)
+        by_r, Q, D = vals[:k], vals[k], vals[k + 1]
+        dby_r, dQ, dD = vals[k + 2:2 * k + 2], vals[2 * k + 2], vals[2 * k + 3]
+        ratio = self.scale * Q / D
+        dratio = self.scale * (dQ * D - Q * dD) / (D * D)
+        return _horner(dby_r, alpha_r) * ratio + _horner(by_r, alpha_r) * dratio
+
+    def dloss_dalpha_r(self, alpha_t: Any, alpha_r: Any) -> Any:
+        by_r, Q, D = self._at(alpha_t)
+        return _horner(_deriv(self.u), alpha_r) + _horner(_deriv(by_r), alpha_r) \
+            * (self.scale * Q / D)
 
     def _ratio(self, alpha_t: Any) -> Any:
         return self.scale * _horner(self.q, alpha_t) / _horner(self.den, alpha_t)
-
-    def _bilinear(self, alpha_t: Any, alpha_r: Any, drows: bool = False) -> Any:
-        rows = [_deriv(r) for r in self.rows] if drows else self.rows
-        return _horner([_horner(r, alpha_t) for r in rows], alpha_r)
-
-    def loss(self, alpha_t: Any, alpha_r: Any) -> Any:
-        return _horner(self.u, alpha_r) + self._bilinear(alpha_t, alpha_r) * self._ratio(alpha_t)
-
-    def dloss_dalpha_t(self, alpha_t: Any, alpha_r: Any) -> Any:
-        Q, D = _horner(self.q, alpha_t), _horner(self.den, alpha_t)
-        dratio = self.scale * (_horner(self._dq, alpha_t) * D - Q * _horner(self._dden, alpha_t)) \
-            / (D * D)
-        return (self._bilinear(alpha_t, alpha_r, drows=True) * self._ratio(alpha_t)
-                + self._bilinear(alpha_t, alpha_r) * dratio)
-
-    def dloss_dalpha_r(self, alpha_t: Any, alpha_r: Any) -> Any:
-        by_r = [_horner(r, alpha_t) for r in self.rows]
-        return _horner(_deriv(self.u), alpha_r) + _horner(_deriv(by_r), alpha_r) \
-            * self._ratio(alpha_t)
 
     def alpha_r_coefficients(self, alpha_t: Any) -> list[Any]:
         """Ascending coefficients of the loss in ``alpha_r`` (degree ``2 K_r``)."""

@@ -17,7 +17,8 @@ trace)::
 
 Every term has one ``G`` fewer, so the recursion ends with words of ``Sigma`` alone. Letters are
 symmetric, so a transpose reverses a word. Pure Python with integer coefficients (no SymPy); the
-SymPy form is built by :func:`to_sympy`.
+SymPy form is built by
+:func:`negmaml.derivations.ksteps_general.to_sympy`.
 
 Representation: a word is a tuple of letters, :data:`G` (``-1``) or a positive integer ``k``
 meaning ``Sigma^(k/2)`` (half powers, so that ``W = (1, G, 1)``). A result is a dict mapping
