@@ -238,21 +238,42 @@ DISPLAY_SYMBOLS = {
 
 
 def sums() -> dict[str, sp.Expr]:
-    """``h^{(K)}`` and ``N^{(K)}`` for general ``K`` as sums over Lemma 1's moments.
+    """The K-step averages for symbolic ``K``, as sums over Lemma 1's moments (beyond the paper).
 
-    ``E[W^j] = M_j(n, p) I_p`` (Lemma 1; ``M_0 = 1``). With ``A = I - alpha/n W`` and
-    ``S = sum_{k<K} A^k``: ``h^{(K)} = E[A^{2K}] = sum_j binom(2K, j) (-alpha/n)^j M_j`` and
-    ``N^{(K)} = E Tr(S^2 W)/p = sum_{k,l<K} sum_j binom(k+l, j) (-alpha/n)^j M_{j+1}``.
-    Beyond the paper.
+    ``E[W^j] = M_j(n, p) I_p`` (Lemma 1; ``M_0 = 1``) and ``E[W^j Tr W^l] = M2_{j,l}(n, p) I_p``
+    (``M2_{j,0} = p M_j``). With ``A = I - alpha/n W``, ``S = sum_{k<K} A^k`` and
+    ``S^2 = sum_{k,l<K} A^{k+l}``:
+
+    - ``h = E[A^{2K}] = sum_j binom(2K, j) (-alpha/n)^j M_j``;
+    - ``N = E Tr(S^2 W)/p = sum_{k,l<K} sum_j binom(k+l, j) (-alpha/n)^j M_{j+1}``;
+    - Theorem 2's ``g_1 = E[A^{2K} S^2 W]/n``, ``g_2 = E[A^{2K} Tr(S^2 W)]/(p n)``,
+      ``g_3 = E[A^{4K}]``, ``g_4 = E[A^{2K} Tr A^{2K}]/p`` as the same binomial sums over
+      ``M`` and ``M2``.
+
+    Keys ``"h"``, ``"N"``, ``"g1"`` .. ``"g4"``. ``K`` is :data:`K_sym`, ``alpha`` and ``n`` are
+    plain symbols (``alpha_t, n_t`` for training). The tests expand them at ``K = 1, 2, 3`` and
+    compare with :func:`averages`.
     """
-    j, k, l = sp.symbols("j k l", integer=True, nonnegative=True)
+    i, j, k, l = sp.symbols("i j k l", integer=True, nonnegative=True)
     M = sp.Function("M")
+    M2 = sp.Function("M2")
     a = sp.Symbol(r"\alpha", real=True)
     n_ = sp.Symbol("n", positive=True, integer=True)
-    h = sp.Sum(sp.binomial(2 * K_sym, j) * (-a / n_) ** j * M(j), (j, 0, 2 * K_sym))
-    noise = sp.Sum(sp.Sum(sp.Sum(sp.binomial(k + l, j) * (-a / n_) ** j * M(j + 1),
-                                 (j, 0, k + l)), (l, 0, K_sym - 1)), (k, 0, K_sym - 1))
-    return {"h": h, "N": noise}
+    K = K_sym
+
+    def binom_sum(top: sp.Expr, var: sp.Symbol, body: sp.Expr) -> sp.Expr:
+        return sp.Sum(sp.binomial(top, var) * (-a / n_) ** var * body, (var, 0, top))
+
+    def over_kl(body: sp.Expr) -> sp.Expr:
+        return sp.Sum(sp.Sum(body, (l, 0, K - 1)), (k, 0, K - 1))
+
+    h = binom_sum(2 * K, j, M(j))
+    noise = over_kl(binom_sum(k + l, j, M(j + 1)))
+    g1 = over_kl(binom_sum(2 * K, i, binom_sum(k + l, j, M(i + j + 1)))) / n_
+    g2 = over_kl(binom_sum(2 * K, i, binom_sum(k + l, j, M2(i, j + 1)))) / (p * n_)
+    g3 = binom_sum(4 * K, j, M(j))
+    g4 = binom_sum(2 * K, i, binom_sum(2 * K, j, M2(i, j))) / p
+    return {"h": h, "N": noise, "g1": g1, "g2": g2, "g3": g3, "g4": g4}
 
 
 def display(regime: str) -> sp.Expr:

@@ -208,7 +208,11 @@ def _ksteps_entries() -> list[Entry]:
                      " $\\alpha_t^2/n_t\\,(\\ldots)$ unchanged (derived in"
                      " \\texttt{negmaml.derivations.ksteps}). In both regimes the slope in"
                      " $\\alpha_t$ at $\\alpha_t = 0$ is $K$ times the one-step slope (proved"
-                     " symbolically for $K = 2, 3$), hence positive for $\\sigma > 0$.\n"))
+                     " symbolically for $K = 2, 3$), hence positive for $\\sigma > 0$. For general"
+                     " $K$, with $\\mathbb{E}[W^j\\operatorname{Tr}W^l] = M2_{j,l} I_p$:\n"))
+    for key in ("g1", "g2", "g3", "g4"):
+        out.append(Equation(f"g_{key[1]}^{{(K)}}", sums[key],
+                            f"$g_{key[1]}^{{(K)}}$, beyond the paper", f"eq:ksteps-{key}"))
     out.extend(_ksteps_general_entries())
     return out
 
