@@ -5,7 +5,8 @@ Run: ``python benchmarks/bench_ksteps.py [--points 1000000] [--repeat 5]``. Prin
 - the cold time of :func:`negmaml.derivations.ksteps.loss` for both regimes at ``K = K_r = 2``
   and ``K = K_r = 5`` (a fresh interpreter each time; targets 10 s and 60 s);
 - the time per point of ``negmaml.numeric.loss`` with ``inner_steps = K`` against the generated
-  one-step function, timed in the same run (ratio; coefficients cached by a first call).
+  one-step function, timed in the same run (ratio; coefficients cached by a first call), for
+  Theorems 1 and 2 (Figures 2 and 3's sizes) and Theorem 3 (Figure 4's Wishart covariances).
 """
 
 from __future__ import annotations
@@ -48,12 +49,18 @@ def main() -> None:
     args = ap.parse_args()
     for K in (2, 5):
         print(f"cold derivation, both regimes, K = K_r = {K}: {_cold(K):.2f} s")
+    from negmaml.experiments.figures import FIGURES, figure_covariances
     from negmaml.numeric import loss
 
+    Sigma, Sigma_w = figure_covariances(FIGURES["4b"])  # noqa: N806
+    fig4 = dict(theory="general", Sigma=Sigma, Sigma_w=Sigma_w, n_t=30, n_v=2, n_r=20, m=3,
+                sigma=1.0)
     at = np.linspace(-2.0, 2.0, args.points)
-    for name, params in (("Figure 2 (Thm 1)", FIG2), ("Figure 3 (Thm 2)", FIG3)):
+    for name, params, ks in (("Figure 2 (Thm 1)", FIG2, (2, 5, 8)),
+                             ("Figure 3 (Thm 2)", FIG3, (2, 5, 8)),
+                             ("Figure 4 (Thm 3)", fig4, (2, 4, 6))):
         one = _best(lambda: loss(at, 0.2, **params), args.repeat)  # noqa: B023
-        for K in (2, 5, 8):
+        for K in ks:
             t = time.perf_counter()
             loss(0.0, 0.2, inner_steps=K, **params)
             first = time.perf_counter() - t

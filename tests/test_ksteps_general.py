@@ -85,6 +85,55 @@ def test_engine_against_monte_carlo():
         assert np.max(np.abs(z)) <= 4.5, z
 
 
+def _wick_matrix(word, Spow, n_, p_):
+    """The same average by Wick pairings of ``Z`` (independent code, ``W = S^1/2 Z^T Z S^1/2``)."""
+    from negmaml.symbolic.wick import Fixed, Gauss, expect_terms
+
+    Z = Gauss("Z", sp.Symbol("n"), sp.Symbol("p"))
+    factors, labels = [], {}
+    for letter in word:
+        if letter == G:
+            factors += [Z.T, Z]
+        else:
+            labels[f"S{letter}"] = letter
+            factors.append(Fixed(f"S{letter}"))
+    out = np.zeros((p_, p_))
+    for coef, path, traces in expect_terms(factors):
+        c = float(sp.sympify(coef).subs({"n": n_, "p": p_}))
+        term = np.eye(p_)
+        for x in path:
+            term = term @ Spow(labels[x])
+        for t in traces:
+            prod = np.eye(p_)
+            for x in t:
+                prod = prod @ Spow(labels[x])
+            c *= np.trace(prod)
+        out += c * term
+    return out
+
+
+@pytest.mark.parametrize(("j", "l"), [(1, 1), (2, 1), (2, 2), (3, 2), (3, 3)])
+def test_engine_equals_wick_pairings(j, l):
+    # E[W^j Sigma W^l] by Stein's lemma and by Wick's theorem on Z, at a random Sigma
+    rng = np.random.default_rng(0)
+    p_, n_ = 4, 3
+    a = rng.standard_normal((p_, p_))
+    lam, U = np.linalg.eigh(a @ a.T / p_ + 0.3 * np.eye(p_))
+
+    def Spow(half):
+        return (U * lam ** (half / 2)) @ U.T
+
+    word = product(power_word(j), (2,), power_word(l))
+    mine = np.zeros((p_, p_))
+    for (pw, s, traces), c in average(word).items():
+        term = c * n_**pw * Spow(s)
+        for k in traces:
+            term = term * np.sum(lam ** (k / 2))
+        mine += term
+    ref = _wick_matrix(word, Spow, n_, p_)
+    np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-12 * np.max(np.abs(ref)))
+
+
 def test_engine_words_are_canonical():
     assert average((1, G, 1)) == {(1, 2, ()): 1}  # E[W] = n Sigma (Eq. 112)
     # E[W Sigma W] = n(n-1) Sigma^3 + n F with Gaussian F = 2 Sigma^3 + Sigma Tr Sigma^2 (Eq. 113)

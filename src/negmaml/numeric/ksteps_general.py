@@ -171,11 +171,25 @@ class KStepGeneralLoss:
         k = len(self.rows)
         return vals[:k], vals[k], vals[k + 1]
 
+    def _numerator(self, alpha_r: float) -> list[float]:
+        """``(n_v m / 2) Tr(H_r H_t) q`` as a polynomial in ``alpha_t`` at a given ``alpha_r``."""
+        by_t = np.zeros(len(self.rows[0]))
+        for i, row in enumerate(self.rows):
+            by_t += np.asarray(row) * alpha_r**i
+        return [float(x) for x in self.scale * np.convolve(by_t, self.q)]
+
     def loss(self, alpha_t: Any, alpha_r: Any) -> Any:
+        if _is_scalar(alpha_r):
+            N, D = polyvals([self._numerator(float(alpha_r)), self.den], alpha_t)
+            return _horner(self.u, alpha_r) + N / D
         by_r, Q, D = self._at(alpha_t)
         return _horner(self.u, alpha_r) + _horner(by_r, alpha_r) * (self.scale * Q / D)
 
     def dloss_dalpha_t(self, alpha_t: Any, alpha_r: Any) -> Any:
+        if _is_scalar(alpha_r):
+            num = self._numerator(float(alpha_r))
+            N, D, dN, dD = polyvals([num, self.den, _deriv(num), _deriv(self.den)], alpha_t)
+            return (dN * D - N * dD) / (D * D)
         rows = self.rows + [self.q, self.den]
         vals = polyvals(rows + [_deriv(r) for r in rows], alpha_t)
         k = len(self.rows)
@@ -208,14 +222,15 @@ class KStepGeneralLoss:
     def optimal_alpha_t(self, alpha_r: float, bracket: float = 50.0) -> float:
         """The global minimiser in ``alpha_t`` (or ``inf``), by :func:`rational_argmin`."""
         ar = float(alpha_r)
-        by_t = [0.0] * len(self.rows[0])
-        for i, row in enumerate(self.rows):
-            for j, x in enumerate(row):
-                by_t[j] += x * ar**i  # Tr(H_r H_t) as a polynomial in alpha_t at this alpha_r
-        if all(x == 0 for x in by_t):
+        if not any(self._numerator(ar)):
             raise ValueError(f"alpha_r={alpha_r!r} makes the loss independent of alpha_t")
-        num = [float(x) for x in np.convolve(by_t, self.q)]
-        return rational_argmin(num, self.den, bracket)
+        return rational_argmin(self._numerator(ar), self.den, bracket)
+
+
+def _is_scalar(x: Any) -> bool:
+    """A Python or NumPy real scalar (not an array of another library)."""
+    return isinstance(x, (int, float, np.floating, np.integer)) or (
+        isinstance(x, np.ndarray) and x.ndim == 0)
 
 
 def general_ksteps_loss(inner_steps: int, adapt_steps: int, *, Sigma: Any, Sigma_w: Any,  # noqa: N803
