@@ -72,22 +72,8 @@ def run_ksteps(*, runs: int = 2000, seed: int = 0, progress: bool = False,
     with Progress(units, "ksteps", enabled=progress) as bar:
         for K in K_CURVES:
             res = simulate(GRID_A, ALPHA_R, inner_steps=K, **common, **FIG2)
-            mean = np.asarray(res.mean)
-            neg = np.nonzero(GRID_A < 0)[0]
-            pos = np.nonzero(GRID_A > 0)[0]
-            i_neg = int(neg[np.argmin(mean[neg])])
-            i_pos = int(pos[np.argmin(mean[pos])])
             out["curves"].append({
-                "K": K, "alpha_t": GRID_A.tolist(), "mc_mean": mean.tolist(),
-                "mc_stderr": np.asarray(res.stderr).tolist(),
-                "theory": np.asarray(loss(GRID_A, ALPHA_R, inner_steps=K, **FIG2)).tolist(),
-                "curve_alpha_t": CURVE_A.tolist(),
-                "curve_theory": np.asarray(loss(CURVE_A, ALPHA_R, inner_steps=K,
-                                                **FIG2)).tolist(),
-                "mc_best_negative": float(GRID_A[i_neg]),
-                "mc_best_positive": float(GRID_A[i_pos]),
-                "mc_best_negative_minus_best_positive": float(mean[i_neg] - mean[i_pos]),
-                "paired_stderr": res.stderr_of_difference(i_neg, i_pos),
+                **_curve(K, res, FIG2),
                 "theory_optimum": float(optimal_alpha_t("auto", alpha_r=ALPHA_R, inner_steps=K,
                                                         **FIG2)),
             })
@@ -119,6 +105,23 @@ def run_ksteps(*, runs: int = 2000, seed: int = 0, progress: bool = False,
     return out
 
 
+def _curve(K: int, res: Any, theory_kw: dict[str, Any]) -> dict[str, Any]:
+    """One curve of panels (a) and (c): simulation, theory, best negative and positive points."""
+    mean = np.asarray(res.mean)
+    neg, pos = np.nonzero(GRID_A < 0)[0], np.nonzero(GRID_A > 0)[0]
+    i_neg, i_pos = int(neg[np.argmin(mean[neg])]), int(pos[np.argmin(mean[pos])])
+    return {
+        "K": K, "alpha_t": GRID_A.tolist(), "mc_mean": mean.tolist(),
+        "mc_stderr": np.asarray(res.stderr).tolist(),
+        "theory": np.asarray(loss(GRID_A, ALPHA_R, inner_steps=K, **theory_kw)).tolist(),
+        "curve_alpha_t": CURVE_A.tolist(),
+        "curve_theory": np.asarray(loss(CURVE_A, ALPHA_R, inner_steps=K, **theory_kw)).tolist(),
+        "mc_best_negative": float(GRID_A[i_neg]), "mc_best_positive": float(GRID_A[i_pos]),
+        "mc_best_negative_minus_best_positive": float(mean[i_neg] - mean[i_pos]),
+        "paired_stderr": res.stderr_of_difference(i_neg, i_pos),
+    }
+
+
 def _general(common: dict[str, Any], bar: Progress) -> dict[str, Any]:
     """Panel (c): Theorem 3 with K steps at Figure 4's covariances (beyond the paper)."""
     from negmaml.experiments.figures import FIGURES, figure_covariances
@@ -131,20 +134,7 @@ def _general(common: dict[str, Any], bar: Progress) -> dict[str, Any]:
     for K in K_GENERAL_CURVES:
         res = simulate(GRID_A, ALPHA_R, Sigma=Sigma, Sigma_w=Sigma_w, p=FIG2["p"],
                        inner_steps=K, **common, **params)
-        mean = np.asarray(res.mean)
-        neg, pos = np.nonzero(GRID_A < 0)[0], np.nonzero(GRID_A > 0)[0]
-        i_neg, i_pos = int(neg[np.argmin(mean[neg])]), int(pos[np.argmin(mean[pos])])
-        out["curves"].append({
-            "K": K, "alpha_t": GRID_A.tolist(), "mc_mean": mean.tolist(),
-            "mc_stderr": np.asarray(res.stderr).tolist(),
-            "theory": np.asarray(loss(GRID_A, ALPHA_R, inner_steps=K, **theory_kw)).tolist(),
-            "curve_alpha_t": CURVE_A.tolist(),
-            "curve_theory": np.asarray(loss(CURVE_A, ALPHA_R, inner_steps=K,
-                                            **theory_kw)).tolist(),
-            "mc_best_negative": float(GRID_A[i_neg]), "mc_best_positive": float(GRID_A[i_pos]),
-            "mc_best_negative_minus_best_positive": float(mean[i_neg] - mean[i_pos]),
-            "paired_stderr": res.stderr_of_difference(i_neg, i_pos),
-        })
+        out["curves"].append(_curve(K, res, theory_kw))
         bar.update(1)
     for K in K_GENERAL_OPTIMA:
         grid = -np.geomspace(50.0, 1e-5, 20001)
