@@ -35,6 +35,7 @@ from functools import cache
 import sympy as sp
 
 from negmaml.symbolic import alpha_t, init_dist2, m, n_t, n_v, nu, p, sigma
+from negmaml.symbolic.factoring import factor
 
 __all__ = [
     "N",
@@ -68,13 +69,13 @@ def schur_block_trace() -> sp.Expr:
     ``W'`` of ``q = p - N + n_v`` degrees of freedom (L1) and ``E W'' = (N - n_v) I``.
     """
     q = p - N + n_v
-    return sp.factor(n_v + (N - n_v) * inverse_wishart_trace(n_v, q))
+    return factor(n_v + (N - n_v) * inverse_wishart_trace(n_v, q))
 
 
 def radial_trace_product(n: sp.Expr, k: sp.Expr) -> sp.Expr:
     """Lemma L3: ``E[Tr W Tr W^{-1}]`` for ``W = X^T X``, ``X`` ``k x n`` (``W`` is ``n x n``)."""
     inv_chi2 = 1 / (k * n - 2)  # E[1/chi2_{kn}]
-    return sp.factor(inverse_wishart_trace(n, k) / inv_chi2)
+    return factor(inverse_wishart_trace(n, k) / inv_chi2)
 
 
 @cache
@@ -87,7 +88,7 @@ def projection_moments(k: sp.Expr = n_v, dim: sp.Expr = N_) -> tuple[sp.Expr, sp
     """
     u, v = sp.symbols("u v")
     sol = sp.solve([u * dim + 2 * v - k**2 / dim, u + v * (dim + 1) - k / dim], [u, v], dict=True)
-    return sp.factor(sol[0][u]), sp.factor(sol[0][v])
+    return factor(sol[0][u]), factor(sol[0][v])
 
 
 @cache
@@ -105,15 +106,15 @@ def dist2_alpha_t_zero() -> dict[str, dict[str, sp.Expr]]:
     (L4), so ``E Tr[M^{-1} C M C] = u p + v (p + E[Tr M Tr M^{-1}])`` (L3).
     """
     over = {
-        "sigma2": sp.factor(inverse_wishart_trace(N, p)),
-        "nu2": sp.factor(m * schur_block_trace() / p),
+        "sigma2": factor(inverse_wishart_trace(N, p)),
+        "nu2": factor(m * schur_block_trace() / p),
         "init_dist2": 1 - N / p,
     }
     u, v = projection_moments(n_v, N)
     pair = radial_trace_product(p, N)
     under = {
-        "sigma2": sp.factor(inverse_wishart_trace(p, N)),
-        "nu2": sp.factor(m / p * (u * p + v * (p + pair))),
+        "sigma2": factor(inverse_wishart_trace(p, N)),
+        "nu2": factor(m / p * (u * p + v * (p + pair))),
         "init_dist2": sp.Integer(0),
     }
     return {"overparameterized": over, "underparameterized": under}
@@ -131,7 +132,7 @@ def dist2_overparameterized() -> sp.Expr:
     parts of ``Gamma_i`` (Eq. 73) give ``nu^2/p c n_v``, ``sigma^2 c J_1`` and
     ``sigma^2 alpha_t^2/n_t c J_2`` per task.
     """
-    c = sp.factor(schur_block_trace() / n_v)
+    c = factor(schur_block_trace() / n_v)
     zero = dist2_alpha_t_zero()["overparameterized"]
     return (zero["init_dist2"] * init_dist2 + m * c * (nu**2 * n_v / p + sigma**2 * J1
                                                        + sigma**2 * alpha_t**2 / n_t * J2))
@@ -187,10 +188,10 @@ def underparameterized_equations() -> dict[str, sp.Expr]:
     m_, n_, p_, N2 = m, n_v, p, sp.Symbol("N", positive=True)
     eqs = [sp.Eq(g_, (1 - n_ / p_) / s_ + R_ / p_), sp.Eq(s_, (m_ - 1) / (m_ * g_))]
     sol = sp.solve(eqs, [g_, s_], dict=True)[0]
-    sol = {k: sp.factor(v.subs(m_ * n_, N2)) for k, v in sol.items()}
+    sol = {k: factor(v.subs(m_ * n_, N2)) for k, v in sol.items()}
     # Silverstein: R (s + p E[lambda/(1+lambda R)]) = n_v, i.e. s R + p E[lambda R/(1+lambda R)]
     # = n_v; with E_ standing for E[lambda R/(1 + lambda R)]:
-    silverstein = sp.factor((sol[s_] * R_ + p_ * E_ - n_).subs(N2, m_ * n_))
+    silverstein = factor((sol[s_] * R_ + p_ * E_ - n_).subs(N2, m_ * n_))
     return {"g": sol[g_], "s": sol[s_], "eliminated": sp.solve(silverstein, E_)[0]}
 
 

@@ -62,6 +62,7 @@ from negmaml.symbolic import (
     p,
     sigma,
 )
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.wick import expect_terms
 from negmaml.symbolic.wishart_polys import W, expect_matrix_poly
 
@@ -222,7 +223,7 @@ def slope_at_zero(regime: str, K: int = 1, K_r: int = 1) -> sp.Expr:
     positive whenever ``sigma > 0``, so a small negative ``alpha_t`` beats ``alpha_t = 0`` for
     every ``K`` in both regimes (the tests check ``slope(K) - K slope(1) = 0`` symbolically).
     """
-    return sp.factor(sp.diff(loss(regime, K, K_r), alpha_t).subs(alpha_t, 0))
+    return factor(sp.diff(loss(regime, K, K_r), alpha_t).subs(alpha_t, 0))
 
 
 #: Symbols of the display forms (beyond the paper): ``h_t^{(K)}``, ``h_r^{(K_r)}``,

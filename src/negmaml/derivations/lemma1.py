@@ -12,6 +12,7 @@ from functools import cache
 import sympy as sp
 
 from negmaml.symbolic import Fixed, Gauss, expect, n, n_t, n_v, p, wishart_moment
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.wick import expect_terms
 
 __all__ = ["LEMMA1_MOMENTS", "lemma1_moment", "lemma2_leading", "lemma3_leading", "mu_terms",
@@ -49,7 +50,7 @@ def mu_terms(rows: sp.Expr = n) -> dict[str, sp.Expr]:
                                  "mu22": (2, (2,))}.items():
         degree = power + sum(traces)
         norm = n**degree * (p if traces else 1)
-        out[key] = sp.factor(sp.cancel(wishart_moment(power, traces) / norm)).subs(n, rows)
+        out[key] = factor(sp.cancel(wishart_moment(power, traces) / norm)).subs(n, rows)
     return out
 
 
@@ -59,7 +60,7 @@ def eq42_coefficients() -> tuple[sp.Expr, sp.Expr]:
     terms = expect_terms([X.T, X, Fixed("D"), X.T, X])
     a = sum((c for c, path, tr in terms if path == ("D",) and not tr), sp.Integer(0))
     b = sum((c for c, path, tr in terms if path == () and tr == (("D",),)), sp.Integer(0))
-    return sp.factor(a), sp.factor(b)
+    return factor(a), factor(b)
 
 
 def eq41() -> sp.Expr:
@@ -78,8 +79,8 @@ def lemma2_leading() -> dict[int, sp.Expr]:
     Xv, Xt = Gauss("X_v", n_v, p), Gauss("X_t", n_t, p)
     return {
         43: expect([Xv, Xv.T]),
-        44: sp.factor(expect([Xv, Xt.T, Xt, Xv.T])),
-        45: sp.factor(expect([Xv, Xt.T, Xt, Xt.T, Xt, Xv.T])),
+        44: factor(expect([Xv, Xt.T, Xt, Xv.T])),
+        45: factor(expect([Xv, Xt.T, Xt, Xt.T, Xt, Xv.T])),
     }
 
 
@@ -88,6 +89,6 @@ def lemma3_leading() -> dict[int, sp.Expr]:
     Xv, Xt = Gauss("X_v", n_v, p), Gauss("X_t", n_t, p)
     return {
         55: expect([Xv.T, Xv]),
-        56: sp.factor(expect([Xt.T, Xt, Xv.T, Xv])),
-        57: sp.factor(expect([Xt.T, Xt, Xv.T, Xv, Xt.T, Xt])),
+        56: factor(expect([Xt.T, Xt, Xv.T, Xv])),
+        57: factor(expect([Xt.T, Xt, Xv.T, Xv, Xt.T, Xt])),
     }

@@ -19,6 +19,7 @@ import sympy as sp
 
 from negmaml.derivations import theorem1, theorem2, theorem3
 from negmaml.symbolic import alpha_r, alpha_t
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.traces import trace_symbols
 from negmaml.theories import THEORIES
 
@@ -73,7 +74,7 @@ def eq8() -> tuple[sp.Expr, sp.Expr]:
 
     The roots of the numerator of ``dL/dalpha_t``, a quadratic; returned smaller first.
     """
-    num = sp.factor(sp.together(dloss("overparameterized", "alpha_t"))).as_numer_denom()[0]
+    num = factor(sp.together(dloss("overparameterized", "alpha_t"))).as_numer_denom()[0]
     poly = sp.Poly(num, alpha_t)
     factors = [f for f, _ in sp.factor_list(poly.as_expr())[1] if f.has(alpha_t)]
     quad = [f for f in factors if sp.Poly(f, alpha_t).degree() == 2]
@@ -81,7 +82,7 @@ def eq8() -> tuple[sp.Expr, sp.Expr]:
             sp.Poly(f, alpha_t).degree() for f in factors if f not in quad):
         raise AssertionError("the numerator of dL/dalpha_t is not a single quadratic in alpha_t")
     a, b, c = sp.Poly(quad[0], alpha_t).all_coeffs()
-    disc = sp.factor(b**2 - 4 * a * c)
+    disc = factor(b**2 - 4 * a * c)
     r1 = (-b - sp.sqrt(disc)) / (2 * a)
     r2 = (-b + sp.sqrt(disc)) / (2 * a)
     # a < 0 here (the leading coefficient is -p/n_t times positive factors): order the roots.
@@ -93,7 +94,7 @@ def eq8() -> tuple[sp.Expr, sp.Expr]:
 @cache
 def eq10() -> sp.Expr:
     """Eq. 10: Theorem 2's ``dL/dalpha_t`` at ``alpha_t = 0``."""
-    return sp.factor(sp.simplify(dloss("underparameterized", "alpha_t").subs(alpha_t, 0)))
+    return factor(sp.simplify(dloss("underparameterized", "alpha_t").subs(alpha_t, 0)))
 
 
 @cache

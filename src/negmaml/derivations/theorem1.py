@@ -37,6 +37,7 @@ from negmaml.symbolic import (
     wishart_moment,
 )
 from negmaml.symbolic.expectation import W, contraction, wishart_expect
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.wick import expect_terms
 
 __all__ = ["E_dist2", "display", "h", "h_r", "h_t", "loss", "steps", "test_side_loss"]
@@ -51,7 +52,7 @@ def h(alpha: sp.Expr, rows: sp.Expr) -> sp.Expr:
 
     Returns the exact coefficient, ``1 - 2 alpha + alpha^2 mu_2(rows)``.
     """
-    return sp.factor(wishart_expect((1 - alpha / rows * W) ** 2, n=rows))
+    return factor(wishart_expect((1 - alpha / rows * W) ** 2, n=rows))
 
 
 @cache
@@ -92,7 +93,7 @@ def steps() -> Steps:
     sandwich = expect_terms([Xv, D, Xv.T])
     A_t = 1 - alpha_t / n_t * W
     # Eq. 75: B B^T / p, block i = X_v A_t^2 X_v^T (Eq. 68).
-    bbt = sp.factor(contraction(sandwich, {"D": A_t**2}, n=n_t) / p)
+    bbt = factor(contraction(sandwich, {"D": A_t**2}, n=n_t) / p)
     # Eq. 76: Gamma (Eq. 73) = nu^2/p X_v A_t^2 X_v^T + sigma^2 (I + alpha_t^2/n_t^2 X_v W_t X_v^T)
     gamma = nu**2 / p * contraction(sandwich, {"D": A_t**2}, n=n_t) + sigma**2 * (
         1 + alpha_t**2 / n_t**2 * contraction(sandwich, {"D": W}, n=n_t))
@@ -100,7 +101,7 @@ def steps() -> Steps:
     bddb = init_dist2 * wishart_expect(A_t**2, n=n_t)
     # Eqs. 74 and 78: |omega* - w0|^2 = Tr[(B B^T)^-1 (Gamma - B d d^T B^T)] + |d|^2, with
     # (B B^T)^-1 = I/(p bbt) to leading order over the n_v m validation points.
-    dist2 = sp.factor(n_v * m * (gamma - bddb) / (p * bbt) + init_dist2)
+    dist2 = factor(n_v * m * (gamma - bddb) / (p * bbt) + init_dist2)
     loss_expr = test_side_loss().subs(E_dist2, dist2)
     # The same composition with h_t, h_r kept as symbols (for display): the averages of
     # (I - alpha/n W)^2 are exactly h_t and h_r, so replace them where they occur.
@@ -115,8 +116,8 @@ def steps() -> Steps:
     return Steps({
         "65": test_side_loss(),
         "75": bbt,
-        "76": sp.factor(gamma),
-        "77": sp.factor(bddb),
+        "76": factor(gamma),
+        "77": factor(bddb),
         "79": dist2,
         "5": loss_expr,
     }, display={"65": test_d, "79": dist2_d, "5": test_d.subs(E_dist2, dist2_d)})

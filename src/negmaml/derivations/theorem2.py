@@ -28,6 +28,7 @@ from negmaml.derivations.steps import Steps
 from negmaml.derivations.theorem1 import E_dist2, h_t, test_side_loss
 from negmaml.symbolic import Fixed, Gauss, alpha_t, m, n_t, n_v, nu, p, sigma
 from negmaml.symbolic.expectation import W, contraction
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.wick import expect_terms
 
 __all__ = ["display", "g_terms", "loss", "steps"]
@@ -50,21 +51,21 @@ def steps() -> Steps:
     A = 1 - alpha_t / n_t * W
     # Eq. 86 / 90: B^T B = sum_i A X_v^T X_v A; E over X_v is n_v A^2 (Eq. 31), then over X_t.
     btb_terms = expect_terms([Xv.T, Xv])
-    btb = sp.factor(contraction(btb_terms, {}, left=A, right=A, n=n_t) / n_v)
+    btb = factor(contraction(btb_terms, {}, left=A, right=A, n=n_t) / n_v)
     # Eq. 89's second and third sums: A X_v^T X_v D X_v^T X_v A with D = A^2 or W_t (Eq. 42).
     eq42 = expect_terms([Xv.T, Xv, D, Xv.T, Xv])
     (c_d, on_d), (c_tr, on_tr) = _split_eq42(eq42)
-    g3 = sp.factor(contraction(on_d, {"D": A**2}, left=A, right=A, n=n_t))
-    g4 = sp.factor(contraction(on_tr, {"D": A**2}, left=A, right=A, n=n_t) / p)
-    g1 = sp.factor(contraction(on_d, {"D": W}, left=A, right=A, n=n_t) / n_t)
-    g2 = sp.factor(contraction(on_tr, {"D": W}, left=A, right=A, n=n_t) / (p * n_t))
+    g3 = factor(contraction(on_d, {"D": A**2}, left=A, right=A, n=n_t))
+    g4 = factor(contraction(on_tr, {"D": A**2}, left=A, right=A, n=n_t) / p)
+    g1 = factor(contraction(on_d, {"D": W}, left=A, right=A, n=n_t) / n_t)
+    g2 = factor(contraction(on_tr, {"D": W}, left=A, right=A, n=n_t) / (p * n_t))
     # Eq. 92 and Eq. 94 per task, divided by n_v: the coefficients of Eq. 42 give (n_v+1) and 1.
-    second = sp.factor((c_d * g3 + c_tr * p * g4) / n_v)
-    third = sp.factor((c_d * n_t * g1 + c_tr * n_t * p * g2) / n_v)
+    second = factor((c_d * g3 + c_tr * p * g4) / n_v)
+    third = factor((c_d * n_t * g1 + c_tr * n_t * p * g2) / n_v)
     # Eq. 88: E[B^T Gamma B] = m n_v [sigma^2 h + nu^2/p (Eq. 92) + sigma^2 alpha^2/n_t^2 (Eq. 94)]
     bgb = m * n_v * (sigma**2 * btb + nu**2 / p * second + sigma**2 * alpha_t**2 / n_t**2 * third)
     # Eq. 85 at leading order: Tr[(n_v m btb)^-2 E B^T Gamma B] = p * bgb / (n_v m btb)^2.
-    dist2 = sp.factor(p * bgb / (n_v * m * btb) ** 2)
+    dist2 = factor(p * bgb / (n_v * m * btb) ** 2)
     # The same composition with h_t and g_1..g_4 as symbols (Eq. 9's layout), checked equal.
     sym = {k: sp.Symbol(k.replace("g", "g_"), real=True) for k in ("g1", "g2", "g3", "g4")}
     ht = sp.Symbol("h_t", positive=True)

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from functools import cache
 
 import sympy as sp
-import sympy.core.random as sympy_random
 
 from negmaml.derivations import lemma1, optima, theorem1, theorem2, theorem3
 from negmaml.paper.printed import PRINTED, PrintedEquation
@@ -31,6 +30,7 @@ from negmaml.symbolic import (
     p,
     sigma,
 )
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.traces import F, Sigma, Sigma_w, tr
 from negmaml.symbolic.wick import trace_of
 
@@ -123,17 +123,6 @@ def _point_text(point: dict) -> str:
     return "(" + ", ".join(f"{k}={point[k]}" for k in keys) + ")"
 
 
-def _factor(expr: sp.Expr) -> sp.Expr:
-    """``sympy.factor`` for display, with SymPy's random evaluation points seeded.
-
-    Wang's multivariate factorisation draws random evaluation points (``sympy.core.random``,
-    unseeded by default): the factors are the same for every draw, but an unlucky draw made
-    one factorisation here run for minutes. Seeding makes the cost the same in every process.
-    """
-    sympy_random.seed(2021)
-    return sp.factor(expr)
-
-
 def _difference(derived: sp.Expr, printed: sp.Expr) -> sp.Expr:
     """Exact difference, 0 when the two rational expressions are identical."""
     gap = sp.expand(derived - printed)
@@ -150,7 +139,7 @@ def _compare(eq: int, derived: list[sp.Expr], point: dict, extra: str = "") -> F
     gaps = [_difference(d, q) for d, q in zip(derived, printed, strict=True)]
     reading = f" Reading of the extracted text: {entry.reading}" if entry.reading else ""
     if all(g == 0 for g in gaps):
-        forms = "; ".join(_short(_factor(d) if not d.has(Sigma) else d) for d in derived)
+        forms = "; ".join(_short(factor(d) if not d.has(Sigma) else d) for d in derived)
         return Finding(eq, entry.name, "agrees",
                        f"Derived and printed forms are identical (symbolic difference 0). "
                        f"Derived: {forms}.{reading}{extra}")
@@ -158,10 +147,10 @@ def _compare(eq: int, derived: list[sp.Expr], point: dict, extra: str = "") -> F
     for k, (d, q, g) in enumerate(zip(derived, printed, gaps, strict=True)):
         if g == 0:
             continue
-        ratio = _factor(sp.simplify(d / q))
+        ratio = factor(sp.simplify(d / q))
         label = f"part {k + 1}: " if len(derived) > 1 else ""
         parts.append(
-            f"{label}derived {_short(_factor(d))}; printed {_short(q)}; "
+            f"{label}derived {_short(factor(d))}; printed {_short(q)}; "
             f"derived/printed = {_short(ratio)}; {_numeric_gap(d, q, point)}")
     return Finding(eq, entry.name, "differs", " | ".join(parts) + "." + reading + extra)
 
@@ -190,7 +179,7 @@ _NC_EQUATIONS = {14: _eq14_printed, 15: _eq15_printed, 111: _eq111_printed}
 def _eq10_extra() -> str:
     # Evidence internal to the paper: differentiate the printed Eq. 9 (with the printed g_i).
     eq9 = _parse(9)[0]
-    slope = _factor(sp.simplify(sp.diff(eq9, alpha_t).subs(alpha_t, 0)))
+    slope = factor(sp.simplify(sp.diff(eq9, alpha_t).subs(alpha_t, 0)))
     return (f" Evidence: differentiating the paper's own Eq. 9 (as transcribed, with the g_i of"
             f" Eqs. 92 and 94) at alpha_t = 0 gives {slope}, i.e. the derived value: the printed"
             " Eq. 10 omits the factor h_r, so it holds only where h_r = 1 (alpha_r = 0 or"

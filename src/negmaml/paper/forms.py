@@ -24,6 +24,7 @@ from negmaml.derivations import (
 )
 from negmaml.paper.check import Finding, check_paper
 from negmaml.symbolic import alpha_r, alpha_t, n_t
+from negmaml.symbolic.factoring import factor
 
 __all__ = ["Entry", "Equation", "Note", "Prose", "Section", "entries", "equation_numbers"]
 
@@ -93,7 +94,7 @@ def entries() -> tuple[Entry, ...]:
                38: r"\mathbb{E}[W\operatorname{Tr}W^2]",
                39: r"\mathbb{E}[W^2\operatorname{Tr}W^2]"}
     for eq, lhs in moments.items():
-        out.append(Equation(lhs, sp.factor(lemma1.lemma1_moment(eq)) * sp.Symbol("I_p"),
+        out.append(Equation(lhs, factor(lemma1.lemma1_moment(eq)) * sp.Symbol("I_p"),
                             f"Eq.~{eq}", f"eq:{eq}", (eq,)))
         out.append(note(eq))
     out.append(Section(r"The $\mu$ variables (Eqs.~32--39)", level=2))
@@ -146,7 +147,7 @@ def entries() -> tuple[Entry, ...]:
     out.append(Section(r"Derivatives in $\alpha_t$ at $\alpha_t = 0$"))
     for regime, tag, numbers in (("overparameterized", "Theorem 1", ()),
                                  ("underparameterized", "Theorem 2, Eq.~10", (10,))):
-        slope = sp.factor(sp.simplify(optima.dloss(regime, "alpha_t").subs(alpha_t, 0)))
+        slope = factor(sp.simplify(optima.dloss(regime, "alpha_t").subs(alpha_t, 0)))
         out.append(Equation(r"\partial_{\alpha_t} L\big|_{\alpha_t=0}", slope, tag,
                             f"eq:slope-{regime}", numbers))
     out.append(note(10))
@@ -157,7 +158,7 @@ def entries() -> tuple[Entry, ...]:
     out.append(Equation(r"\alpha_t^{+}", hi, "Eq.~8, argmax", "eq:8-max", (8,)))
     out.append(note(8))
     test = theorem1.test_side_loss()
-    ar_star = sp.factor(sp.solve(sp.diff(test, alpha_r), alpha_r)[0])
+    ar_star = factor(sp.solve(sp.diff(test, alpha_r), alpha_r)[0])
     out.append(Prose("Theorems 1 and 2 share Eq.~65, a convex quadratic in $\\alpha_r$; its"
                      " minimiser, with $\\mathbb{E}|\\omega^\\star-w_0|^2$ from Eq.~79 or Eq.~85,"
                      " is\n"))

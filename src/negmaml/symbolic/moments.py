@@ -21,6 +21,7 @@ from sympy.core.mul import _keep_coeff
 
 from negmaml.symbolic import moment_cache
 from negmaml.symbolic import wishart_recursion as _rec
+from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.symbols import n as n_sym
 from negmaml.symbolic.symbols import p as p_sym
 from negmaml.symbolic.wick import Gauss, expect
@@ -66,10 +67,10 @@ def _moment_wick(power: int, traces: tuple[int, ...]) -> sp.Expr:
     X = Gauss("X", n_sym, p_sym)
     trace_words = [_w_word(k, X) for k in traces]
     if power == 0:
-        return sp.factor(expect(None, trace_words))
+        return factor(expect(None, trace_words))
     # E[W^power ...] = c I_p; the trace of the open word closes it: c = E[Tr(W^power) ...] / p.
     total = expect(None, trace_words + [_w_word(power, X)])
-    return sp.factor(sp.cancel(total / p_sym))
+    return factor(sp.cancel(total / p_sym))
 
 
 @cache

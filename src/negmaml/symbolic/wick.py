@@ -30,6 +30,8 @@ from functools import cache
 
 import sympy as sp
 
+from negmaml.symbolic.factoring import factor
+
 __all__ = [
     "Fixed",
     "expect_terms",
@@ -236,7 +238,7 @@ def _terms_cached(words: tuple[tuple[tuple[Factor, ...], bool], ...]) -> tuple[T
             coef *= dim_symbols[d]
         key = (path, trace_key)
         grouped[key] = grouped.get(key, sp.Integer(0)) + coef
-    return tuple((sp.factor(c), path, traces) for (path, traces), c in grouped.items())
+    return tuple((factor(c), path, traces) for (path, traces), c in grouped.items())
 
 
 def expect_terms(word: Sequence[Factor] | None = None,
