@@ -116,7 +116,7 @@ def _stationary(row: Theory, alpha_r: float, args: tuple) -> np.ndarray:
 def stationary_alpha_t(theory: str, *, alpha_r: float, setting: Setting | None = None,
                        **params: Any) -> np.ndarray:
     """Real stationary points in ``alpha_t`` of the theory's loss, sorted."""
-    row, args, params = _resolve(theory, setting, params)
+    row, args, _ = _resolve(theory, setting, params)
     ar = _v.check_real("alpha_r", alpha_r, scalar=True)
     return _stationary(row, ar, args)
 
@@ -196,7 +196,9 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
 
     ``inner_steps``/``adapt_steps`` other than 1 (beyond the paper): the K-step loss is
     ``u(alpha_r) + v(alpha_r) num(alpha_t)/den(alpha_t)``; the best real stationary point of
-    ``num/den`` (or ``inf``, as above), the same for every ``alpha_r`` with ``v > 0``.
+    ``num/den`` (or ``inf``, as above), the same for every ``alpha_r`` with ``v > 0``. Theorem 3
+    with several steps (``theory="general"``, Gaussian inputs): the loss is
+    ``u(alpha_r) + N(alpha_t; alpha_r)/D(alpha_t)``, so the optimum depends on ``alpha_r``.
     """
     row, args, params = _resolve(theory, setting, params)
     ar = _v.check_real("alpha_r", alpha_r)
