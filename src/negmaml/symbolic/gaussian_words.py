@@ -31,7 +31,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-__all__ = ["G", "Result", "average", "average_trace", "cache_clear", "power_word", "product", "scale"]
+__all__ = ["G", "Result", "average", "average_trace", "cache_clear", "power_word", "product",
+           "scale"]
 
 #: The white Wishart letter ``G = Z^T Z``.
 G = -1
