@@ -105,7 +105,7 @@ def test_bad_steps_are_refused(bad):
 
 
 def test_finite_size_theory_refuses_several_steps():
-    with pytest.raises(ValueError, match="Theorems 1, 2 and 3"):
+    with pytest.raises(ValueError, match="one step only .several steps: overparameterized"):
         loss(0.0, 0.2, theory="finite-size", inner_steps=2, **FIG2)
 
 

@@ -34,11 +34,14 @@ from types import MappingProxyType
 
 __all__ = [
     "ISOTROPIC_PARAMETERS",
+    "MAX_INNER_STEPS",
     "NEAR_THRESHOLD_RATIO",
     "PARAMETERS",
     "THEORIES",
     "Parameter",
     "Theory",
+    "auto_theory",
+    "check_steps",
     "expectation_exists",
     "get_theory",
     "near_threshold",
@@ -86,6 +89,10 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({q.name: q for q in (
 #: The parameters of the isotropic theories, in the order the generated code takes them.
 ISOTROPIC_PARAMETERS: tuple[str, ...] = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu")
 
+#: The largest number of inner-loop or adaptation steps any theory accepts (the moment engine
+#: needs Wishart moments of degree ``4 K``); each row states its own limits.
+MAX_INNER_STEPS = 8
+
 #: ``p/(n_v m)`` within ``[1/NEAR_THRESHOLD_RATIO, NEAR_THRESHOLD_RATIO]`` is near the threshold.
 NEAR_THRESHOLD_RATIO = 2.0
 
@@ -96,6 +103,18 @@ def _over(p: int, n_v: int, m: int) -> bool:
 
 def _under(p: int, n_v: int, m: int) -> bool:
     return p < n_v * m
+
+
+def _auto_over(covariances: bool, p: int, n_v: int, m: int) -> bool:
+    return not covariances and _over(p, n_v, m)
+
+
+def _auto_under(covariances: bool, p: int, n_v: int, m: int) -> bool:
+    return not covariances and _under(p, n_v, m)
+
+
+def _auto_general(covariances: bool, p: int, n_v: int, m: int) -> bool:
+    return covariances
 
 
 def _finite_size_holds(p: int, n_v: int, m: int) -> bool:
@@ -125,6 +144,14 @@ class Theory:
         beyond_paper: True for the toolkit's own results.
         accuracy: the order to which the theory holds.
         notes: further remarks for users.
+        model: ``"module:function"``, the factory of the row's numeric model (imported on first
+            use by :func:`negmaml.numeric.dispatch.bind`; this module stays dependency-free).
+            The factory takes ``(row, params, inner_steps, adapt_steps)`` and returns an object
+            of the :class:`negmaml.numeric.models.TheoryModel` protocol.
+        max_inner_steps, max_adapt_steps: the largest ``K`` and ``K_r`` the row evaluates
+            (1: the one-step theory only).
+        auto: when ``theory="auto"`` picks this row, as a predicate
+            ``auto(covariances, p, n_v, m)``; None: the row is used only when named.
     """
 
     name: str
@@ -139,6 +166,10 @@ class Theory:
     beyond_paper: bool = False
     accuracy: str = ""
     notes: str = ""
+    model: str = ""
+    max_inner_steps: int = 1
+    max_adapt_steps: int = 1
+    auto: Callable[[bool, int, int, int], bool] | None = None
 
     @property
     def label(self) -> str:
@@ -149,6 +180,11 @@ class Theory:
     def required(self) -> tuple[str, ...]:
         """Parameters without a default."""
         return tuple(q for q in self.parameters if q not in self.defaults)
+
+    def check_steps(self, inner_steps: object, adapt_steps: object) -> tuple[int, int]:
+        """``(K, K_r)`` as whole numbers within this row's limits; ValueError otherwise."""
+        return (_steps(self, "inner_steps", inner_steps, self.max_inner_steps),
+                _steps(self, "adapt_steps", adapt_steps, self.max_adapt_steps))
 
     def outside_message(self, p: int, n_v: int, m: int) -> str:
         """Why the theory does not hold at ``(p, n_v, m)``."""
@@ -164,19 +200,26 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
            _over, "p > n_v*m", coefficient_args=ISOTROPIC_PARAMETERS + ("init_dist2",),
            defaults={"init_dist2": 0.0},
            accuracy="to order xi^(-3/2), xi = min(p, n_t, n_v m, ...) large (Appendix 7.3.1)",
-           notes="isotropic inputs and tasks; h_t, h_r of Eqs. 6-7"),
+           notes="isotropic inputs and tasks; h_t, h_r of Eqs. 6-7",
+           model="negmaml.numeric.models:isotropic_model", max_inner_steps=MAX_INNER_STEPS,
+           max_adapt_steps=MAX_INNER_STEPS, auto=_auto_over),
     Theory("underparameterized", "Theorem 2", "Eq. 9", ISOTROPIC_PARAMETERS,
            _under, "p < n_v*m", coefficient_args=ISOTROPIC_PARAMETERS,
            accuracy="to leading order in m or xi (Appendix 7.3.2)",
            notes="independent of omega0; g_1..g_4 derived (Eqs. 95-108 are missing from the "
-                 "extracted text)"),
+                 "extracted text)",
+           model="negmaml.numeric.models:isotropic_model", max_inner_steps=MAX_INNER_STEPS,
+           max_adapt_steps=MAX_INNER_STEPS, auto=_auto_under),
     Theory("general", "Theorem 3", "Eq. 14",
            ("Sigma", "Sigma_w", "n_t", "n_v", "n_r", "m", "sigma", "F"),
            _over, "p > n_v*m", coefficient_args=("n_t", "n_v", "n_r", "m", "sigma"),
            defaults={"F": None},
            accuracy="to order xi^(-3/2) (Appendix 7.4)",
            notes="general input covariance Sigma, task covariance Sigma_w, fourth moment F "
-                 "(Gaussian by default); omega0 = w0 = 0; p is the size of Sigma"),
+                 "(Gaussian by default); omega0 = w0 = 0; p is the size of Sigma; several steps "
+                 "(K, K_r <= 6) for Gaussian inputs only",
+           model="negmaml.numeric.models:general_model", max_inner_steps=6, max_adapt_steps=6,
+           auto=_auto_general),
     Theory("finite-size", "Finite-size theory", "beyond the paper",
            ISOTROPIC_PARAMETERS + ("init_dist2",), _finite_size_holds,
            "|p - n_v*m| > 1 (and p > n_v when m = 1)",
@@ -186,8 +229,35 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
                     "(Marchenko-Pastur, free subordination) elsewhere: within 0.8 % of exact "
                     "Monte Carlo in docs/results/finite-size-accuracy.md",
            notes="isotropic inputs and tasks, both regimes (negmaml.derivations.finite_size, "
-                 "negmaml.numeric.finite_size)"),
+                 "negmaml.numeric.finite_size)",
+           model="negmaml.numeric.models:finite_size_model"),
 )})
+
+
+def _steps(row: Theory, name: str, value: object, limit: int) -> int:
+    whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+        type(value).__name__ in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32",
+                                 "uint64"))
+    if not whole or not 1 <= int(value) <= limit:  # type: ignore[call-overload]
+        if limit == 1:
+            several = ", ".join(t.name for t in THEORIES.values() if t.max_inner_steps > 1)
+            raise ValueError(f"{name} must be 1 for theory {row.name!r} ({row.label}): it is "
+                             f"derived for one step only (several steps: {several}); got "
+                             f"{value!r}")
+        raise ValueError(f"{name} must be a whole number from 1 to {limit} for theory "
+                         f"{row.name!r} ({row.label}), got {value!r}")
+    return int(value)  # type: ignore[call-overload]
+
+
+def check_steps(theory: str | Theory, inner_steps: object = 1,
+                adapt_steps: object = 1) -> tuple[int, int]:
+    """``(K, K_r)`` checked against the limits of the row ``theory``.
+
+    >>> check_steps("overparameterized", 2, 1)
+    (2, 1)
+    """
+    row = theory if isinstance(theory, Theory) else get_theory(theory)
+    return row.check_steps(inner_steps, adapt_steps)
 
 
 def theory_names() -> tuple[str, ...]:
@@ -203,16 +273,29 @@ def get_theory(name: str) -> Theory:
         raise ValueError(f"theory must be one of {', '.join(THEORIES)}; got {name!r}") from None
 
 
+def auto_theory(covariances: bool, p: int, n_v: int, m: int) -> str:
+    """The row that ``theory="auto"`` picks: the first whose ``auto`` predicate holds.
+
+    Theorem 3 when covariances are given, otherwise the isotropic theorem of ``p`` versus
+    ``n_v m``; ValueError at ``p = n_v m`` (no theorem applies).
+
+    >>> auto_theory(False, 30, 5, 25), auto_theory(True, 60, 2, 3)
+    ('underparameterized', 'general')
+    """
+    for row in THEORIES.values():
+        if row.auto is not None and row.auto(covariances, p, n_v, m):
+            return row.name
+    raise ValueError(f"p={p} equals n_v*m={n_v * m}: no theorem covers p = n_v*m (choose a "
+                     "regime explicitly to evaluate one anyway)")
+
+
 def regime_for(p: int, n_v: int, m: int) -> str:
     """The isotropic theory that applies: ``"overparameterized"`` or ``"underparameterized"``.
 
-    ``p = n_v m`` is covered by neither theorem: ValueError.
+    ``p = n_v m`` is covered by neither theorem: ValueError. The same rule as
+    :func:`auto_theory` without covariances.
     """
-    for name in ("overparameterized", "underparameterized"):
-        if THEORIES[name].holds(p, n_v, m):
-            return name
-    raise ValueError(f"p={p} equals n_v*m={n_v * m}: no theorem covers p = n_v*m (choose a "
-                     "regime explicitly to evaluate one anyway)")
+    return auto_theory(False, p, n_v, m)
 
 
 def expectation_exists(p: int, n_v: int, m: int) -> bool:

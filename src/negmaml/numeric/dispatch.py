@@ -1,60 +1,47 @@
-"""From a row of the theory table to validated arguments and the functions that evaluate it.
+"""The one dispatcher: from a row of the theory table to the model that evaluates it.
 
-Every theory's loss is a quadratic in ``alpha_r`` (the meta-test adaptation is one gradient
-step, affine in ``alpha_r``): ``L = k0 + k1 alpha_r + k2 alpha_r^2`` with coefficients that
-depend on ``alpha_t`` and the parameters. A theory is evaluated through two functions of
-``alpha_t``: its coefficients and their ``alpha_t`` derivatives. For the paper's theorems they
-are generated from the derivations (``negmaml.numeric._generated.COEFFICIENTS``); a theory
-implemented by hand registers its pair with :func:`register`.
+:func:`bind` takes a theory name (or ``"auto"``), a :class:`~negmaml.numeric.Setting` or keyword
+parameters, and the steps ``(K, K_r)``; it checks the parameters by the kinds of
+:data:`negmaml.theories.PARAMETERS`, the regime by the row's predicate and the steps by the row's
+limits, and returns the row's model (:class:`negmaml.numeric.models.TheoryModel`), built by the
+factory the row names. The loss, its derivatives, its coefficients, its arbitrary-precision
+value and every optimum go through :func:`bind`.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from negmaml.numeric import _generated as gen
 from negmaml.numeric import validate as _v
 from negmaml.numeric.setting import Setting
-from negmaml.theories import THEORIES, Theory, get_theory, regime_for
+from negmaml.theories import THEORIES, Theory, auto_theory, get_theory
+
+if TYPE_CHECKING:
+    from negmaml.numeric.models import TheoryModel
 
 __all__ = [
     "GENERAL_TRACES",
     "Coefficients",
     "alpha_t_rational_function",
-    "coefficient_functions",
+    "bind",
     "general_traces",
     "gaussian_F",
-    "register",
     "resolve_theory",
     "theory_and_params",
     "theory_args",
+    "validated_params",
 ]
 
 #: ``f(alpha_t, *args) -> (k0, k1, k2)``
 Coefficients = Callable[..., tuple[Any, Any, Any]]
 
-_REGISTERED: dict[str, tuple[Coefficients, Coefficients]] = {}
-
 #: The trace arguments of Theorem 3's coefficient functions, in order (``tr_S2 = Tr Sigma^2``...).
 GENERAL_TRACES: tuple[str, ...] = tuple(gen.GENERAL_TRACES)
-
-
-def register(name: str, coefficients: Coefficients, dcoefficients_dalpha_t: Coefficients) -> None:
-    """Register the coefficient functions of a hand-written theory (a row of the table)."""
-    get_theory(name)
-    _REGISTERED[name] = (coefficients, dcoefficients_dalpha_t)
-
-
-def coefficient_functions(theory: Theory) -> tuple[Coefficients, Coefficients]:
-    """``(coefficients, dcoefficients_dalpha_t)`` of a theory."""
-    if theory.name in gen.COEFFICIENTS:
-        return gen.COEFFICIENTS[theory.name], gen.DCOEFFICIENTS_DALPHA_T[theory.name]
-    if theory.name in _REGISTERED:
-        return _REGISTERED[theory.name]
-    raise ValueError(f"theory {theory.name!r} has no numeric implementation")
 
 
 def alpha_t_rational_function(theory: Theory) -> Callable[..., tuple[tuple, tuple]]:
@@ -73,10 +60,13 @@ def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
     if isinstance(theory, Theory):
         return theory
     if theory == "auto":
-        if params.get("Sigma") is not None:
-            return THEORIES["general"]
-        sizes = {k: _v.check_int(k, params.get(k), 1) for k in ("p", "n_v", "m")}
-        return THEORIES[regime_for(sizes["p"], sizes["n_v"], sizes["m"])]
+        covariances = params.get("Sigma") is not None
+        if covariances:
+            p = _v.check_covariance("Sigma", params["Sigma"], None, definite=True).shape[0]
+        else:
+            p = _v.check_parameter("p", params.get("p"))
+        return THEORIES[auto_theory(covariances, p, _v.check_parameter("n_v", params.get("n_v")),
+                                    _v.check_parameter("m", params.get("m")))]
     return get_theory(theory)
 
 
@@ -146,29 +136,83 @@ def _check_names(theory: Theory, params: dict[str, Any]) -> None:
                          f"{', '.join(missing)}")
 
 
-def theory_args(theory: Theory, params: dict[str, Any], *,
-                allow_outside_regime: bool = False) -> tuple[float, ...]:
-    """Validated scalar arguments (after ``alpha_t``) of ``theory``'s coefficient functions.
-
-    Checks the parameter names against the row, each value with :mod:`negmaml.numeric.validate`
-    and the regime with the row's predicate (:class:`~negmaml.numeric.validate.RegimeError`
-    unless ``allow_outside_regime``).
-    """
+def validated_params(theory: Theory, params: dict[str, Any], *,
+                     allow_outside_regime: bool = False) -> dict[str, Any]:
+    """The row's parameters by name, each checked by its kind, with ``p`` (the size of
+    ``Sigma`` for Theorem 3, whose generated code also takes ``traces``); the regime is checked
+    with the row's predicate (:class:`~negmaml.numeric.validate.RegimeError` unless
+    ``allow_outside_regime``)."""
     _check_names(theory, params)
     values = {k: params.get(k, theory.defaults.get(k)) for k in theory.parameters}
+    out: dict[str, Any] = {}
     if "Sigma" in theory.parameters:
-        Sigma = _v.check_covariance("Sigma", values["Sigma"], None, definite=True)  # noqa: N806
-        values["p"] = Sigma.shape[0]
-        traces = general_traces(Sigma, values["Sigma_w"], values.get("F"))
-    else:
-        traces = {}
-    checked: dict[str, float] = {}
-    for name in ("p", "n_t", "n_v", "n_r", "m"):
-        checked[name] = _v.check_int(name, values[name], 1)
-    for name in ("sigma", "nu", "init_dist2"):
-        if name in values:
-            checked[name] = _v.check_nonnegative(name, values[name])
-    _v.check_regime(theory, p=int(checked["p"]), n_v=int(checked["n_v"]), m=int(checked["m"]),
+        S = _v.check_covariance("Sigma", values["Sigma"], None, definite=True)  # noqa: N806
+        out["Sigma"] = S
+        out["Sigma_w"] = _v.check_covariance("Sigma_w", values["Sigma_w"], S.shape[0],
+                                             definite=False)
+        out["F"] = (None if values.get("F") is None
+                    else _v.check_covariance("F", values["F"], S.shape[0], definite=None))
+        out["p"] = S.shape[0]
+        out["traces"] = general_traces(S, out["Sigma_w"], out["F"])
+    for name, value in values.items():
+        if name not in out:
+            out[name] = _v.check_parameter(name, value)
+    _v.check_regime(theory, p=int(out["p"]), n_v=int(out["n_v"]), m=int(out["m"]),
                     allow_outside_regime=allow_outside_regime)
-    args = [float(checked[k]) for k in theory.coefficient_args]
-    return (*args, *[traces[k] for k in gen.GENERAL_TRACES if k in traces])
+    return out
+
+
+def theory_args(theory: Theory, params: dict[str, Any], *,
+                allow_outside_regime: bool = False) -> tuple[float, ...]:
+    """Validated scalar arguments (after ``alpha_t``) of ``theory``'s generated coefficient
+    functions: the row's ``coefficient_args``, then Theorem 3's traces (:func:`validated_params`).
+    """
+    values = validated_params(theory, params, allow_outside_regime=allow_outside_regime)
+    traces = values.get("traces", {})
+    return (*[float(values[k]) for k in theory.coefficient_args],
+            *[traces[k] for k in gen.GENERAL_TRACES if k in traces])
+
+
+def _steps_of(setting: Setting | None, name: str, value: Any) -> Any:
+    own = getattr(setting, name, 1) if setting is not None else 1
+    if value is None:
+        return own
+    if own != 1 and value != own:
+        raise ValueError(f"{name}={value!r} differs from the setting's {name}={own!r}: give the "
+                         "steps in the Setting or as a keyword, not both")
+    return value
+
+
+_FACTORIES: dict[str, Callable[..., TheoryModel]] = {}
+
+
+def _factory(row: Theory) -> Callable[..., TheoryModel]:
+    if row.name not in _FACTORIES:
+        if not row.model:
+            raise ValueError(f"theory {row.name!r} has no numeric implementation")
+        module, _, attr = row.model.partition(":")
+        _FACTORIES[row.name] = getattr(importlib.import_module(module), attr)
+    return _FACTORIES[row.name]
+
+
+def bind(theory: str | Theory = "auto", setting: Setting | None = None, *,
+         allow_outside_regime: bool = False, inner_steps: int | None = None,
+         adapt_steps: int | None = None, **params: Any) -> TheoryModel:
+    """The model of a theory of the table at validated parameters and steps.
+
+    ``theory`` is a row's name or ``"auto"`` (:func:`negmaml.theories.auto_theory`); the
+    parameters come from ``setting`` or keywords (not both); ``inner_steps``/``adapt_steps``
+    default to the setting's (else 1) and are checked against the row's limits.
+
+    >>> model = bind("auto", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+    >>> model.row.name, len(model.coefficients(0.0))
+    ('overparameterized', 3)
+    >>> bind("overparameterized", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5,
+    ...      adapt_steps=2).adapt_steps
+    2
+    """
+    row, params = theory_and_params(theory, setting, params)
+    K, K_r = row.check_steps(_steps_of(setting, "inner_steps", inner_steps),
+                             _steps_of(setting, "adapt_steps", adapt_steps))
+    values = validated_params(row, params, allow_outside_regime=allow_outside_regime)
+    return _factory(row)(row, values, K, K_r)

@@ -47,7 +47,6 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.numeric.dispatch import register
 from negmaml.numeric.validate import as_float_array, check_nonnegative, check_positive_int
 
 __all__ = [
@@ -456,5 +455,3 @@ def dcoefficients_dalpha_t(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: 
     de = _dist2_on_grid(np.asarray(alpha_t, dtype=float), P, deriv=True)
     return 0.5 * de, -de, 0.5 * (1.0 + (P["p"] + 1) / P["n_r"]) * de
 
-
-register("finite-size", coefficients, dcoefficients_dalpha_t)

@@ -23,18 +23,24 @@ The loss is a polynomial of degree ``2 K_r`` in ``alpha_r`` whose coefficients a
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 
+from negmaml.numeric.polynomials import deriv as _deriv
+from negmaml.numeric.polynomials import horner, poly_argmin, polyvals
+from negmaml.numeric.polynomials import horner as _horner
+from negmaml.numeric.polynomials import rational_argmin_scan as rational_argmin
+from negmaml.theories import MAX_INNER_STEPS
+
 __all__ = ["MAX_STEPS", "KStepLoss", "check_steps", "horner", "ksteps_loss", "poly_argmin",
            "polyvals", "rational_argmin", "test_side", "wishart_average"]
 
-#: Largest ``K`` (and ``K_r``) accepted; moments of degree ``4 K`` are needed.
-MAX_STEPS = 8
+#: Largest ``K`` (and ``K_r``) accepted; moments of degree ``4 K`` are needed (the theory
+#: table's limit, :data:`negmaml.theories.MAX_INNER_STEPS`).
+MAX_STEPS = MAX_INNER_STEPS
 
 # A polynomial in (alpha, W): {(i, j): coefficient of alpha^i W^j}
 _Poly2 = dict[tuple[int, int], Fraction]
@@ -193,74 +199,6 @@ def test_side(adapt_steps: int, *, p: float, n_r: float, sigma: float, nu: float
     return [float(x) for x in u], [float(x) for x in v]
 
 
-def horner(coefficients: Any, x: Any) -> Any:
-    """``sum_j coefficients[j] x^j`` (ascending coefficients), for arrays of any library."""
-    return _horner(coefficients, x)
-
-
-def _horner(coefficients: Any, x: Any) -> Any:
-    out = 0.0 * x
-    for c in reversed(coefficients):
-        out = out * x + c
-    return out
-
-
-#: Points per block of :func:`polyvals` (its power table stays in the CPU cache).
-_BLOCK = 8192
-
-
-def polyvals(rows: list[list[float]], x: Any) -> list[Any]:
-    """Values at ``x`` of several polynomials (ascending coefficients), one per row.
-
-    For a float64 NumPy array of 64 points or more, in blocks of 8192 points, by baby steps and
-    giant steps: the powers ``x^0..x^(b-1)`` once per block (shared by all rows), one matrix
-    product giving each row's pieces ``q_k(x)`` of ``sum_k x^(b k) q_k(x)``, then Horner's rule
-    in ``y = x^b``. That is ``b + 2 R (ceil((d+1)/b) - 1)`` NumPy passes per block for ``R``
-    rows of degree ``d`` (``b`` chosen to minimise it) instead of ``2 R d`` for Horner's rule.
-    Other inputs (scalars, small arrays, JAX or PyTorch arrays) use Horner's rule. Both are
-    exact to rounding, ``|error| <~ d eps sum_j |c_j x^j|``.
-    """
-    if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.size >= 64):
-        return [_horner(r, x) for r in rows]
-    size = max(len(r) for r in rows)
-    R = len(rows)
-    b = min(range(1, size + 1), key=lambda b: b + 2 * R * (-(-size // b) - 1))
-    nb = -(-size // b)
-    table = np.zeros((R * nb, b))  # row i * nb + k: coefficients k b .. k b + b - 1 of row i
-    for i, r in enumerate(rows):
-        for k in range(nb):
-            piece = r[k * b:(k + 1) * b]
-            table[i * nb + k, : len(piece)] = piece
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty((R, flat.size))
-    block = min(_BLOCK, flat.size)
-    powers, pieces, giant = np.empty((b, block)), np.empty((R * nb, block)), np.empty(block)
-    for start in range(0, flat.size, block):
-        xs = flat[start:start + block]
-        c = xs.size
-        pw = powers[:, :c]
-        pw[0] = 1.0
-        if b > 1:
-            pw[1] = xs
-        for j in range(2, b):
-            np.multiply(pw[j - 1], xs, out=pw[j])
-        q = pieces if c == block else np.empty((R * nb, c))
-        np.dot(table, pw, out=q)
-        y = giant[:c]
-        np.multiply(pw[b - 1], xs, out=y)
-        for i in range(R):
-            o = out[i, start:start + c]
-            o[...] = q[i * nb + nb - 1]
-            for k in range(nb - 2, -1, -1):
-                o *= y
-                o += q[i * nb + k]
-    return [out[i].reshape(x.shape) for i in range(R)]
-
-
-def _deriv(coefficients: Any) -> list[float]:
-    return [i * c for i, c in enumerate(coefficients)][1:] or [0.0]
-
-
 class KStepLoss:
     """The K-step loss of one regime at fixed parameters (beyond the paper).
 
@@ -325,55 +263,6 @@ class KStepLoss:
         return rational_argmin(self.num, self.den, bracket)
 
 
-def rational_argmin(num: list[float], den: list[float], bracket: float = 50.0) -> float:
-    """The global minimiser of ``num(x)/den(x)`` (ascending coefficients), or ``inf``.
-
-    The ratio is scanned for minima (sign changes of its derivative from ``-`` to ``+``) on
-    400001 points of ``[-bracket, bracket]``, each refined by bisection; the lowest is compared
-    with the common limit at ``+-infinity`` (the ratio of the leading coefficients, ``num`` and
-    ``den`` having equal degree) and ``inf`` is returned where that limit is lower (the infimum
-    is not attained). Root finding on ``num' den - num den'`` (degree up to ``8K - 1``) is not
-    used: in floating point it misplaces roots for ``K >~ 5``.
-    """
-    dnum, dden = _deriv(num), _deriv(den)
-
-    def ratio(x: np.ndarray) -> np.ndarray:
-        return _horner(num, x) / _horner(den, x)
-
-    def slope(x: np.ndarray) -> np.ndarray:
-        N, D = _horner(num, x), _horner(den, x)
-        return (_horner(dnum, x) * D - N * _horner(dden, x)) / (D * D)
-
-    grid = np.linspace(-bracket, bracket, 400001)
-    with np.errstate(all="ignore"):
-        g = slope(grid)
-        lo_idx = np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]
-        lo, hi = grid[lo_idx], grid[lo_idx + 1]
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            neg = slope(mid) < 0
-            lo, hi = np.where(neg, mid, lo), np.where(neg, hi, mid)
-        crit = 0.5 * (lo + hi)
-        if crit.size == 0:
-            return math.inf
-        values = ratio(crit)
-    best = int(np.argmin(values))
-    if len(num) == len(den) and values[best] > num[-1] / den[-1]:
-        return math.inf
-    return float(crit[best])
-
-
-def poly_argmin(coefficients: list[float]) -> float:
-    """The global minimiser of a polynomial (ascending coefficients, even degree, positive lead).
-
-    The real root of the derivative with the lowest value.
-    """
-    coefs = [float(c) for c in coefficients]
-    roots = _real_roots(_deriv(coefs))
-    values = [_horner(coefs, r) for r in roots]
-    return float(roots[int(np.argmin(values))])
-
-
 def _mul_f(a: list[float], b: list[float]) -> list[float]:
     return [float(x) for x in np.convolve(a, b)]
 
@@ -381,23 +270,6 @@ def _mul_f(a: list[float], b: list[float]) -> list[float]:
 def _padd_f(a: list[float], b: list[float]) -> list[float]:
     size = max(len(a), len(b))
     return [(a[i] if i < len(a) else 0.0) + (b[i] if i < len(b) else 0.0) for i in range(size)]
-
-
-def _real_roots(ascending: list[float]) -> np.ndarray:
-    poly = np.trim_zeros(np.asarray(ascending[::-1], dtype=float), "f")
-    if poly.size < 2:
-        return np.array([])
-    poly = poly / np.max(np.abs(poly))
-    roots = np.roots(poly)
-    scale = np.maximum(1.0, np.abs(roots))
-    real = np.sort(roots[np.abs(roots.imag) <= 1e-7 * scale].real)
-    dpoly = np.polyder(poly)
-    with np.errstate(all="ignore"):
-        for _ in range(3):  # polish with Newton steps, kept only where they stay finite
-            step = np.polyval(poly, real) / np.polyval(dpoly, real)
-            ok = np.isfinite(step) & (np.abs(step) <= 1e-3 * np.maximum(1.0, np.abs(real)))
-            real[ok] -= step[ok]
-    return np.sort(real[np.isfinite(real)])
 
 
 def ksteps_loss(regime: str, inner_steps: int, adapt_steps: int, args: dict[str, float]

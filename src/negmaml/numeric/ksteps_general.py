@@ -29,14 +29,18 @@ from typing import Any
 import numpy as np
 
 from negmaml.numeric import validate as _v
-from negmaml.numeric.ksteps import _deriv, _horner, poly_argmin, polyvals, rational_argmin
+from negmaml.numeric.polynomials import deriv as _deriv
+from negmaml.numeric.polynomials import horner as _horner
+from negmaml.numeric.polynomials import poly_argmin, polyvals
+from negmaml.numeric.polynomials import rational_argmin_scan as rational_argmin
+from negmaml.theories import THEORIES
 
 __all__ = ["MAX_STEPS_GENERAL", "KStepGeneralLoss", "h_matrix", "noise_coefficients"]
 
 #: Largest ``K`` (and ``K_r``) accepted with general covariances (words of degree ``2 K``).
 #: The engine's first call takes 1.3 s at ``K = 6``; ``K = 7`` and ``8`` would take about 7 s
 #: and 35 s and 0.75 GB of memoised averages, so they are refused.
-MAX_STEPS_GENERAL = 6
+MAX_STEPS_GENERAL = THEORIES["general"].max_inner_steps
 
 
 def check_steps_general(name: str, value: Any) -> int:

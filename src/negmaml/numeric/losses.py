@@ -22,15 +22,7 @@ from typing import Any
 import numpy as np
 
 from negmaml.numeric import validate as _v
-from negmaml.numeric.dispatch import (
-    coefficient_functions,
-    gaussian_F,
-    general_traces,
-    theory_and_params,
-    theory_args,
-)
-from negmaml.numeric.ksteps import KStepLoss, check_steps, ksteps_loss
-from negmaml.numeric.ksteps_general import KStepGeneralLoss, general_ksteps_loss
+from negmaml.numeric.dispatch import bind, gaussian_F, general_traces
 from negmaml.numeric.setting import Setting
 from negmaml.theories import THEORIES, Theory
 
@@ -79,73 +71,32 @@ def _out(x: Any, shape: tuple[int, ...] | None) -> FloatOrArray:
     return float(arr) if arr.ndim == 0 else arr
 
 
-def _params(setting: Setting | None, theory: str | Theory,
-            params: dict[str, Any]) -> tuple[Theory, dict[str, Any]]:
-    return theory_and_params(theory, setting, params)
-
-
-def _ksteps_theory(row: Theory, args: tuple[float, ...], inner_steps: Any,
-                   adapt_steps: Any, params: dict[str, Any] | None = None
-                   ) -> KStepLoss | KStepGeneralLoss | None:
-    """The K-step loss (beyond the paper) when ``(inner_steps, adapt_steps) != (1, 1)``.
-
-    Theorems 1 and 2: :mod:`negmaml.numeric.ksteps`; Theorem 3 (``"general"``, Gaussian inputs
-    only, ``params`` holding ``Sigma`` and ``Sigma_w``): :mod:`negmaml.numeric.ksteps_general`.
-    """
-    K = check_steps("inner_steps", inner_steps)
-    K_r = check_steps("adapt_steps", adapt_steps)
-    if K == K_r == 1:
-        return None
-    if row.name == "general" and params is not None:
-        if params.get("F") is not None:
-            raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: Theorem 3 with several steps "
-                             "is derived for Gaussian inputs only; F must not be given (F = "
-                             "2 Sigma^3 + Sigma Tr Sigma^2)")
-        n_t, n_v, n_r, m, sigma = args[:5]
-        return general_ksteps_loss(K, K_r, Sigma=params["Sigma"], Sigma_w=params["Sigma_w"],
-                                   n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma)
-    if row.name not in ("overparameterized", "underparameterized"):
-        raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: several steps are derived for "
-                         "Theorems 1, 2 and 3 (overparameterized, underparameterized, "
-                         f"general) only, not for {row.name!r}")
-    return ksteps_loss(row.name, K, K_r, dict(zip(row.coefficient_args, args, strict=True)))
+_METHODS = {"loss": "loss", "dalpha_t": "dloss_dalpha_t", "dalpha_r": "dloss_dalpha_r"}
 
 
 def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: ArrayLike,
              setting: Setting | None = None, *, allow_outside_regime: bool = False,
-             inner_steps: int = 1, adapt_steps: int = 1, **params: Any) -> FloatOrArray:
-    """``quantity`` (``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``) of a theory of the table.
+             inner_steps: int | None = None, adapt_steps: int | None = None,
+             **params: Any) -> FloatOrArray:
+    """``quantity`` (``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``) of a theory of the table,
+    through the row's model (:func:`negmaml.numeric.dispatch.bind`).
 
-    ``inner_steps`` (``K``) and ``adapt_steps`` (``K_r``) other than 1 evaluate the K-step
-    theory (beyond the paper, :mod:`negmaml.numeric.ksteps`).
+    ``inner_steps`` (``K``) and ``adapt_steps`` (``K_r``) other than 1 evaluate the row's K-step
+    model (beyond the paper), within the row's limits.
     """
-    row, params = _params(setting, theory, params)
-    args = theory_args(row, params, allow_outside_regime=allow_outside_regime)
+    method = _METHODS.get(quantity)
+    if method is None:
+        raise ValueError(f"quantity must be one of loss, dalpha_t, dalpha_r; got {quantity!r}")
+    model = bind(theory, setting, allow_outside_regime=allow_outside_regime,
+                 inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
     at, ar, shape = _alphas(alpha_t, alpha_r)
-    kstep = _ksteps_theory(row, args, inner_steps, adapt_steps, params)
-    if kstep is not None:
-        method = {"loss": kstep.loss, "dalpha_t": kstep.dloss_dalpha_t,
-                  "dalpha_r": kstep.dloss_dalpha_r}.get(quantity)
-        if method is None:
-            raise ValueError(
-                f"quantity must be one of loss, dalpha_t, dalpha_r; got {quantity!r}")
-        return _out(method(at, ar), shape)
-    coefficients, dcoefficients = coefficient_functions(row)
-    if quantity == "loss":
-        k0, k1, k2 = coefficients(at, *args)
-        return _out((k2 * ar + k1) * ar + k0, shape)
-    if quantity == "dalpha_r":
-        _, k1, k2 = coefficients(at, *args)
-        return _out(k1 + 2.0 * k2 * ar, shape)
-    if quantity == "dalpha_t":
-        d0, d1, d2 = dcoefficients(at, *args)
-        return _out((d2 * ar + d1) * ar + d0, shape)
-    raise ValueError(f"quantity must be one of loss, dalpha_t, dalpha_r; got {quantity!r}")
+    return _out(getattr(model, method)(at, ar), shape)
 
 
 def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
-         theory: str = "auto", allow_outside_regime: bool = False, inner_steps: int = 1,
-         adapt_steps: int = 1, **params: Any) -> FloatOrArray:
+         theory: str = "auto", allow_outside_regime: bool = False,
+         inner_steps: int | None = None, adapt_steps: int | None = None,
+         **params: Any) -> FloatOrArray:
     """Average test loss of any theory of the table, from a :class:`Setting` or keywords.
 
     ``theory="auto"`` uses Theorem 3 when covariances are given, otherwise Theorem 1 for
@@ -161,7 +112,8 @@ def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None,
 
 def dloss_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
                    theory: str = "auto", allow_outside_regime: bool = False,
-                   inner_steps: int = 1, adapt_steps: int = 1, **params: Any) -> FloatOrArray:
+                   inner_steps: int | None = None, adapt_steps: int | None = None,
+                   **params: Any) -> FloatOrArray:
     """``dL/dalpha_t`` of any theory of the table (derived symbolically where generated)."""
     return evaluate("dalpha_t", theory, alpha_t, alpha_r, setting,
                     allow_outside_regime=allow_outside_regime,
@@ -170,7 +122,8 @@ def dloss_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | No
 
 def dloss_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None, *,
                    theory: str = "auto", allow_outside_regime: bool = False,
-                   inner_steps: int = 1, adapt_steps: int = 1, **params: Any) -> FloatOrArray:
+                   inner_steps: int | None = None, adapt_steps: int | None = None,
+                   **params: Any) -> FloatOrArray:
     """``dL/dalpha_r = k1 + 2 k2 alpha_r`` of any theory of the table."""
     return evaluate("dalpha_r", theory, alpha_t, alpha_r, setting,
                     allow_outside_regime=allow_outside_regime,
@@ -179,17 +132,24 @@ def dloss_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | No
 
 def loss_coefficients(alpha_t: ArrayLike, setting: Setting | None = None, *,
                       theory: str = "auto", allow_outside_regime: bool = False,
-                      **params: Any) -> tuple[Any, Any, Any]:
-    """``(k0, k1, k2)`` with ``L = k0 + k1 alpha_r + k2 alpha_r^2``, as functions of alpha_t."""
-    row, params = _params(setting, theory, params)
-    args = theory_args(row, params, allow_outside_regime=allow_outside_regime)
+                      inner_steps: int | None = None, adapt_steps: int | None = None,
+                      **params: Any) -> tuple[Any, ...]:
+    """``(k_0, ..., k_{2 K_r})`` with ``L = sum_j k_j alpha_r^j``, as functions of ``alpha_t``.
+
+    One adaptation step (the paper's setting): ``(k0, k1, k2)`` of the quadratic in ``alpha_r``.
+
+    >>> k0, k1, k2 = loss_coefficients(0.0, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+    >>> round(k0 + 0.2 * k1 + 0.04 * k2, 6)
+    0.702875
+    """
+    model = bind(theory, setting, allow_outside_regime=allow_outside_regime,
+                 inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
     at = _v.check_real("alpha_t", alpha_t)
-    coefficients, _ = coefficient_functions(row)
-    ks = coefficients(at, *args)
+    ks = model.coefficients(at)
     if _v.is_foreign_array(at):
-        return ks
+        return tuple(ks)
     shape = np.shape(at)
-    return tuple(_out(k, shape) for k in ks)  # type: ignore[return-value]
+    return tuple(_out(k, shape) for k in ks)
 
 
 _OVER, _UNDER, _GENERAL = (THEORIES[k] for k in ("overparameterized", "underparameterized",

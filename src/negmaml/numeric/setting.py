@@ -22,9 +22,13 @@ from typing import Any
 import numpy as np
 
 from negmaml.numeric import validate as _v
-from negmaml.theories import get_theory, regime_for
+from negmaml.theories import MAX_INNER_STEPS, PARAMETERS, auto_theory, get_theory
 
 __all__ = ["Setting"]
+
+#: The scalar fields checked by their kind in the theory table (``nu`` only without covariances).
+_SCALARS = tuple(k for k in ("p", "n_t", "n_v", "n_r", "m", "sigma")
+                 if PARAMETERS[k].kind != "matrix")
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +45,9 @@ class Setting:
         Sigma, Sigma_w, F: input covariance, task covariance and fourth-moment matrix of
             Theorem 3 (Eqs. 109-111); ``F`` defaults to the Gaussian ``2 Sigma^3 + Sigma Tr
             Sigma^2``. Give ``Sigma`` and ``Sigma_w`` together, instead of ``nu``.
+        inner_steps, adapt_steps: ``K`` gradient steps of the inner loop and ``K_r`` of the
+            adaptation at meta-test (default 1, the paper's setting; more is beyond the paper).
+            The theories (within each row's limits) and the simulator use them.
 
     ``Setting.from_params(init_dist2=d, ...)`` realises a distance as ``omega0 = 0`` and every
     coordinate of ``w0`` equal to ``sqrt(d/p)`` (the command line's convention).
@@ -58,12 +65,19 @@ class Setting:
     Sigma: Any = field(default=None, repr=False)  # noqa: N815 - the paper's name
     Sigma_w: Any = field(default=None, repr=False)  # noqa: N815
     F: Any = field(default=None, repr=False)
+    inner_steps: int = 1
+    adapt_steps: int = 1
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        for name in ("p", "n_t", "n_v", "n_r", "m"):
-            put(self, name, _v.check_int(name, getattr(self, name), 1))
-        put(self, "sigma", _v.check_nonnegative("sigma", self.sigma))
+        for name in _SCALARS:
+            put(self, name, _v.check_parameter(name, getattr(self, name)))
+        for name in ("inner_steps", "adapt_steps"):
+            value = _v.check_int(name, getattr(self, name), 1)
+            if value > MAX_INNER_STEPS:
+                raise ValueError(f"{name} must be a whole number from 1 to {MAX_INNER_STEPS}, "
+                                 f"got {getattr(self, name)!r}")
+            put(self, name, value)
         general = self.Sigma is not None or self.Sigma_w is not None
         if general:
             if self.Sigma is None or self.Sigma_w is None:
@@ -82,7 +96,7 @@ class Setting:
             if self.F is not None:
                 raise ValueError("F is a parameter of general covariances: give Sigma and "
                                  "Sigma_w too")
-            put(self, "nu", _v.check_nonnegative("nu", self.nu))
+            put(self, "nu", _v.check_parameter("nu", self.nu))
         for name in ("w0", "omega0"):
             value = _v.check_real(name, getattr(self, name))
             if value.ndim == 0:
@@ -121,7 +135,7 @@ class Setting:
 
         ValueError at ``p = n_v m``, where no theorem applies.
         """
-        return "general" if self.general else regime_for(self.p, self.n_v, self.m)
+        return auto_theory(self.general, self.p, self.n_v, self.m)
 
     def theory_params(self, theory: str | None = None) -> dict[str, Any]:
         """The keywords of ``theory``'s functions (default: :attr:`theory`) for this setting."""
@@ -138,7 +152,8 @@ class Setting:
         return {k: values[k] for k in row.parameters}
 
     def simulate_params(self) -> dict[str, Any]:
-        """The keywords of :func:`negmaml.numeric.simulate` for this setting."""
+        """The keywords of :func:`negmaml.numeric.simulate` for this problem (the steps are
+        :attr:`inner_steps` and :attr:`adapt_steps`, which ``simulate(..., setting)`` reads)."""
         out = {"p": self.p, "n_t": self.n_t, "n_v": self.n_v, "n_r": self.n_r, "m": self.m,
                "sigma": self.sigma, "w0": self.w0, "omega0": self.omega0}
         if self.general:
@@ -156,10 +171,14 @@ class Setting:
                                                     "w0", "omega0")}
         out["init_dist2"] = self.init_dist2
         out["covariances"] = self.general
+        out["inner_steps"], out["adapt_steps"] = self.inner_steps, self.adapt_steps
         return out
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={getattr(self, k)}" for k in ("p", "n_t", "n_v", "n_r", "m"))
         tasks = "Sigma, Sigma_w given" if self.general else f"nu={self.nu:g}"
-        return f"Setting({sizes}, sigma={self.sigma:g}, {tasks}, init_dist2={self.init_dist2:g})"
+        steps = ("" if (self.inner_steps, self.adapt_steps) == (1, 1)
+                 else f", inner_steps={self.inner_steps}, adapt_steps={self.adapt_steps}")
+        return (f"Setting({sizes}, sigma={self.sigma:g}, {tasks}, "
+                f"init_dist2={self.init_dist2:g}{steps})")
 

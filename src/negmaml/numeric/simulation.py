@@ -729,7 +729,8 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
              test_points: int = 50, estimator: str = "paper", seed: int = 0,
              progress: bool = False, common_random_numbers: bool = True,
              workers: int | None = None, chunk_size: int | None = None,
-             inner_steps: int = 1, adapt_steps: int = 1) -> SimulationResult:
+             inner_steps: int | None = None, adapt_steps: int | None = None
+             ) -> SimulationResult:
     r"""Monte Carlo average test loss of one-step MAML on mixed linear regression.
 
     Each run draws ``m`` training tasks (Eqs. 18-19, 28-30; or Eqs. 109-110 with ``Sigma``,
@@ -877,6 +878,15 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
         if given:
             raise ValueError(f"give a setting or the parameters, not both (got {', '.join(given)})")
         problem = setting.simulate_params()
+        for name, value in (("inner_steps", inner_steps), ("adapt_steps", adapt_steps)):
+            own = getattr(setting, name)
+            if value is not None and own != 1 and value != own:
+                raise ValueError(f"{name}={value!r} differs from the setting's {name}={own!r}: "
+                                 "give the steps in the Setting or as a keyword, not both")
+        inner_steps = setting.inner_steps if inner_steps is None else inner_steps
+        adapt_steps = setting.adapt_steps if adapt_steps is None else adapt_steps
+    inner_steps = 1 if inner_steps is None else inner_steps
+    adapt_steps = 1 if adapt_steps is None else adapt_steps
     missing = [k for k in ("p", "n_t", "n_v", "n_r", "m", "sigma") if problem.get(k) is None]
     if missing:
         raise ValueError(f"missing parameter(s): {', '.join(missing)} (or give a setting)")

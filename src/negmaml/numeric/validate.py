@@ -9,6 +9,8 @@ of value:
   other non-numbers are refused;
 - :func:`check_covariance`: a symmetric ``p x p`` matrix, positive (semi)definite;
 - :func:`check_choice`: one of a fixed set of strings;
+- :func:`check_parameter`: a named parameter of :data:`negmaml.theories.PARAMETERS`, by its
+  kind;
 - :func:`check_regime`: a theory of :mod:`negmaml.theories` used inside its regime.
 
 Array-API arrays that are not NumPy's (JAX tracers under ``jax.jit``/``jax.grad``, PyTorch
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.theories import Theory
+from negmaml.theories import PARAMETERS, Theory
 
 __all__ = [
     "RegimeError",
@@ -31,6 +33,7 @@ __all__ = [
     "check_choice",
     "check_covariance",
     "check_int",
+    "check_parameter",
     "check_nonnegative",
     "check_positive",
     "check_positive_int",
@@ -219,3 +222,22 @@ def check_covariance(name: str, value: Any, p: int | None = None, *,
         raise ValueError(
             f"{name} must be symmetric {kind}, got smallest eigenvalue {float(eig[0]):.3g}")
     return sym
+
+
+def check_parameter(name: str, value: Any) -> Any:
+    """``value`` checked by the kind of the parameter ``name`` in
+    :data:`negmaml.theories.PARAMETERS`: ``int``, a whole number >= 1; ``nonneg``, a finite real
+    >= 0; ``real``, a finite real; ``matrix``, returned as is (its size is checked with
+    :func:`check_covariance` where the size is known).
+
+    >>> check_parameter("n_t", 30.0), check_parameter("sigma", 0.5)
+    (30, 0.5)
+    """
+    kind = PARAMETERS[name].kind
+    if kind == "int":
+        return check_int(name, value, 1)
+    if kind == "nonneg":
+        return check_nonnegative(name, value)
+    if kind == "real":
+        return check_real(name, value, scalar=True)
+    return value
