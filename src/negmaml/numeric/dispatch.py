@@ -146,16 +146,36 @@ def _check_names(theory: Theory, params: dict[str, Any]) -> None:
                          f"{', '.join(missing)}")
 
 
+#: Parameters that may be JAX arrays, traced too (``jax.grad`` with respect to them): the
+#: coefficient functions use them in arithmetic only.
+DIFFERENTIABLE_PARAMS: tuple[str, ...] = ("sigma", "nu", "init_dist2")
+
+
+def _refuse_traced(name: str, value: Any, what: str) -> None:
+    if _v.is_traced(value):
+        raise ValueError(
+            f"{name} is traced (jax.grad, jax.jit or jax.vmap with respect to it), but {what}:"
+            f" transform with respect to alpha_t, alpha_r, {', '.join(DIFFERENTIABLE_PARAMS)}"
+            f" only, and pass {name} as a concrete value")
+
+
 def theory_args(theory: Theory, params: dict[str, Any], *,
-                allow_outside_regime: bool = False) -> tuple[float, ...]:
+                allow_outside_regime: bool = False) -> tuple[Any, ...]:
     """Validated scalar arguments (after ``alpha_t``) of ``theory``'s coefficient functions.
 
     Checks the parameter names against the row, each value with :mod:`negmaml.numeric.validate`
     and the regime with the row's predicate (:class:`~negmaml.numeric.validate.RegimeError`
-    unless ``allow_outside_regime``).
+    unless ``allow_outside_regime``). ``sigma``, ``nu`` and ``init_dist2`` given as JAX arrays
+    (tracers under ``jax.grad``) are passed on unchanged; the sizes and the covariance matrices
+    must be concrete (a clear ValueError otherwise).
     """
     _check_names(theory, params)
     values = {k: params.get(k, theory.defaults.get(k)) for k in theory.parameters}
+    for name in ("p", "n_t", "n_v", "n_r", "m"):
+        _refuse_traced(name, values.get(name), "it is a size (a whole number)")
+    for name in ("Sigma", "Sigma_w", "F"):
+        _refuse_traced(name, values.get(name), "Theorem 3's traces of the covariance matrices"
+                       " are computed with NumPy")
     if "Sigma" in theory.parameters:
         Sigma = _v.check_covariance("Sigma", values["Sigma"], None, definite=True)  # noqa: N806
         values["p"] = Sigma.shape[0]
@@ -170,5 +190,6 @@ def theory_args(theory: Theory, params: dict[str, Any], *,
             checked[name] = _v.check_nonnegative(name, values[name])
     _v.check_regime(theory, p=int(checked["p"]), n_v=int(checked["n_v"]), m=int(checked["m"]),
                     allow_outside_regime=allow_outside_regime)
-    args = [float(checked[k]) for k in theory.coefficient_args]
+    args = [checked[k] if _v.is_foreign_array(checked[k]) else float(checked[k])
+            for k in theory.coefficient_args]
     return (*args, *[traces[k] for k in gen.GENERAL_TRACES if k in traces])

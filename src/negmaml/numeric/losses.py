@@ -71,7 +71,7 @@ def _alphas(alpha_t: ArrayLike, alpha_r: ArrayLike) -> tuple[Any, Any, tuple[int
 
 
 def _out(x: Any, shape: tuple[int, ...] | None) -> FloatOrArray:
-    if shape is None:
+    if shape is None or _v.is_foreign_array(x):  # JAX in, JAX out (also from a traced sigma)
         return x
     arr = np.asarray(x, dtype=np.float64)
     if arr.shape != shape:
@@ -96,6 +96,12 @@ def _ksteps_theory(row: Theory, args: tuple[float, ...], inner_steps: Any,
     K_r = check_steps("adapt_steps", adapt_steps)
     if K == K_r == 1:
         return None
+    traced = [k for k, a in zip(row.coefficient_args, args, strict=False) if _v.is_foreign_array(a)]
+    if traced:
+        raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: the K-step theory takes "
+                         f"{', '.join(traced)} as numbers (its coefficients are exact rationals"
+                         " cached per parameter set), not JAX arrays; transform it with respect"
+                         " to alpha_t and alpha_r only")
     if row.name == "general" and params is not None:
         if params.get("F") is not None:
             raise ValueError(f"inner_steps={K}, adapt_steps={K_r}: Theorem 3 with several steps "
