@@ -1,20 +1,24 @@
 """The documentation site: it builds with ``--strict``, and its mathematics renders in Chromium.
 
-The site is built once (``mkdocs build --strict``: a broken link or docstring reference fails),
-served on 127.0.0.1, and three pages are opened in headless Chromium (Debian's ``chromium``,
-driven over the DevTools pipe by ``tests/browser.py``). On each page a known equation must have
-been typeset by the bundled MathJax into an SVG of non-zero size whose MathML is that equation,
-no TeX error may appear, and no resource may fail to load (nothing comes from a network).
-Screenshots go to ``$NEGMAML_SCREENSHOTS`` (default: a temporary folder; the path is printed).
-``.ci/run`` builds the site with ``--strict`` just before the tests and passes it in
+The site is built once (``mkdocs build --strict``: a broken link or docstring reference fails)
+with a ``PATH`` that holds nothing, so npm, node and every other program are out of reach (the
+build needs the docs extra alone: MathJax is kept in ``docs/javascripts/mathjax``). It is served
+on 127.0.0.1, and three pages are opened in headless Chromium (Debian's ``chromium``, driven over
+the DevTools pipe by ``tests/browser.py``). On each page a known equation must have been typeset
+by the bundled MathJax into an SVG of non-zero size whose MathML is that equation, no TeX error
+may appear, and no resource may fail to load (nothing comes from a network). Screenshots go to
+``$NEGMAML_SCREENSHOTS`` (default: a temporary folder; the path is printed). ``.ci/run`` builds
+the site the same way (empty ``PATH``, ``--strict``) just before the tests and passes it in
 ``$NEGMAML_DOCS_SITE``, so that CI builds it once.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -71,8 +75,9 @@ def site(tmp_path_factory) -> Path:
     if importlib.util.find_spec("mkdocs") is None:
         pytest.skip("mkdocs is not installed: pip install -e '.[docs]'")
     out = tmp_path_factory.mktemp("site")
+    no_programs = tmp_path_factory.mktemp("empty-path")  # npm and node out of reach
     proc = subprocess.run([sys.executable, "-m", "negmaml", "docs", "--out", str(out)], cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src"), PATH=str(no_programs)),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("open it in a browser (it needs no server or network)")
@@ -141,6 +146,66 @@ def test_docs_command_refuses_a_missing_folder(tmp_path, capsys):
     assert main(["docs", "--out", str(tmp_path / "no" / "site")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--out" in err and "does not exist" in err
+
+
+def _negmaml(args: list[str], cwd: Path, pythonpath: Path, timeout: float = 60):
+    return subprocess.run([sys.executable, "-m", "negmaml", *args], cwd=cwd, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=str(pythonpath)),
+                          capture_output=True, text=True)
+
+
+def _read_only_folder(tmp_path: Path) -> Path:
+    """A folder nobody can create files in: a mode-0555 folder, or (as root, whom modes do not
+    stop) /proc."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    if not Path("/proc/self").is_dir():
+        pytest.skip("running as root without /proc: no read-only folder to write into")
+    return Path("/proc")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs is not installed")
+def test_docs_command_refuses_a_read_only_folder_before_building(tmp_path):
+    folder = _read_only_folder(tmp_path)
+    proc = _negmaml(["docs", "--out", str(folder / "site")], ROOT, ROOT / "src", timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+    assert "--out: cannot write into" in proc.stderr and str(folder / "site") in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_docs_command_after_a_plain_pip_install(tmp_path):
+    """negmaml installed as a copy (``pip install .``): inside a checkout it builds that
+    checkout's site (here it gets as far as the --out check); elsewhere it says how to install."""
+    installed = tmp_path / "site-packages"
+    shutil.copytree(ROOT / "src" / "negmaml", installed / "negmaml",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = _negmaml(["docs", "--out", str(tmp_path / "site")], elsewhere, installed)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "pip install -e '.[docs]'" in proc.stderr and "checkout" in proc.stderr
+    if importlib.util.find_spec("mkdocs") is not None:
+        proc = _negmaml(["docs", "--out", str(tmp_path / "no" / "site")], ROOT / "docs", installed)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert "--out" in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_mathjax_is_the_unmodified_npm_file_and_nothing_installs_it():
+    """The site needs no npm: MathJax is a tracked file, byte for byte the npm package's."""
+    import re
+
+    recorded = re.search(r'^MATHJAX_SHA256 = "([0-9a-f]{64})"$',
+                         (ROOT / "docs/_gen/hooks.py").read_text(), re.M).group(1)
+    mathjax = ROOT / "docs" / "javascripts" / "mathjax"
+    assert hashlib.sha256((mathjax / "tex-svg-full.js").read_bytes()).hexdigest() == recorded
+    assert "Apache License" in (mathjax / "LICENSE").read_text()
+    for path in (ROOT / "docs/_gen/hooks.py", ROOT / "mkdocs.yml", ROOT / ".ci/run"):
+        text = path.read_text()
+        assert "npm install" not in text and "subprocess" not in text, path
 
 
 def test_theory_page_has_the_latex_documents_forms_in_order():

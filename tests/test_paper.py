@@ -47,9 +47,30 @@ def test_every_difference_is_explained():
 
 
 def test_check_paper_table(capsys):
-    assert main(["check-paper"]) == 0
-    out = capsys.readouterr().out
-    assert "differs" in out and "agrees" in out
+    assert main(["check-paper", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "differs" in captured.out and "agrees" in captured.out
+    assert captured.err == ""
+
+
+def test_check_paper_shows_its_steps_in_a_pipe():
+    """Not a terminal (a pipe, a log): still one plain progress line per step on stderr, and
+    stdout stays the JSON alone."""
+    import subprocess
+    import sys
+
+    from negmaml.paper.pipeline import DERIVATION_STEPS, PAPER_STEPS
+
+    proc = subprocess.run([sys.executable, "-m", "negmaml", "check-paper", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)
+    lines = proc.stderr.splitlines()
+    steps = DERIVATION_STEPS + PAPER_STEPS
+    assert len(lines) == len(steps), proc.stderr
+    for k, (line, (name, _)) in enumerate(zip(lines, steps, strict=True), start=1):
+        assert re.fullmatch(rf"check-paper \[{k}/{len(steps)}\] {re.escape(name)} \.\.\. "
+                            r"\d+\.\ds", line), line
 
 
 def test_latex_is_balanced_and_labelled(document):

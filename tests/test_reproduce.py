@@ -9,6 +9,7 @@ note in the report instead of a failure.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import pytest
@@ -48,6 +49,34 @@ def test_reproduce_resumes_from_cache(quick_dir, capsys):
                         names=("2b", "6d"), log=print)
     assert all(r.units_computed == 0 for r in summary.figures.values())
     assert "from cache" in capsys.readouterr().out
+
+
+def test_a_rerun_reads_the_derivations_from_the_cache(quick_dir):
+    """A new process finds the LaTeX and the paper check in cache/ (no 15 s derivation), writes
+    the same files, and the report does not call the rerun instant."""
+    files = ("negmaml-derivations.tex", "paper-check.json")
+    before = {f: (quick_dir / f).read_bytes() for f in files}
+    proc = subprocess.run([sys.executable, "-m", "negmaml", "reproduce", "--out", str(quick_dir),
+                           "--quick", "--max-runs", "3", "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert "read from" in first and "derivations-" in first and "unchanged" in first, first
+    assert proc.stdout.count("(from cache)") == len(F.FIGURE_NAMES)
+    assert {f: (quick_dir / f).read_bytes() for f in files} == before
+    report = (quick_dir / "report.md").read_text()
+    assert "instant" not in report and "read back while their sources are unchanged" in report
+
+
+def test_a_derivation_cache_of_other_sources_is_not_used(quick_dir, monkeypatch):
+    from negmaml.experiments import report as R
+
+    monkeypatch.setattr(R, "derivations_key", lambda: "0" * 64)  # sources changed
+    lines: list[str] = []
+    reproduce(quick_dir, quick=True, max_runs=3, progress=False, names=("2a",),
+              log=lines.append)
+    assert not any("read from" in line for line in lines)
+    assert (quick_dir / "cache" / f"derivations-{'0' * 24}.json").is_file()  # written for them
 
 
 def test_reproduce_notes_a_missing_paper_package(tmp_path, monkeypatch):

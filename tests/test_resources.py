@@ -131,3 +131,16 @@ def test_steps_draw_one_line_per_step():
     with Steps(1, "x", stream=silent, enabled=False).step("y"):
         pass
     assert silent.getvalue() == ""
+
+
+def test_steps_in_a_log_are_plain_lines():
+    buf = io.StringIO()
+    display = Steps(2, "check-paper", stream=buf, live=False)
+    with display.step("first"):
+        assert buf.getvalue() == "check-paper [1/2] first ..."  # written when the step starts
+    with pytest.raises(KeyboardInterrupt), display.step("second"):
+        raise KeyboardInterrupt
+    lines = buf.getvalue().split("\n")
+    assert "\r" not in buf.getvalue()
+    assert lines[0].startswith("check-paper [1/2] first ... ") and lines[0].endswith("s")
+    assert lines[1:] == ["check-paper [2/2] second ...", ""]

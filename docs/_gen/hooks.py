@@ -1,4 +1,4 @@
-"""MkDocs hooks: the pages generated at build time, and the offline MathJax.
+"""MkDocs hooks: the pages generated at build time.
 
 Generated pages (none is committed, so none can go stale):
 
@@ -9,8 +9,10 @@ Generated pages (none is committed, so none can go stale):
 - ``cli.md`` from the argparse parsers of ``negmaml.cli``;
 - ``api/*.md``: one ``:::`` block per module of the documented subpackages (mkdocstrings).
 
-MathJax 3 (SVG output, one self-contained file) comes from the npm registry: it is installed
-into ``build/docs-npm`` on the first build and copied into the site, so no page needs a CDN.
+MathJax 3 (SVG output, one self-contained file) is kept in the repository,
+``docs/javascripts/mathjax/`` (``es5/tex-svg-full.js`` and the LICENSE of the npm package
+``mathjax`` at :data:`MATHJAX_VERSION`, checked against :data:`MATHJAX_SHA256`): the site builds
+from ``pip install -e '.[docs]'`` alone, and no page needs a CDN or a network.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ import logging
 import os
 import pkgutil
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,9 +33,8 @@ DOCS = ROOT / "docs"
 sys.path.insert(0, str(ROOT / "src"))  # the checkout's package, not an installed copy
 
 MATHJAX_VERSION = "3.2.2"
-MATHJAX_DIR = ROOT / "build" / "docs-npm" / "node_modules" / "mathjax"
-MATHJAX_FILES = {"es5/tex-svg-full.js": "javascripts/mathjax/tex-svg-full.js",
-                 "LICENSE": "javascripts/mathjax/LICENSE"}
+#: SHA-256 of ``docs/javascripts/mathjax/tex-svg-full.js`` (``es5/`` of mathjax@3.2.2, unmodified).
+MATHJAX_SHA256 = "a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cbe6"
 
 #: Subpackages of the API reference, with a sentence each; every public module is rendered.
 API = {
@@ -51,21 +50,6 @@ API = {
 API_NO_MEMBERS = {"negmaml.numeric._generated", "negmaml.cli._params"}
 
 log = logging.getLogger("mkdocs.hooks.negmaml")
-
-
-# ---------------------------------------------------------------------------------- MathJax
-def _ensure_mathjax() -> Path:
-    if (MATHJAX_DIR / "es5" / "tex-svg-full.js").exists():
-        return MATHJAX_DIR
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("the docs need MathJax from the npm registry, and npm is not installed"
-                         " (apt-get install npm)")
-    log.info("installing mathjax@%s into %s", MATHJAX_VERSION, MATHJAX_DIR.parents[1])
-    subprocess.run([npm, "install", "--prefix", str(MATHJAX_DIR.parents[1]), "--no-save",
-                    "--no-audit", "--no-fund", "--loglevel=error", f"mathjax@{MATHJAX_VERSION}"],
-                   check=True)
-    return MATHJAX_DIR
 
 
 # ---------------------------------------------------------------------------------- nav
@@ -256,13 +240,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def on_files(files: Files, config) -> Files:
-    """Add the generated pages and MathJax to the site's files."""
+    """Add the generated pages to the site's files."""
     for uri, content in _generated_pages().items():
         old = files.get_file_from_path(uri)
         if old is not None:
             files.remove(old)
         files.append(File.generated(config, uri, content=content))
-    mathjax = _ensure_mathjax()
-    for src, dest in MATHJAX_FILES.items():
-        files.append(File.generated(config, dest, abs_src_path=str(mathjax / src)))
     return files

@@ -1,6 +1,7 @@
 // MathJax 3 configuration for pymdownx.arithmatex (generic mode). MathJax itself
-// (tex-svg-full.js, SVG output, every TeX extension in one file) is copied into the site at build
-// time from the npm package, so pages render offline.
+// (mathjax/tex-svg-full.js: es5/tex-svg-full.js of the npm package mathjax@3.2.2, unmodified, SVG
+// output, every TeX extension in one file; its LICENSE beside it) is kept in the repository, so
+// the site builds without npm and pages render offline.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],

@@ -79,15 +79,18 @@ class Steps:
     """One line per named step of unknown length, with a live timer while a step runs.
 
     ``label [k/n] name  1.2s``, redrawn every ``tick`` seconds by a daemon thread while the step
-    runs and ended with its time when it finishes. Disabled (prints nothing) when ``enabled`` is
-    false. Use as a context manager; wrap each step in :meth:`step`.
+    runs and ended with its time when it finishes. With ``live=False`` (a log file or a pipe,
+    where redrawing makes no sense) each step is one plain line, ``label [k/n] name ...`` written
+    when the step starts and completed with its time when it ends. Disabled (prints nothing)
+    when ``enabled`` is false. Use as a context manager; wrap each step in :meth:`step`.
     """
 
     def __init__(self, total: int, label: str = "", *, enabled: bool = True,
-                 stream: TextIO | None = None, tick: float = 0.5) -> None:
+                 stream: TextIO | None = None, tick: float = 0.5, live: bool = True) -> None:
         self.total = max(int(total), 0)
         self.label = label
         self.enabled = enabled
+        self.live = live
         self.stream = stream if stream is not None else sys.stderr
         self.tick = tick
         self.done = 0
@@ -106,6 +109,17 @@ class Steps:
         """Run the block as the next step, shown as ``name``."""
         if not self.enabled:
             yield
+            self.done += 1
+            return
+        if not self.live:
+            start = time.perf_counter()
+            self._write(f"{self.label} [{self.done + 1}/{self.total}] {name} ...")
+            ok = False
+            try:
+                yield
+                ok = True
+            finally:
+                self._write(f" {time.perf_counter() - start:.1f}s\n" if ok else "\n")
             self.done += 1
             return
         start = time.perf_counter()

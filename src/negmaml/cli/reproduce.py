@@ -3,10 +3,10 @@
 Writes into ``--out DIR`` (default ``negmaml-reproduction``): ``negmaml-derivations.tex`` (the
 derived closed forms as LaTeX), ``paper-check.json`` (printed equations versus derivations),
 ``figures/figure-NAME.png`` and ``.json`` for Figures 2a-4b and 6a-6d (theory versus Monte Carlo
-with the captions' parameters), ``cache/`` (rerunning is instant; an interrupted run resumes) and
-``report.md``. ``--quick`` divides the captions' run counts by 5 (at least 10 runs). Figure 5 needs
-JAX and is left to ``negmaml figure 5``; the report gives the command. See
-:mod:`negmaml.experiments.report`.
+with the captions' parameters), ``cache/`` (a rerun reads the derivations back and simulates
+nothing again; an interrupted run resumes) and ``report.md``. ``--quick`` divides the captions'
+run counts by 5 (at least 10 runs). Figure 5 needs JAX and is left to ``negmaml figure 5``; the
+report gives the command. See :mod:`negmaml.experiments.report`.
 """
 
 from __future__ import annotations

@@ -5,10 +5,13 @@
 1. the closed forms as LaTeX (:func:`negmaml.paper.latex.latex_document`) ->
    ``negmaml-derivations.tex``;
 2. the comparison of the paper's printed equations with the derivations
-   (:func:`negmaml.paper.check.check_paper`) -> ``paper-check.json``;
+   (:func:`negmaml.paper.check.check_paper`) -> ``paper-check.json``; both are cached in
+   ``cache/derivations-KEY.json``, keyed by :func:`derivations_key` (a hash of their sources and
+   the SymPy version), so a rerun reads them back instead of deriving again;
 3. every panel of Figures 2, 3, 4 and 6 (:func:`negmaml.experiments.figures.run_figure`) ->
-   ``figures/figure-NAME.png`` and ``.json``, cached under ``cache/`` so that a rerun is instant
-   and an interrupted run resumes;
+   ``figures/figure-NAME.png`` and ``.json``, its simulation units cached under ``cache/`` so
+   that a rerun does not simulate again (it still draws the figures) and an interrupted run
+   resumes;
 4. ``report.md``: the figures, a table of theory versus simulation per point with z-scores
    ``(mc_mean - theory) / mc_stderr``, and the paper check's findings.
 
@@ -19,6 +22,7 @@ command. References: Bernacchia, "Meta-learning with negative learning rates", I
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import platform
@@ -34,7 +38,8 @@ import numpy as np
 import negmaml
 from negmaml.experiments import figures as F
 
-__all__ = ["QUICK_DIVISOR", "ReproduceSummary", "quick_runs", "reproduce", "write_report"]
+__all__ = ["QUICK_DIVISOR", "ReproduceSummary", "derivations_key", "quick_runs", "reproduce",
+           "write_report"]
 
 #: ``--quick`` divides the caption's run counts by this (at least :data:`QUICK_MIN_RUNS`).
 QUICK_DIVISOR = 5
@@ -231,8 +236,10 @@ def write_report(summary: ReproduceSummary, *, quick: bool, estimator: str, seed
           f"    {FIGURE5_COMMAND}", "",
           "(`--preset smoke` runs in a few minutes; `paper` is the paper's 5000 epochs.)", "",
           "## Rerunning", "",
-          "Rerunning the same command reuses `cache/` (instant); an interrupted run resumes from "
-          "the units already cached. One panel: `negmaml figure 2b --out f.png --json f.json` "
+          "Rerunning the same command reuses `cache/`: the derivations and the paper check are "
+          "read back while their sources are unchanged, and no simulation unit is run again (the "
+          "figures are still drawn); an interrupted run resumes from the units already cached. "
+          "One panel: `negmaml figure 2b --out f.png --json f.json` "
           "(`--runs`, `--estimator`, `--seed`).", ""]
     path = out / "report.md"
     path.write_text("\n".join(L))
@@ -242,6 +249,49 @@ def write_report(summary: ReproduceSummary, *, quick: bool, estimator: str, seed
 def _anchor(title: str) -> str:
     keep = "".join(ch if ch.isalnum() or ch in " -_" else "" for ch in title.lower())
     return keep.replace(" ", "-")
+
+
+def derivations_key() -> str:
+    """SHA-256 of what the LaTeX document and the paper check are computed from: the code
+    generator's inputs (:func:`negmaml.derivations.codegen.source_digest`: the theory table, the
+    symbolic layer, the derivations), the sources of :mod:`negmaml.paper`, and the SymPy and
+    negmaml versions."""
+    import sympy
+
+    from negmaml.derivations.codegen import source_digest
+
+    digest = hashlib.sha256(f"{source_digest()}\0{sympy.__version__}\0{negmaml.__version__}"
+                            .encode())
+    for f in sorted((Path(negmaml.__file__).parent / "paper").glob("*.py")):
+        digest.update(b"\0" + f.name.encode() + b"\0" + f.read_bytes().replace(b"\r\n", b"\n"))
+    return digest.hexdigest()
+
+
+def _cached_derivations(cache: Path, use_cache: bool) -> tuple[Path | None, dict | None]:
+    """(cache file, its content or None). Never raises: a corrupt or stale entry is ignored."""
+    try:
+        path = cache / f"derivations-{derivations_key()[:24]}.json"
+    except Exception:  # noqa: BLE001 - no key, no cache (e.g. SymPy or negmaml.paper missing)
+        return None, None
+    if not use_cache:
+        return path, None
+    try:
+        doc = json.loads(path.read_text())
+        if isinstance(doc.get("latex"), str) and isinstance(doc.get("findings"), list):
+            return path, doc
+    except (OSError, ValueError, AttributeError):
+        pass
+    return path, None
+
+
+def _store_derivations(path: Path, latex: str, findings: list[dict[str, Any]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"latex": latex, "findings": findings}, default=str))
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 def reproduce(out_dir: str | Path, *, quick: bool = False, estimator: str = F.DEFAULT_ESTIMATOR,
@@ -257,7 +307,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, estimator: str = F.DE
         estimator: Monte Carlo estimator, ``"exact"`` (default) or ``"paper"``.
         seed: Monte Carlo seed.
         progress: progress bars on stderr.
-        use_cache: cache per-run values under ``out_dir/cache``.
+        use_cache: cache the derivations and per-run values under ``out_dir/cache``.
         max_runs: cap on runs per point (for tests; at least 2).
         names: panels to draw (default all ten).
         log: where one-line status messages go (default: stderr).
@@ -278,32 +328,47 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, estimator: str = F.DE
     (out / "figures").mkdir(parents=True, exist_ok=True)
     summary = ReproduceSummary(out_dir=out, report=out / "report.md")
 
-    t0 = time.perf_counter()
-    try:
-        from negmaml.paper.pipeline import latex_document_with_progress
-
+    cache_path, cached = _cached_derivations(out / "cache", use_cache)
+    if cached is not None:
+        t0 = time.perf_counter()
         tex = out / "negmaml-derivations.tex"
-        tex.write_text(latex_document_with_progress(progress))
-        summary.latex_path = tex
-        log(f"wrote {tex}")
-    except Exception as exc:  # noqa: BLE001 - reported in the report, never fatal
-        summary.notes.append(f"LaTeX derivations unavailable: {type(exc).__name__}: {exc}")
-        log(f"warning: LaTeX derivations unavailable ({type(exc).__name__}: {exc})")
-    summary.timings["derivations + LaTeX"] = time.perf_counter() - t0
+        tex.write_text(cached["latex"])
+        summary.latex_path, summary.findings = tex, cached["findings"]
+        (out / "paper-check.json").write_text(json.dumps(cached["findings"], indent=1) + "\n")
+        n_diff = sum(f.get("status") == "differs" for f in cached["findings"])
+        log(f"wrote {tex} and the paper check ({len(cached['findings'])} equations, {n_diff}"
+            f" differ): read from {cache_path} (the derivations' sources are unchanged)")
+        summary.timings["derivations + paper check (from cache)"] = time.perf_counter() - t0
+    else:
+        t0 = time.perf_counter()
+        try:
+            from negmaml.paper.pipeline import latex_document_with_progress
 
-    t0 = time.perf_counter()
-    try:
-        from negmaml.paper.check import check_paper
+            tex = out / "negmaml-derivations.tex"
+            tex.write_text(latex_document_with_progress(progress))
+            summary.latex_path = tex
+            log(f"wrote {tex}")
+        except Exception as exc:  # noqa: BLE001 - reported in the report, never fatal
+            summary.notes.append(f"LaTeX derivations unavailable: {type(exc).__name__}: {exc}")
+            log(f"warning: LaTeX derivations unavailable ({type(exc).__name__}: {exc})")
+        summary.timings["derivations + LaTeX"] = time.perf_counter() - t0
 
-        findings = [_finding_dict(f) for f in check_paper()]
-        summary.findings = findings
-        (out / "paper-check.json").write_text(json.dumps(findings, indent=1, default=str) + "\n")
-        n_diff = sum(f["status"] == "differs" for f in findings)
-        log(f"paper check: {len(findings)} equations, {n_diff} differ")
-    except Exception as exc:  # noqa: BLE001 - reported in the report, never fatal
-        summary.notes.append(f"paper check unavailable: {type(exc).__name__}: {exc}")
-        log(f"warning: paper check unavailable ({type(exc).__name__}: {exc})")
-    summary.timings["paper check"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            from negmaml.paper.check import check_paper
+
+            findings = [_finding_dict(f) for f in check_paper()]
+            summary.findings = findings
+            text = json.dumps(findings, indent=1, default=str)
+            (out / "paper-check.json").write_text(text + "\n")
+            n_diff = sum(f["status"] == "differs" for f in findings)
+            log(f"paper check: {len(findings)} equations, {n_diff} differ")
+        except Exception as exc:  # noqa: BLE001 - reported in the report, never fatal
+            summary.notes.append(f"paper check unavailable: {type(exc).__name__}: {exc}")
+            log(f"warning: paper check unavailable ({type(exc).__name__}: {exc})")
+        summary.timings["paper check"] = time.perf_counter() - t0
+        if cache_path is not None and summary.latex_path is not None and summary.findings:
+            _store_derivations(cache_path, summary.latex_path.read_text(), summary.findings)
 
     t0 = time.perf_counter()
     for name in names:

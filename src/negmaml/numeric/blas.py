@@ -4,6 +4,12 @@ A multi-threaded OpenBLAS spends more time synchronising than computing on batch
 factorisations (measured on a 2-core machine: a batch of 50 QRs of 1000 x 60 matrices took 4.5 s
 with two BLAS threads and 0.2 s with one). The simulator gets its parallelism from its own
 worker threads instead (the setting is per process, so they share it).
+
+Because the setting is per process, :func:`single_threaded_blas` is reference-counted under a
+lock: the first of any number of overlapping blocks (from any threads, or nested) saves the
+thread counts and sets one thread, and only the last one to leave restores them. Two
+:func:`negmaml.numeric.simulate` calls from two user threads therefore never restore the
+setting under each other.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -46,6 +53,22 @@ def _blas_thread_controls() -> list[tuple[Any, Any]]:
     return out
 
 
+_lock = threading.Lock()
+_depth = 0  # blocks of single_threaded_blas open now, in every thread
+_saved: list[tuple[Any, int]] = []  # (set function, thread count to restore) of the first block
+
+
+def _limit() -> list[tuple[Any, int]]:
+    saved = []
+    try:
+        for get, set_ in _blas_thread_controls():
+            saved.append((set_, int(get())))
+            set_(1)
+    except Exception:  # noqa: BLE001 - a failed tweak must never break a computation
+        pass
+    return saved
+
+
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Run the block with the loaded OpenBLAS/MKL limited to one thread, then restore it.
@@ -54,23 +77,25 @@ def single_threaded_blas() -> Iterator[None]:
     spends more time synchronising than computing on them (measured: a batch of 50
     1000 x 60 QRs took 4.5 s with OpenBLAS's 2 threads on a busy 2-core machine and 0.2 s with
     one). Parallelism comes from :func:`negmaml.numeric.simulate`'s worker threads instead
-    (the setting is per process, so they share it). Does nothing where the library cannot be
-    found.
+    (the setting is per process, so they share it). Thread-safe and re-entrant: overlapping
+    blocks, in one thread or several, share one limit, set by the first to enter and lifted by
+    the last to leave. Does nothing where the library cannot be found.
     """
-    controls = []
-    try:
-        for get, set_ in _blas_thread_controls():
-            controls.append((set_, int(get())))
-            set_(1)
-    except Exception:  # noqa: BLE001 - a failed tweak must never break a computation
-        pass
+    global _depth, _saved
+    with _lock:
+        if _depth == 0:
+            _saved = _limit()
+        _depth += 1
     try:
         yield
     finally:
-        for set_, n in controls:
-            with contextlib.suppress(Exception):
-                set_(n)
-
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                for set_, n in _saved:
+                    with contextlib.suppress(Exception):
+                        set_(n)
+                _saved = []
 
 
 def with_single_threaded_blas(fn: F) -> F:

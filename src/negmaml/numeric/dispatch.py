@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from negmaml.numeric.models import TheoryModel
 
 __all__ = [
+    "DIFFERENTIABLE_PARAMS",
     "GENERAL_TRACES",
     "Coefficients",
     "alpha_t_rational_function",
@@ -62,7 +63,8 @@ def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
     if theory == "auto":
         covariances = params.get("Sigma") is not None
         if covariances:
-            p = _v.check_covariance("Sigma", params["Sigma"], None, definite=True).shape[0]
+            shape = np.shape(params["Sigma"])  # checked with the row's parameters
+            p = shape[0] if len(shape) == 2 else 0
         else:
             p = _v.check_parameter("p", params.get("p"))
         return THEORIES[auto_theory(covariances, p, _v.check_parameter("n_v", params.get("n_v")),
@@ -136,14 +138,34 @@ def _check_names(theory: Theory, params: dict[str, Any]) -> None:
                          f"{', '.join(missing)}")
 
 
+#: Parameters that may be JAX arrays, traced too (``jax.grad`` with respect to them): the
+#: coefficient functions use them in arithmetic only.
+DIFFERENTIABLE_PARAMS: tuple[str, ...] = ("sigma", "nu", "init_dist2")
+
+
+def _refuse_traced(name: str, value: Any, what: str) -> None:
+    if _v.is_traced(value):
+        raise ValueError(
+            f"{name} is traced (jax.grad, jax.jit or jax.vmap with respect to it), but {what}:"
+            f" transform with respect to alpha_t, alpha_r, {', '.join(DIFFERENTIABLE_PARAMS)}"
+            f" only, and pass {name} as a concrete value")
+
+
 def validated_params(theory: Theory, params: dict[str, Any], *,
                      allow_outside_regime: bool = False) -> dict[str, Any]:
     """The row's parameters by name, each checked by its kind, with ``p`` (the size of
     ``Sigma`` for Theorem 3, whose generated code also takes ``traces``); the regime is checked
     with the row's predicate (:class:`~negmaml.numeric.validate.RegimeError` unless
-    ``allow_outside_regime``)."""
+    ``allow_outside_regime``). ``sigma``, ``nu`` and ``init_dist2`` given as JAX arrays (tracers
+    under ``jax.grad``) are passed on unchanged; the sizes and the covariance matrices must be
+    concrete (a clear ValueError otherwise)."""
     _check_names(theory, params)
     values = {k: params.get(k, theory.defaults.get(k)) for k in theory.parameters}
+    for name in ("p", "n_t", "n_v", "n_r", "m"):
+        _refuse_traced(name, values.get(name), "it is a size (a whole number)")
+    for name in ("Sigma", "Sigma_w", "F"):
+        _refuse_traced(name, values.get(name), "Theorem 3's traces of the covariance matrices"
+                       " are computed with NumPy")
     out: dict[str, Any] = {}
     if "Sigma" in theory.parameters:
         S = _v.check_covariance("Sigma", values["Sigma"], None, definite=True)  # noqa: N806
@@ -169,7 +191,8 @@ def theory_args(theory: Theory, params: dict[str, Any], *,
     """
     values = validated_params(theory, params, allow_outside_regime=allow_outside_regime)
     traces = values.get("traces", {})
-    return (*[float(values[k]) for k in theory.coefficient_args],
+    return (*[values[k] if _v.is_foreign_array(values[k]) else float(values[k])
+              for k in theory.coefficient_args],
             *[traces[k] for k in gen.GENERAL_TRACES if k in traces])
 
 

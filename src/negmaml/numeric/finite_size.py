@@ -47,7 +47,12 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.numeric.validate import as_float_array, check_nonnegative, check_positive_int
+from negmaml.numeric.validate import (
+    as_float_array,
+    check_nonnegative,
+    check_positive_int,
+    is_foreign_array,
+)
 
 __all__ = [
     "FINITE_SIZE_KEYS",
@@ -343,6 +348,11 @@ def _dist2_on_grid(at: np.ndarray, P: dict[str, Any], deriv: bool) -> np.ndarray
     return np.asarray(vals, dtype=float)[inverse].reshape(at.shape)
 
 
+def _jax(*values: Any) -> bool:
+    """True when one of ``values`` is a JAX (or other foreign) array: the JAX path is taken."""
+    return any(is_foreign_array(v) for v in values)
+
+
 def _out(x: np.ndarray) -> float | np.ndarray:
     return float(x) if np.ndim(x) == 0 else x
 
@@ -381,10 +391,18 @@ def loss_finite_size(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, 
     ``alpha_t`` and ``alpha_r`` broadcast; the work is done once per distinct ``alpha_t``.
     Accuracy against the exact Monte Carlo estimator: ``docs/results/finite-size-accuracy.md``.
 
+    JAX arrays (also traced: ``jax.grad`` in ``alpha_t``, ``alpha_r``, ``sigma``, ``nu``,
+    ``init_dist2``) go through :mod:`negmaml.numeric.finite_size_jax`.
+
     >>> round(loss_finite_size(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
     ...                        nu=0.5), 6)
     0.708626
     """
+    if _jax(alpha_t, alpha_r, sigma, nu, init_dist2):
+        from negmaml.numeric.losses import loss
+
+        return loss(alpha_t, alpha_r, theory="finite-size", p=p, n_t=n_t, n_v=n_v, n_r=n_r,
+                    m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
     P = _params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     at, ar, shape = _grid(alpha_t, alpha_r)
     d2 = _dist2_on_grid(at, P, deriv=False)
@@ -400,6 +418,11 @@ def dloss_finite_size_dalpha_t(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, 
     Complex-step differentiation through the fixed point of either regime: one complex Newton
     step from the real root is the implicit-function derivative, accurate to rounding.
     """
+    if _jax(alpha_t, alpha_r, sigma, nu, init_dist2):
+        from negmaml.numeric.losses import dloss_dalpha_t
+
+        return dloss_dalpha_t(alpha_t, alpha_r, theory="finite-size", p=p, n_t=n_t, n_v=n_v,
+                              n_r=n_r, m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
     P = _params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     at, ar, shape = _grid(alpha_t, alpha_r)
     dd2 = _dist2_on_grid(at, P, deriv=True)
@@ -439,6 +462,10 @@ def coefficients(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: float, m: 
     """``(k0, k1, k2)`` of :func:`loss_finite_size` as a quadratic in ``alpha_r`` (Eq. 65 with
     ``h_r = (1 - alpha_r)^2 + alpha_r^2 (p+1)/n_r``), functions of ``alpha_t`` (beyond the paper).
     """
+    if _jax(alpha_t, sigma, nu, init_dist2):
+        from negmaml.numeric import finite_size_jax
+
+        return finite_size_jax.coefficients(alpha_t, p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     P = _coefficient_params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     at = np.asarray(alpha_t, dtype=float)
     e = P["nu"] ** 2 + _dist2_on_grid(at, P, deriv=False)
@@ -451,6 +478,11 @@ def dcoefficients_dalpha_t(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: 
                            m: float, sigma: float, nu: float,
                            init_dist2: float) -> tuple[Any, Any, Any]:
     """``d/dalpha_t`` of :func:`coefficients` (complex step through the fixed points)."""
+    if _jax(alpha_t, sigma, nu, init_dist2):
+        from negmaml.numeric import finite_size_jax
+
+        return finite_size_jax.dcoefficients_dalpha_t(alpha_t, p, n_t, n_v, n_r, m, sigma, nu,
+                                                      init_dist2)
     P = _coefficient_params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     de = _dist2_on_grid(np.asarray(alpha_t, dtype=float), P, deriv=True)
     return 0.5 * de, -de, 0.5 * (1.0 + (P["p"] + 1) / P["n_r"]) * de

@@ -63,7 +63,7 @@ def _alphas(alpha_t: ArrayLike, alpha_r: ArrayLike) -> tuple[Any, Any, tuple[int
 
 
 def _out(x: Any, shape: tuple[int, ...] | None) -> FloatOrArray:
-    if shape is None:
+    if shape is None or _v.is_foreign_array(x):  # JAX in, JAX out (also from a traced sigma)
         return x
     arr = np.asarray(x, dtype=np.float64)
     if arr.shape != shape:

@@ -31,6 +31,7 @@ import numpy as np
 
 from negmaml.numeric import _generated as gen
 from negmaml.numeric import polynomials as poly
+from negmaml.numeric.validate import is_foreign_array
 from negmaml.theories import Theory
 
 __all__ = [
@@ -212,7 +213,8 @@ def _grid_argmin(model: PolynomialModel, alpha_r: float, bound: float,
 def _args(row: Theory, params: Mapping[str, Any]) -> tuple[float, ...]:
     """The positional arguments of the row's coefficient functions (after ``alpha_t``)."""
     traces = params.get("traces", {})
-    return (*[float(params[k]) for k in row.coefficient_args],
+    return (*[params[k] if is_foreign_array(params[k]) else float(params[k])
+              for k in row.coefficient_args],
             *[traces[k] for k in gen.GENERAL_TRACES if k in traces])
 
 
@@ -283,6 +285,16 @@ class _KStepAdapter(PolynomialModel):
 
     argmin = "scan"
     kstep: Any
+
+    def __init__(self, row: Theory, params: Mapping[str, Any], inner_steps: int,
+                 adapt_steps: int) -> None:
+        traced = [k for k in row.coefficient_args if is_foreign_array(params.get(k))]
+        if traced:
+            raise ValueError(f"inner_steps={inner_steps}, adapt_steps={adapt_steps}: the K-step "
+                             f"theory takes {', '.join(traced)} as numbers (its coefficients are "
+                             "exact rationals cached per parameter set), not JAX arrays; "
+                             "transform it with respect to alpha_t and alpha_r only")
+        super().__init__(row, params, inner_steps, adapt_steps)
 
     def coefficients(self, alpha_t: Any) -> list[Any]:
         return list(self.kstep.alpha_r_coefficients(alpha_t))

@@ -41,6 +41,7 @@ __all__ = [
     "check_regime",
     "check_vector",
     "is_foreign_array",
+    "is_traced",
 ]
 
 #: Relative tolerance of the symmetry check of :func:`check_covariance`.
@@ -97,6 +98,11 @@ def _concrete(value: Any) -> np.ndarray | None:
         return np.asarray(value)
     except Exception:  # noqa: BLE001 - tracers raise library-specific errors
         return None
+
+
+def is_traced(value: Any) -> bool:
+    """True for a foreign array whose values are abstract (a JAX tracer under a transform)."""
+    return is_foreign_array(value) and _concrete(value) is None
 
 
 def check_real(name: str, value: Any, *, minimum: float | None = None,

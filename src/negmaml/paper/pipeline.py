@@ -78,13 +78,15 @@ PAPER_STEPS: tuple[tuple[str, Callable[[], None]], ...] = (
 
 
 def run_derivations(progress: bool, *, steps: Sequence[tuple[str, Callable[[], None]]] = (
-        DERIVATION_STEPS + PAPER_STEPS), extra: int = 0, label: str = "derive") -> Steps:
+        DERIVATION_STEPS + PAPER_STEPS), extra: int = 0, label: str = "derive",
+        live: bool = True) -> Steps:
     """Run ``steps`` in order with one progress line each; returns the :class:`Steps` display.
 
     ``extra`` counts steps the caller will still run on the returned display (so that the
-    ``[k/n]`` counter is right), e.g. writing the LaTeX document.
+    ``[k/n]`` counter is right), e.g. writing the LaTeX document. ``live=False``: plain lines
+    for a log or a pipe (:class:`negmaml.progress.Steps`).
     """
-    display = Steps(len(steps) + extra, label, enabled=progress)
+    display = Steps(len(steps) + extra, label, enabled=progress, live=live)
     for name, fn in steps:
         with display.step(name):
             fn()
