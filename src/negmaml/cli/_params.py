@@ -21,13 +21,20 @@ from negmaml.theories import PARAMETERS, near_threshold, regime_for
 __all__ = [
     "THEORY_FLAGS",
     "add_steps_flags",
+    "add_json_flag",
+    "check_json",
+    "check_rows",
+    "count_values",
+    "finite_or_refuse",
     "add_theory_flags",
     "choose_regime",
     "requested_theory",
     "threshold_warnings",
     "expand_rows",
+    "write_json",
     "format_table",
     "parse_values",
+    "steps_lists",
     "steps_values",
     "theory_values",
 ]
@@ -58,6 +65,22 @@ def _number(flag: str, token: str, kind: str) -> float | int:
         return check_real(flag, x, minimum=0 if kind == "nonneg" else None, scalar=True)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
+
+
+def count_values(flag: str, text: str) -> int:
+    """How many values :func:`parse_values` would give, without making them (a grid's ``num``
+    is read, not expanded): the resource guard counts rows before any work."""
+    text = text.strip()
+    if not text:
+        raise CLIError(f"{flag}: empty value")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise CLIError(f"{flag}: grid must be start:stop:num, got {text!r}")
+        for t in parts[:2]:
+            _number(flag, t, "real")
+        return int(_number(flag, parts[2], "int"))
+    return len(text.split(","))
 
 
 def parse_values(flag: str, text: str, kind: str = "real") -> list[float | int]:
@@ -194,30 +217,131 @@ def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+STEPS_FLAGS: dict[str, str] = {"--inner-steps": "inner_steps", "--adapt-steps": "adapt_steps"}
+
+
 def add_steps_flags(parser: argparse.ArgumentParser) -> None:
-    """Add ``--inner-steps`` and ``--adapt-steps`` (K-step MAML, beyond the paper)."""
+    """Add ``--inner-steps`` and ``--adapt-steps`` (K-step MAML, beyond the paper); each takes a
+    value, a comma list or ``start:stop:num`` like the other numeric flags."""
     from negmaml.numeric.ksteps import MAX_STEPS
 
     parser.add_argument("--inner-steps", default="1", metavar="K",
-                        help=f"gradient steps of the inner loop, 1..{MAX_STEPS} (default 1, the "
-                             "paper; more is beyond the paper)")
+                        help=f"gradient steps of the inner loop, 1..{MAX_STEPS}: a value, a comma "
+                             "list or start:stop:num (default 1, the paper; more is beyond the "
+                             "paper)")
     parser.add_argument("--adapt-steps", default="1", metavar="K",
-                        help=f"gradient steps of the adaptation at meta-test, 1..{MAX_STEPS} "
-                             "(default 1, the paper; more is beyond the paper)")
+                        help=f"gradient steps of the adaptation at meta-test, 1..{MAX_STEPS}: a "
+                             "value, a comma list or start:stop:num (default 1, the paper; more "
+                             "is beyond the paper)")
+
+
+def steps_lists(args: argparse.Namespace) -> dict[str, list[int]]:
+    """``{"inner_steps": [K...], "adapt_steps": [K_r...]}`` from the flags (values, comma lists
+    or grids of whole numbers 1..MAX_STEPS); CLIError when invalid."""
+    from negmaml.numeric.ksteps import MAX_STEPS
+
+    out: dict[str, list[int]] = {}
+    for flag, name in STEPS_FLAGS.items():
+        text = str(getattr(args, name, "1"))
+        if count_values(flag, text) > MAX_STEPS:
+            raise CLIError(f"{flag} takes whole numbers from 1 to {MAX_STEPS}, got {text!r}")
+        values = [int(v) for v in parse_values(flag, text, "int")]
+        bad = [v for v in values if not 1 <= v <= MAX_STEPS]
+        if bad:
+            raise CLIError(f"{flag} must be whole numbers from 1 to {MAX_STEPS}, got {bad[0]}")
+        out[name] = list(dict.fromkeys(values))
+    return out
 
 
 def steps_values(args: argparse.Namespace) -> dict[str, int]:
-    """``{"inner_steps": K, "adapt_steps": K_r}`` from the flags; CLIError when invalid."""
-    from negmaml.numeric.ksteps import MAX_STEPS
-
+    """``{"inner_steps": K, "adapt_steps": K_r}`` where each flag has one value; CLIError
+    when invalid or when a flag has several values."""
     out = {}
-    for flag, name in (("--inner-steps", "inner_steps"), ("--adapt-steps", "adapt_steps")):
-        text = str(getattr(args, name, "1")).strip()
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not 1 <= value <= MAX_STEPS:
-            raise CLIError(f"{flag} must be a whole number from 1 to {MAX_STEPS}, got {text!r}")
-        out[name] = value
+    for (flag, name), values in zip(STEPS_FLAGS.items(), steps_lists(args).values(),
+                                    strict=True):
+        if len(values) != 1:
+            raise CLIError(f"{flag} takes one value here, got {getattr(args, name)!r}")
+        out[name] = values[0]
     return out
+
+
+#: Peak bytes per row of the loss/optimum/simulate tables (the row's dict, its formatted cells
+#: and the lines; measured with tracemalloc at about 1.5 KB, with a margin).
+ROW_BYTES = 2500
+
+
+def check_rows(command: str, counts: dict[str, int], *, seconds_per_row: float,
+               bytes_per_row: float = ROW_BYTES, extra_bytes: float = 0.0,
+               extra_seconds: float = 0.0) -> Any:
+    """Refuse a table whose rows cannot fit in memory, before any value is made.
+
+    ``counts``: flag -> number of values (:func:`count_values`); the rows are their product.
+    Returns the :class:`~negmaml.numeric.resources.Estimate`; prints it on stderr where the
+    work is long (over a minute or 1 GB). ResourceError (one line, exit 2) where it cannot fit.
+    """
+    import math
+
+    from negmaml.numeric.resources import check_fits
+
+    rows = math.prod(counts.values())
+    swept = [f"{n} values of {flag}" for flag, n in counts.items() if n > 1]
+    detail = f"{rows:,} rows" + (f" = {' x '.join(swept)}" if swept else "")
+    est = check_fits(f"this {command} table", rows * bytes_per_row + extra_bytes,
+                     rows * seconds_per_row + extra_seconds, detail=detail,
+                     hint="use fewer values or coarser grids")
+    if est.large:
+        import sys
+
+        sys.stderr.write(f"negmaml {command}: {detail}: {est.describe()}\n")
+        sys.stderr.flush()
+    return est
+
+
+def finite_or_refuse(values: Any, where: Any, what: str = "the loss") -> None:
+    """CLIError naming the parameters of the first value that is not a finite float64 number
+    (an overflow: inputs too large in magnitude). ``where(i)`` gives the parameters of the
+    ``i``-th value (flat index), a dict."""
+    arr = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad.ravel())[0])
+    params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in where(i).items())
+    raise CLIError(f"{what} is not a finite float64 number at {params} (it overflows): values "
+                   "this large in magnitude are outside float64's range; give smaller ones")
+
+
+def add_json_flag(parser: Any) -> None:
+    """``--json [PATH]``, one convention for ``loss``, ``optimum`` and ``simulate``: alone (or
+    ``--json -``), print JSON on stdout instead of the table; with a path, write JSON there and
+    print the table as usual."""
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                        help="write JSON to PATH; alone (or -): print JSON instead of the table")
+
+
+def check_json(args: argparse.Namespace) -> None:
+    """Refuse a ``--json PATH`` that cannot be written, before any work."""
+    if getattr(args, "json", None) not in (None, "-"):
+        from negmaml.cli._guard import check_output_file
+
+        check_output_file("--json", args.json)
+
+
+def write_json(args: argparse.Namespace, doc: Any) -> bool:
+    """Write ``doc`` as ``--json`` asks; True when it went to stdout (no table then)."""
+    import json
+    import sys
+
+    if args.json is None:
+        return False
+    text = json.dumps(doc, indent=1 if isinstance(doc, dict) else 2) + "\n"
+    if args.json == "-":
+        sys.stdout.write(text)
+        return True
+    from pathlib import Path
+
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return False

@@ -17,23 +17,35 @@ applies: with ``--regime auto`` Theorem 1 (Eq. 5) for ``p > n_v m``, Theorem 2 (
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from typing import Any
 
 from negmaml.cli import CLIError
+from negmaml.cli._covariances import (
+    Covariances,
+    add_covariance_flags,
+    covariances,
+    size_names,
+    sizes_from,
+)
 from negmaml.cli._guard import check_output_file
 from negmaml.cli._params import (
+    THEORY_FLAGS,
+    add_json_flag,
     add_steps_flags,
     add_theory_flags,
+    check_json,
+    check_rows,
     choose_regime,
+    count_values,
     expand_rows,
+    finite_or_refuse,
     format_table,
     requested_theory,
-    steps_values,
+    steps_lists,
     theory_values,
     threshold_warnings,
+    write_json,
 )
 from negmaml.numeric.validate import check_int
 from negmaml.theories import ISOTROPIC_PARAMETERS, THEORIES, expectation_exists
@@ -41,6 +53,9 @@ from negmaml.theories import ISOTROPIC_PARAMETERS, THEORIES, expectation_exists
 __all__ = ["register"]
 
 _ISO = ISOTROPIC_PARAMETERS + ("init_dist2",)
+_STEPS = ("inner_steps", "adapt_steps")
+_FLAG = {name: flag for flag, (name, _, _) in THEORY_FLAGS.items()}
+_FLAG.update({"inner_steps": "--inner-steps", "adapt_steps": "--adapt-steps"})
 
 
 def _check(flag: str, value: Any, minimum: int) -> int:
@@ -50,18 +65,78 @@ def _check(flag: str, value: Any, minimum: int) -> int:
         raise CLIError(str(exc)) from None
 
 
-def _regime(args: argparse.Namespace, p: int, n_v: int, m: int) -> tuple[str | None, str]:
-    """(the paper's regime or None, remark) for one parameter combination."""
+def _regime(args: argparse.Namespace, combo: dict[str, Any], cov: Covariances | None
+            ) -> tuple[str | None, str]:
+    """(the paper's theory for the theory column, or None; remark) for one combination."""
+    p, n_v, m = combo["p"], combo["n_v"], combo["m"]
     if args.theory == "finite-size":
         requested_theory(args)
         return None, ""
     if not expectation_exists(p, n_v, m):
         return None, (f"|p - n_v*m| <= 1 (p={p}, n_v*m={n_v * m}): the expected loss is "
                       "infinite; no theory or z-score")
+    if cov is not None:
+        if THEORIES["general"].holds(p, n_v, m):
+            return "general", ""
+        if args.allow_outside_regime:
+            return "general", "Theorem 3 used outside p > n_v*m (as asked)"
+        return None, (f"p={p} < n_v*m={n_v * m}: Theorem 3 (general covariances) holds for "
+                      "p > n_v*m; no theory or z-score (add --allow-outside-regime to show it)")
     regime = choose_regime(args.regime, p, n_v, m, allow_outside_regime=args.allow_outside_regime)
     if args.regime != "auto" and not choose_regime("auto", p, n_v, m) == regime:
         return regime, f"{regime} theorem used outside its regime (as asked)"
     return regime, ""
+
+
+def _finite_size_applies(args: argparse.Namespace, combo: dict[str, Any],
+                         cov: Covariances | None) -> bool:
+    """Whether the finite-size column is computed (beyond the paper: isotropic, K = 1)."""
+    return (args.theory != "paper" and cov is None
+            and (combo["inner_steps"], combo["adapt_steps"]) == (1, 1)
+            and THEORIES["finite-size"].holds(combo["p"], combo["n_v"], combo["m"]))
+
+
+def _setting(combo: dict[str, Any], cov: Covariances | None) -> Any:
+    from negmaml import numeric
+
+    sizes = {k: v for k, v in combo.items() if k in _ISO}
+    if cov is None:
+        return numeric.Setting.from_params(**sizes)
+    Sigma, Sigma_w = cov.matrices(combo["p"], combo["nu"])  # noqa: N806
+    return numeric.Setting(**{k: sizes[k] for k in ("p", "n_t", "n_v", "n_r", "m", "sigma")},
+                           Sigma=Sigma, Sigma_w=Sigma_w)
+
+
+def _theories(args: argparse.Namespace, combo: dict[str, Any], setting: Any, regime: str | None,
+              alpha_t: Any, alpha_r: Any, cov: Covariances | None) -> tuple[Any, Any]:
+    """(paper theory, finite-size theory) on the grid, None where not shown; computed before
+    any simulation, so a value outside float64's range is refused before the work."""
+    import numpy as np
+
+    from negmaml import numeric
+
+    steps = {k: combo[k] for k in _STEPS}
+    shape = (alpha_t.size, alpha_r.size)
+    out = []
+    for theory, kwargs in ((regime, dict(allow_outside_regime=args.allow_outside_regime,
+                                         **steps)),
+                           ("finite-size" if _finite_size_applies(args, combo, cov) else None,
+                            {})):
+        if theory is None:
+            out.append(None)
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                values = np.broadcast_to(numeric.loss(alpha_t[:, None], alpha_r[None, :],
+                                                      setting, theory=theory, **kwargs), shape)
+        except OverflowError:
+            values = np.full(shape, np.inf)
+        finite_or_refuse(values, lambda i: dict(
+            {k: v for k, v in combo.items() if v is not None},
+            alpha_t=float(alpha_t[i // alpha_r.size]), alpha_r=float(alpha_r[i % alpha_r.size])),
+            "the theory")
+        out.append(values)
+    return out[0], out[1]
 
 
 def _estimate(combos: list[dict[str, Any]], alpha_t: Any, alpha_r: Any, runs: int,
@@ -74,7 +149,8 @@ def _estimate(combos: list[dict[str, Any]], alpha_t: Any, alpha_r: Any, runs: in
     for combo in combos:
         plan = estimate_resources(alpha_t[:, None], alpha_r[None, :], p=combo["p"],
                                   n_t=combo["n_t"], n_v=combo["n_v"], n_r=combo["n_r"],
-                                  m=combo["m"], nu=combo["nu"], runs=runs,
+                                  m=combo["m"], nu=combo["nu"] if combo["nu"] is not None
+                                  and not combo.get("_general") else None, runs=runs,
                                   test_tasks=test_tasks, estimator=estimator,
                                   workers=workers, progress=show)
         if plan.large and not show:
@@ -95,55 +171,76 @@ def _run(args: argparse.Namespace) -> int:
     test_tasks = _check("--test-tasks", args.test_tasks, 1)
     test_points = _check("--test-points", args.test_points, 1)
     workers = None if args.workers is None else _check("--workers", args.workers, 1)
-    if args.json not in (None, "-"):
-        check_output_file("--json", args.json)
+    check_json(args)
     if args.plot is not None:
         from negmaml.experiments.userplot import PLOT_SUFFIXES
 
         check_output_file("--plot", args.plot, PLOT_SUFFIXES)
-    steps = steps_values(args)
-    values = theory_values(args, _ISO + ("alpha_t", "alpha_r"))
+    cov = covariances(args)
+    names = size_names(cov, _ISO, args)
+    counts = {_FLAG[n]: count_values(_FLAG[n], getattr(args, n))
+              for n in names + ("alpha_t", "alpha_r") if getattr(args, n, None) is not None}
+    for n in _STEPS:
+        counts[_FLAG[n]] = count_values(_FLAG[n], str(getattr(args, n)))
+    # the table's rows; the simulations themselves are planned by _estimate below
+    check_rows("simulate", counts, seconds_per_row=1e-4)
+    values = theory_values(args, names + ("alpha_t", "alpha_r"))
     alpha_t = np.array(values.pop("alpha_t"), dtype=float)
     alpha_r = np.array(values.pop("alpha_r"), dtype=float)
+    if cov is not None:
+        values = sizes_from(cov, values)
+    values.update(steps_lists(args))
+    several_steps = any(v != [1] for k, v in values.items() if k in _STEPS)
     combos = expand_rows(values)
-    regimes = [_regime(args, c["p"], c["n_v"], c["m"]) for c in combos]
-    for line in threshold_warnings(combos, "finite-size" if args.theory == "finite-size"
-                                   else "paper"):
-        print(line, file=sys.stderr)
+    regimes = [_regime(args, c, cov) for c in combos]
+    if cov is None:
+        for line in threshold_warnings(combos, "finite-size" if args.theory == "finite-size"
+                                       else "paper"):
+            print(line, file=sys.stderr)
+    settings = [_setting(c, cov) for c in combos]
+    theories = [_theories(args, c, s, r, alpha_t, alpha_r, cov)
+                for c, s, (r, _) in zip(combos, settings, regimes, strict=True)]
     show = not args.no_progress and sys.stderr.isatty()
-    _estimate(combos, alpha_t, alpha_r, runs, test_tasks, args.estimator, workers, show)
+    _estimate([dict(c, _general=cov is not None) for c in combos], alpha_t, alpha_r, runs,
+              test_tasks, args.estimator, workers, show)
     rows: list[dict[str, Any]] = []
     remarks: list[str] = []
     first: tuple[Any, ...] | None = None
     with single_threaded_blas():
-        for combo, (regime, remark) in zip(combos, regimes, strict=True):
-            setting = numeric.Setting.from_params(**combo)
+        for combo, setting, (regime, remark), (theory, finite) in zip(
+                combos, settings, regimes, theories, strict=True):
+            steps = {k: combo[k] for k in _STEPS}
             res = numeric.simulate(alpha_t[:, None], alpha_r[None, :],
                                    **setting.simulate_params(), runs=runs,
                                    test_tasks=test_tasks, test_points=test_points,
                                    estimator=args.estimator, seed=seed, progress=show,
                                    workers=workers, **steps)
+            finite_or_refuse(res.mean, lambda i, c=combo: dict(
+                {k: v for k, v in c.items() if v is not None},
+                alpha_t=float(alpha_t[i // alpha_r.size]),
+                alpha_r=float(alpha_r[i % alpha_r.size])), "the simulated loss")
             if remark and remark not in remarks:
                 remarks.append(remark)
+            if (args.theory != "paper" and cov is None and steps != {"inner_steps": 1,
+                                                                     "adapt_steps": 1}):
+                note = ("no finite-size column where inner_steps or adapt_steps > 1: the "
+                        "finite-size theory is derived for one step")
+                if note not in remarks:
+                    remarks.append(note)
+            if args.theory != "paper" and cov is not None:
+                note = ("no finite-size column with general covariances: the finite-size "
+                        "theory is for isotropic inputs and tasks")
+                if note not in remarks:
+                    remarks.append(note)
             if first is None:
-                first = (combo, setting, regime, res)
-            theory = None
-            if regime is not None:
-                theory = np.broadcast_to(numeric.loss(
-                    alpha_t[:, None], alpha_r[None, :], setting, theory=regime,
-                    allow_outside_regime=args.allow_outside_regime, **steps), res.mean.shape)
-            finite = None
-            one_step = steps == {"inner_steps": 1, "adapt_steps": 1}  # finite-size: K = 1 only
-            if one_step and args.theory != "paper" and THEORIES["finite-size"].holds(
-                    combo["p"], combo["n_v"], combo["m"]):
-                finite = np.broadcast_to(numeric.loss(
-                    alpha_t[:, None], alpha_r[None, :], setting, theory="finite-size"),
-                    res.mean.shape)
+                first = (combo, setting, regime, finite is not None, res)
+            shown = {k: v for k, v in combo.items()
+                     if (k not in _STEPS or several_steps) and v is not None}
             for i, at in enumerate(alpha_t):
                 for j, ar in enumerate(alpha_r):
-                    row = dict(combo, alpha_t=float(at), alpha_r=float(ar),
-                               regime=regime or "-", mean=float(res.mean[i, j]),
-                               stderr=float(res.stderr[i, j]))
+                    row = dict(shown, alpha_t=float(at), alpha_r=float(ar),
+                               regime=regime or "-",
+                               mean=float(res.mean[i, j]), stderr=float(res.stderr[i, j]))
                     se = row["stderr"]
                     if theory is not None:
                         th = float(theory[i, j])
@@ -156,50 +253,48 @@ def _run(args: argparse.Namespace) -> int:
                     rows.append(row)
     if args.plot is not None and first is not None:
         _plot(args, alpha_t, alpha_r, *first)
+    one = {k: (v[0] if len(v) == 1 else v) for k, v in values.items() if k in _STEPS}
     meta = {"runs": runs, "seed": seed, "estimator": args.estimator, "test_tasks": test_tasks,
             "test_points": test_points, "common_random_numbers": True,
             "regime_requested": args.regime, "theory_requested": args.theory,
             "w0": "sqrt(init_dist2/p) in every coordinate",
-            "omega0": 0.0, **steps}
-    if args.json is not None:
-        from negmaml import __version__
+            "omega0": 0.0, **one}
+    if cov is not None:
+        meta.update(covariances=cov.label, w0=0.0)
+    from negmaml import __version__
 
-        doc = dict(meta, version=__version__, remarks=remarks, rows=rows)
-        text = json.dumps(doc, indent=1) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-            return 0
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as fh:
-            fh.write(text)
-    cols = list(_ISO)
+    if write_json(args, dict(meta, version=__version__, remarks=remarks, rows=rows)):
+        return 0
+    cols = [c for c in (*_ISO, *_STEPS) if c in rows[0]]
     varying = [c for c in cols if len({r[c] for r in rows}) > 1]
     fixed = [c for c in cols if c not in varying]
     print(f"simulate: {runs} runs, estimator {args.estimator}, seed {seed}, common random "
           "numbers" + (f", {test_tasks} test tasks of {test_points} points"
                        if args.estimator == "paper" else ""))
-    if steps != {"inner_steps": 1, "adapt_steps": 1}:
-        print(f"inner steps K={steps['inner_steps']}, adaptation steps "
-              f"K_r={steps['adapt_steps']} (beyond the paper)")
+    if several_steps or one != {"inner_steps": 1, "adapt_steps": 1}:
+        print("inner steps K (inner_steps), adaptation steps K_r (adapt_steps): beyond the "
+              "paper" + ("" if several_steps else
+                         f"; K={one['inner_steps']}, K_r={one['adapt_steps']}"))
     print("fixed: " + ", ".join(f"{c}={rows[0][c]}" for c in fixed))
-    regimes = sorted({r["regime"] for r in rows})
-    print(f"theory: {', '.join(regimes)} "
-          + ("(chosen from p versus n_v*m)" if args.regime == "auto" else "(as requested)"))
+    if cov is not None:
+        print(f"covariances: {cov.label} (Gaussian inputs)")
+    print("theory: " + _theory_header(args, rows, cov))
     for remark in remarks:
         print(f"note: {remark}")
-    shown = varying + ["alpha_t", "alpha_r", "mean", "stderr"]
-    if len(regimes) > 1:
-        shown = ["regime"] + shown
+    regimes_shown = sorted({r["regime"] for r in rows})
+    shown_cols = varying + ["alpha_t", "alpha_r", "mean", "stderr"]
+    if len(regimes_shown) > 1:
+        shown_cols = ["regime"] + shown_cols
     if any("theory" in r for r in rows):
-        shown += ["theory", "z"]
+        shown_cols += ["theory", "z"]
     if any("finite_size" in r for r in rows):
-        shown += ["finite_size", "z_fs"]
+        shown_cols += ["finite_size", "z_fs"]
         print("finite_size: the finite-size theory (beyond the paper); z_fs its z-score")
     for r in rows:
         for key, z in (("theory", "z"), ("finite_size", "z_fs")):
             if r.get(z) is None and key in r:
                 r[z] = "-"
-    print(format_table(rows, shown))
+    print(format_table(rows, shown_cols))
     if args.json not in (None, "-"):
         print(f"wrote {args.json}")
     if args.plot is not None:
@@ -207,11 +302,25 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _theory_header(args: argparse.Namespace, rows: list[dict[str, Any]],
+                   cov: Covariances | None) -> str:
+    """What the theory columns hold, for the ``theory:`` line."""
+    paper = sorted({r["regime"] for r in rows if "theory" in r})
+    parts = [f"{r} ({THEORIES[r].label})" for r in paper]
+    if any("finite_size" in r for r in rows):
+        parts.append(f"finite-size ({THEORIES['finite-size'].label})")
+    if not parts:
+        return "none (see the notes)"
+    how = ("" if cov is not None or args.theory == "finite-size" else
+           " (chosen from p versus n_v*m)" if args.regime == "auto" else " (as requested)")
+    return ", ".join(parts) + how
+
+
 def _plot(args: argparse.Namespace, alpha_t: Any, alpha_r: Any, combo: dict[str, Any],
-          setting: Any, regime: str | None, res: Any) -> None:
+          setting: Any, regime: str | None, finite_size: bool, res: Any) -> None:
     """Simulation points (+-1 SE) against the swept rate, one series per value of the other
-    rate (first combination of sizes); the theory line and its optimum where a theory applies,
-    and the best simulated grid point."""
+    rate (first combination of sizes); the line of each theory shown (the paper's, solid; the
+    finite-size theory, dashed) with its optimum, and the best simulated grid point."""
     import numpy as np
 
     from negmaml import numeric
@@ -224,38 +333,39 @@ def _plot(args: argparse.Namespace, alpha_t: Any, alpha_r: Any, combo: dict[str,
     xs = dense(xs_grid)
     lines, points, markers = [], [], []
     allow = args.allow_outside_regime
-    steps = steps_values(args)
+    steps = {k: combo[k] for k in _STEPS}
+    theories = [(regime, "theory", dict(allow_outside_regime=allow, **steps), {})] \
+        if regime is not None else []
+    if finite_size:
+        theories.append(("finite-size", "finite-size theory", {}, {"linestyle": "--"}))
+    name = "alpha_r" if x == "alpha_t" else "alpha_t"
     for k, value in enumerate(others[:8]):
-        name = "alpha_r" if x == "alpha_t" else "alpha_t"
+        color = f"C{k % 10}"
         points.append(Points(xs_grid, mean[:, k], se[:, k],
                              f"simulation, {name} = {value:g} ({res.runs} runs)"))
         i = int(np.argmin(mean[:, k]))
         markers.append(Marker(float(xs_grid[i]), float(mean[i, k]), "best simulated point",
                               {"marker": "D", "markersize": 6, "color": "C3"}))
-        if regime is None:
-            continue
-        at, ar = (xs, value) if x == "alpha_t" else (value, xs)
-        ys = numeric.loss(at, ar, setting, theory=regime, allow_outside_regime=allow, **steps)
-        lines.append(Line(xs, np.asarray(ys), f"theory, {name} = {value:g}"))
-        try:
-            if x == "alpha_t":
-                best = float(numeric.optimal_alpha_t(regime, alpha_r=float(value),
-                                                     setting=setting, allow_outside_regime=allow,
-                                                     **steps))
-                point = (best, value)
-            else:
-                best = float(numeric.optimal_alpha_r(regime, alpha_t=float(value),
-                                                     setting=setting, allow_outside_regime=allow,
-                                                     **steps))
-                point = (value, best)
-        except ValueError:
-            continue
-        if np.isfinite(best) and xs[0] <= best <= xs[-1]:
-            markers.append(Marker(best, float(numeric.loss(*point, setting, theory=regime,
-                                                           allow_outside_regime=allow, **steps)),
-                                  "theory optimum"))
-    sizes = ", ".join(f"{k}={combo[k]:g}" for k in _ISO)
-    label = "no theory" if regime is None else THEORIES[regime].label
+        for theory, what, kwargs, style in theories:
+            at, ar = (xs, value) if x == "alpha_t" else (value, xs)
+            with np.errstate(all="ignore"):
+                ys = numeric.loss(at, ar, setting, theory=theory, **kwargs)
+            lines.append(Line(xs, np.asarray(ys), f"{what}, {name} = {value:g}",
+                              {"color": color, **style}))
+            try:
+                fn = numeric.optimal_alpha_t if x == "alpha_t" else numeric.optimal_alpha_r
+                with np.errstate(all="ignore"):
+                    best = float(fn(theory, **{name: float(value)}, setting=setting, **kwargs))
+            except (ValueError, TypeError):
+                continue
+            point = (best, value) if x == "alpha_t" else (value, best)
+            if np.isfinite(best) and xs[0] <= best <= xs[-1]:
+                markers.append(Marker(best, float(numeric.loss(*point, setting, theory=theory,
+                                                               **kwargs)),
+                                      f"{what} optimum",
+                                      {} if not style else {"marker": "P", "color": "0.3"}))
+    sizes = ", ".join(f"{k}={combo[k]:g}" for k in _ISO if combo.get(k) is not None)
+    label = " + ".join(THEORIES[t].label for t, *_ in theories) or "no theory"
     plot_lines(args.plot, x=x, title=f"{sizes}\n{label}", lines=lines, points=points,
                markers=markers)
 
@@ -270,6 +380,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Theorem 1 or 2 applies.")
     add_theory_flags(parser, theories=("both", "paper", "finite-size"))
     add_steps_flags(parser)
+    add_covariance_flags(parser)
     g = parser.add_argument_group("simulation")
     g.add_argument("--runs", type=int, default=100, metavar="N",
                    help="runs per point (>= 2, default 100)")
@@ -283,10 +394,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="test points per target task (default 50)")
     g.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker threads (default: automatic)")
-    g.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
-                   help="write JSON to PATH (alone: print JSON instead of the table)")
     g.add_argument("--plot", metavar="PATH", default=None,
                    help="also draw simulation and theory with the optima marked "
                         "(.png, .pdf, .svg)")
     g.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    add_json_flag(g)
     parser.set_defaults(func=_run)

@@ -31,6 +31,7 @@ class Line:
     x: np.ndarray
     y: np.ndarray
     label: str
+    style: dict = field(default_factory=dict)  # matplotlib keywords (linestyle, color...)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def plot_lines(path: str | os.PathLike[str], *, x: str, title: str,
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for i, line in enumerate(lines):
-        ax.plot(line.x, line.y, color=f"C{i % 10}", linewidth=1.6, label=line.label, zorder=2)
+        style = {"color": f"C{i % 10}", "linewidth": 1.6, **line.style}
+        ax.plot(line.x, line.y, label=line.label, zorder=2, **style)
     for i, pts in enumerate(points):
         ax.errorbar(pts.x, pts.y, yerr=pts.yerr, fmt="o", markersize=3.2,
                     color=f"C{i % 10}", elinewidth=1.0, capsize=2.0, zorder=3, label=pts.label)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["FLOAT_BUDGET", "Plan", "ResourceError", "SimulationSize", "available_memory",
-           "format_bytes", "format_seconds", "plan_simulation"]
+__all__ = ["FLOAT_BUDGET", "Estimate", "Plan", "ResourceError", "SimulationSize",
+           "available_memory", "check_fits", "format_bytes", "format_seconds", "plan_simulation"]
 
 #: Floats per large working array of one batch (32 MiB); bounds a batch's memory.
 FLOAT_BUDGET = 1 << 22
@@ -134,6 +134,64 @@ class Plan:
     def large(self) -> bool:
         """Worth announcing before it starts: over a minute or over 1 GB."""
         return self.seconds > 60.0 or self.bytes > 1 << 30
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Memory and time of a command's whole work (rough estimates), checked by
+    :func:`check_fits` against the memory available."""
+
+    what: str  # the job, as the refusal names it ("this phase diagram")
+    bytes: int  # estimated peak memory
+    seconds: float  # estimated wall-clock seconds
+    limit: int | None  # bytes available, None where unknown
+    limit_source: str
+
+    def describe(self) -> str:
+        """``about 1.2 GB of memory and 3.4 h (rough estimate)``."""
+        return (f"about {format_bytes(self.bytes)} of memory and "
+                f"{format_seconds(self.seconds)} (rough estimate)")
+
+    @property
+    def large(self) -> bool:
+        """Worth announcing before it starts: over a minute or over 1 GB (as :class:`Plan`)."""
+        return self.seconds > 60.0 or self.bytes > 1 << 30
+
+
+def check_fits(what: str, nbytes: float, seconds: float = 0.0, *, detail: str = "",
+               hint: str = "") -> Estimate:
+    """The :class:`Estimate` of a job of ``nbytes`` bytes and ``seconds`` seconds, or
+    :class:`ResourceError` (one line naming the estimate and the limit) where it cannot fit in
+    :data:`MEMORY_FRACTION` of the memory available (:func:`available_memory`).
+
+    ``detail`` says where the bytes come from (``"for 10^9 rows"``); ``hint`` what to reduce.
+    Nothing is allocated: callers compute ``nbytes`` from sizes before any work.
+
+    >>> import os
+    >>> os.environ["NEGMAML_MEMORY_LIMIT"] = "1e9"
+    >>> import re
+    >>> try:
+    ...     check_fits("this job", 2e9, detail="for 10^8 rows", hint="reduce the grid")
+    ... except ResourceError as exc:
+    ...     print(*re.split(r"[,;] ", str(exc)), sep="\\n")
+    this job needs about 1.9 GB of memory (for 10^8 rows)
+    more than fits in the 953.7 MB available (NEGMAML_MEMORY_LIMIT
+    a job may use 90%)
+    reduce the grid
+    >>> check_fits("this job", 1e6, 120.0).describe()
+    'about 976.6 KB of memory and 2 min (rough estimate)'
+    >>> del os.environ["NEGMAML_MEMORY_LIMIT"]
+    """
+    limit, source = available_memory()
+    nbytes = float(nbytes)
+    if limit is not None and nbytes > MEMORY_FRACTION * limit:
+        raise ResourceError(
+            f"{what} needs about {format_bytes(nbytes)} of memory"
+            + (f" ({detail})" if detail else "")
+            + f", more than fits in the {format_bytes(limit)} available ({source}; a job may "
+            f"use {MEMORY_FRACTION:.0%})" + (f"; {hint}" if hint else ""))
+    return Estimate(what=what, bytes=int(min(nbytes, 2.0**62)), seconds=float(seconds),
+                    limit=limit, limit_source=source)
 
 
 def format_bytes(n: float) -> str:
