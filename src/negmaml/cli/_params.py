@@ -16,7 +16,7 @@ import numpy as np
 
 from negmaml.cli import CLIError
 from negmaml.numeric.validate import check_int, check_real
-from negmaml.theories import PARAMETERS, near_threshold, regime_for
+from negmaml.theories import PARAMETERS, expectation_exists, near_threshold, regime_for
 
 __all__ = [
     "THEORY_FLAGS",
@@ -157,6 +157,9 @@ def choose_regime(requested: str, p: int, n_v: int, m: int, *,
 
     if requested == "finite-size":
         theory = get_theory(requested)
+        if not expectation_exists(p, n_v, m):  # no flag can help: the loss is infinite
+            raise CLIError(f"--theory finite-size: p={p}, n_v*m={n_v * m}: the expected loss is "
+                           "infinite for |p - n_v*m| <= 1; choose p at least 2 away from n_v*m")
         if not allow_outside_regime and not theory.holds(p, n_v, m):
             raise CLIError(f"--theory finite-size: p={p}, n_v*m={n_v * m} violate "
                            f"{theory.regime}, where the expected loss exists (add "

@@ -9,14 +9,26 @@ from pathlib import Path
 __all__ = ["register"]
 
 
+#: The paper equation numbers some derived form stands for: what
+#: :func:`negmaml.paper.forms.equation_numbers` returns after the derivations (a test keeps the
+#: two equal), known here so that ``--only`` is checked before the derivations start.
+EQUATION_NUMBERS: tuple[int, ...] = (5, 6, 7, 8, 9, 10, 14, 15, 31, 32, 33, 35, 36, 37, 38, 39, 42,
+                                     65, 79, 85, 98, 99, 100, 101, 111, 137, 138, 139)
+
+
 def _equation_numbers(text: str) -> list[int]:
-    """``"9,10"`` -> ``[9, 10]``; anything but a comma list of positive integers is refused."""
+    """``"9,10"`` -> ``[9, 10]``; anything but a comma list of the numbers in
+    :data:`EQUATION_NUMBERS` is refused."""
     try:
         numbers = [int(x) for x in text.split(",")]
     except ValueError:
         numbers = []
     if not numbers or min(numbers) < 1:
         raise ValueError(f"--only: {text!r} is not a comma list of equation numbers (e.g. 9,10)")
+    unknown = [n for n in dict.fromkeys(numbers) if n not in EQUATION_NUMBERS]
+    if unknown:
+        raise ValueError(f"--only: unknown equation number(s) {', '.join(map(str, unknown))}; "
+                         f"derived forms exist for Eqs. {', '.join(map(str, EQUATION_NUMBERS))}")
     return numbers
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from negmaml.cli._guard import check_output_dir, check_output_file
@@ -120,6 +121,15 @@ def _run_panel(args: argparse.Namespace) -> int:
         check_output_file("--json", args.json)
     if not args.no_cache:
         check_output_dir("--cache-dir", args.cache_dir or F.default_cache_dir())
+    est = _estimate_panel(args.name, runs=runs, estimator=args.estimator or F.DEFAULT_ESTIMATOR,
+                          seed=0 if seed is None else seed,
+                          test_tasks=100 if test_tasks is None else test_tasks,
+                          test_points=50 if test_points is None else test_points,
+                          cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                          workers=workers)
+    if est.large:
+        sys.stderr.write(f"negmaml figure: {args.name}: {est.describe()}\n")
+        sys.stderr.flush()
     res = F.run_figure(args.name, runs=runs, estimator=args.estimator or F.DEFAULT_ESTIMATOR,
                        seed=0 if seed is None else seed,
                        test_tasks=100 if test_tasks is None else test_tasks,
@@ -158,6 +168,43 @@ def _run_panel(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"wrote {F.plot_figure(res, args.out)}")
     return 0
+
+
+def _estimate_panel(name: str, *, runs: int | None, estimator: str, seed: int,
+                    test_tasks: int, test_points: int, cache_dir: str | None, use_cache: bool,
+                    workers: int | None) -> Any:
+    """Memory and time of ``figure NAME`` before it starts
+    (:func:`negmaml.numeric.resources.check_fits`): the per-run values of the whole grid
+    (``runs x points``, with the standard error's temporary) plus the largest simulation of one
+    cached unit (:func:`negmaml.numeric.simulation.estimate_resources`); the time counts the
+    units not in the cache. ResourceError (one line, exit 2) where it cannot fit."""
+    import math
+
+    from negmaml.experiments import figures as F
+    from negmaml.experiments.cache import content_key
+    from negmaml.numeric.resources import check_fits
+    from negmaml.numeric.simulation import estimate_resources
+
+    config = F.get_config(name)
+    runs = config.paper_runs if runs is None else runs
+    grid = [float(a) for a in config.grid]
+    values = 3 * 8 * runs * len(grid)  # per_run, its deviations and the std temporary
+    check_fits(f"figure {name}", values, detail=f"runs={runs} x {len(grid)} grid points",
+               hint="lower --runs")
+    cache = Path(cache_dir) if cache_dir is not None else F.default_cache_dir()
+    peak, seconds = 0, 0.0
+    for unit in F._units(config):
+        chunk = [grid[i] for i in unit]
+        at, ar = (chunk, config.fixed) if config.x == "alpha_t" else (config.fixed, chunk)
+        plan = estimate_resources(at, ar, **config.setting.simulate_params(), runs=runs,
+                                  test_tasks=test_tasks, estimator=estimator, workers=workers)
+        peak = max(peak, plan.bytes)
+        spec = F._unit_spec(config, chunk, runs, seed, estimator, test_tasks, test_points)
+        cached = use_cache and (cache / f"figure{config.name}-{content_key(spec)[:24]}.npz"
+                                ).exists()
+        seconds += 0.0 if cached else plan.seconds
+    return check_fits(f"figure {name}", values + peak, seconds if math.isfinite(seconds) else 0,
+                      detail=f"runs={runs} x {len(grid)} grid points", hint="lower --runs")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,11 +14,13 @@ An axis is ``NAME:VALUES`` with ``VALUES`` a value, a comma list or ``start:stop
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from negmaml.cli import CLIError
+from negmaml.cli._guard import check_output_dir, check_output_file
 
 __all__ = ["register"]
 
@@ -47,7 +49,21 @@ def _axis(flag: str, text: str | None, allowed: tuple[str, ...]) -> tuple[str, l
         raise CLIError(f"{flag}: {name!r} is not a parameter of this family; allowed: "
                        f"{', '.join(allowed)}")
     kind = "int" if name in ("n_t", "n_v", "n_r", "m") else "real"
+    _guard_axis(flag, name, values)
     return name, parse_values(f"{flag} {name}", values, kind)
+
+
+#: An axis longer than this is refused before its values are made (a grid of 10^6 x 1 points
+#: already takes minutes; the memory guard below covers the product of both axes).
+MAX_AXIS = 1_000_000
+
+
+def _guard_axis(flag: str, name: str, values: str) -> None:
+    from negmaml.cli._params import count_values
+
+    n = count_values(f"{flag} {name}", values)
+    if n > MAX_AXIS:
+        raise CLIError(f"{flag} {name}: {n} values, more than the {MAX_AXIS:,} an axis may have")
 
 
 def _one(flag: str, text: str, kind: str) -> float:
@@ -87,19 +103,32 @@ def _run(args: argparse.Namespace) -> int:
         raise CLIError(f"--seed must be a whole number >= 0, got {args.seed}")
     if args.workers is not None and args.workers < 1:
         raise CLIError(f"--workers must be a whole number >= 1, got {args.workers}")
-    if args.out is not None and Path(args.out).suffix.lower() not in _PLOT_SUFFIXES:
-        raise CLIError(f"--out must end in {', '.join(_PLOT_SUFFIXES)}, got {args.out!r}")
-    for flag, value in (("--out", args.out), ("--json", args.json)):
-        if value is not None and Path(value).is_dir():
-            raise CLIError(f"{flag} must be a file path, got the folder {value!r}")
-    if args.cache_dir is not None and Path(args.cache_dir).exists() \
-            and not Path(args.cache_dir).is_dir():
-        raise CLIError(f"--cache-dir must be a folder, got the file {args.cache_dir!r}")
+    if args.out is not None:
+        check_output_file("--out", args.out, _PLOT_SUFFIXES)
+    if args.json is not None:
+        check_output_file("--json", args.json)
+    if args.points and not args.no_cache:
+        check_output_dir("--cache-dir", args.cache_dir or P.default_cache_dir())
     scheduler = None if args.scheduler is None else (
         "none" if args.scheduler.strip().lower() == "none" else args.scheduler.strip())
     if args.workers is not None and scheduler is not None:
         raise CLIError("--workers sizes the embedded LocalCluster; it does not apply with "
                        "--scheduler")
+    if args.points and scheduler != "none":
+        if not _dask_available():
+            if scheduler is not None:
+                raise CLIError(f"--scheduler {scheduler}: dask.distributed is not installed "
+                               "(pip install 'negmaml[phase]'); use --scheduler none to run "
+                               "in-process")
+            print("note: dask.distributed is not installed (pip install 'negmaml[phase]'): "
+                  "the Monte Carlo runs in-process", file=sys.stderr)
+            scheduler = "none"
+        elif scheduler is not None:
+            _check_scheduler(scheduler)
+    est = _estimate(family, x, y, params, args, scheduler)
+    if est.large:
+        sys.stderr.write(f"negmaml phase: {est.describe()}\n")
+        sys.stderr.flush()
 
     theory = P.phase_diagram(family, x, y, inputs=args.inputs, **params)
     c = theory.counts()
@@ -113,10 +142,12 @@ def _run(args: argparse.Namespace) -> int:
           f"({theory.seconds:.2f} s)")
     verification = None
     if args.points:
-        verification = P.verify(theory, points=args.points, runs=args.runs, seed=args.seed,
-                                scheduler=scheduler, workers=args.workers,
-                                cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                                progress=not args.no_progress and sys.stderr.isatty())
+        progress = not args.no_progress and sys.stderr.isatty()
+        with _children_quiet_on_ctrl_c(scheduler is None):
+            verification = P.verify(theory, points=args.points, runs=args.runs, seed=args.seed,
+                                    scheduler=scheduler, workers=args.workers,
+                                    cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                                    progress=progress)
         vc = verification.counts()
         cached = sum(ch.cached for ch in verification.checks)
         print(f"Monte Carlo ({len(verification.checks)} points, {args.runs} runs each, exact "
@@ -137,6 +168,172 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"wrote {P.plot_phase(theory, args.out, verification)}")
     return 0
+
+
+def _dask_available() -> bool:
+    """Whether ``dask.distributed`` can be imported (the ``phase`` extra)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+#: Seconds to wait for a scheduler's port before refusing ``--scheduler``.
+CONNECT_TIMEOUT = 3.0
+
+
+def _check_scheduler(address: str) -> None:
+    """Refuse a ``--scheduler`` address whose port does not answer within
+    :data:`CONNECT_TIMEOUT`, before any work (``tcp://``/``tls://`` or ``host:port``; other
+    protocols are left to dask)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    text = address if "://" in address else f"tcp://{address}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("tcp", "tls"):
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise CLIError(f"--scheduler {address!r} is not an address such as tcp://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, TimeoutError | socket.timeout):
+            why = f"no answer in {CONNECT_TIMEOUT:g} s"
+        raise CLIError(f"--scheduler {address}: cannot connect ({why}); start the scheduler "
+                       "or leave --scheduler out for an embedded cluster") from None
+
+
+def _estimate(family: str, x: tuple[str, list] | None, y: tuple[str, list] | None,
+              params: dict[str, Any], args: argparse.Namespace, scheduler: str | None) -> Any:
+    """Memory and time of the theory grid and the Monte Carlo points, before either starts
+    (:func:`negmaml.numeric.resources.check_fits`; ResourceError, one line, exit 2, where it
+    cannot fit).
+
+    Theory: about 8 arrays of ``points x p`` floats at the peak (spectra, fourth moments and
+    their products; measured with tracemalloc at 6.1 for powerlaw and 5.1 for spiked) plus 4 KB
+    per grid point (roots). Monte Carlo: each point is one simulation of Theorem 3's setting
+    (:func:`negmaml.numeric.simulation.estimate_resources`), one per worker at a time.
+    """
+    import math
+
+    from negmaml.experiments import phase as P
+    from negmaml.numeric.resources import check_fits, default_workers, format_bytes
+    from negmaml.numeric.simulation import estimate_resources
+
+    axes = [a for a in (x, y) if a is not None]
+    points = math.prod(len(v) for _, v in axes)
+    p = int(params.get("p", P.FIGURE4_SIZES["p"]))
+    theory_bytes = points * (8 * 8 * p + 4096)
+    theory_seconds = points * (4e-6 * p + 1e-4)
+    detail = f"{points:,} grid points x p={p}"
+    check_fits("this phase diagram", theory_bytes, theory_seconds, detail=detail,
+               hint="use fewer grid points or a smaller p")
+    if not args.points:
+        return check_fits("this phase diagram", theory_bytes, theory_seconds, detail=detail)
+    swept = dict(axes)
+
+    def largest(name: str) -> int:
+        return int(max(swept.get(name, [params.get(name, P.FIGURE4_SIZES[name])])))
+
+    sizes = {k: largest(k) for k in ("n_t", "n_v", "n_r", "m")}
+    grid = P.alpha_grid(1.0)
+    plan = estimate_resources(grid, 0.2, p=p, **sizes, nu=None, runs=args.runs,
+                              estimator="exact", workers=1)
+    checks = min(args.points, points)
+    workers = 1 if scheduler == "none" else (args.workers or default_workers())
+    parallel = min(workers, checks) if scheduler != "none" else 1
+    mc_bytes = parallel * plan.bytes
+    total = max(theory_bytes, mc_bytes)
+    return check_fits("this phase diagram", total,
+                      theory_seconds + checks * plan.seconds / max(1, parallel),
+                      detail=f"{detail}; {checks} Monte Carlo points of {args.runs} runs, "
+                             f"{format_bytes(plan.bytes)} each, {parallel} at a time",
+                      hint="use fewer grid points, a smaller p, fewer --runs or --workers")
+
+
+@contextlib.contextmanager
+def _children_quiet_on_ctrl_c(cluster: bool) -> Iterator[None]:
+    """While an embedded dask cluster runs: on Ctrl-C print one line and end the process at
+    once (status 130), and let nothing the worker processes print then reach the terminal.
+
+    Ctrl-C reaches every process of the terminal's group, so each worker would print its own
+    KeyboardInterrupt traceback, and shutting the cluster down logs more. Here the worker
+    processes write their stderr into a pipe that a thread copies to the real stderr, each
+    chunk after :data:`HOLD_SECONDS` (a worker can print before this process has seen the
+    signal), until Ctrl-C; then it drops them. This process writes its line to the real stderr
+    and exits without the cluster's shutdown (the workers exit when they see it gone).
+    """
+    import os
+    import select
+    import signal
+    import threading
+
+    if not cluster or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(os, "pipe") or not hasattr(select, "select"):
+        yield
+        return
+    from negmaml.cli._guard import EXIT_INTERRUPTED, interrupted
+
+    sys.stderr.flush()
+    real = os.dup(2)
+    read, write = os.pipe()
+    wake_r, wake_w = os.pipe()  # Ctrl-C, written by the C-level signal handler at once
+    os.set_blocking(wake_w, False)
+    os.dup2(write, 2)
+    os.close(write)
+    saved_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(real), "w", buffering=1)
+    stop = threading.Event()
+
+    def copy() -> None:
+        while True:
+            try:
+                ready = select.select([read, wake_r], [], [])[0]
+                if wake_r in ready and signal.SIGINT in os.read(wake_r, 512):
+                    stop.set()
+                if read not in ready:
+                    continue
+                chunk = os.read(read, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            if not stop.wait(HOLD_SECONDS):
+                with contextlib.suppress(OSError):
+                    os.write(real, chunk)
+
+    threading.Thread(target=copy, name="negmaml-phase-stderr", daemon=True).start()
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        stop.set()
+        interrupted("phase")
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(old_wakeup)
+        signal.signal(signal.SIGINT, previous)
+        sys.stderr.flush()
+        os.dup2(real, 2)  # the copying thread ends when the workers' ends of the pipe close
+        sys.stderr.close()
+        sys.stderr = saved_stderr
+        os.close(real)
+        os.close(wake_w)
+
+
+#: Seconds a worker's stderr output is held before it is shown (dropped if Ctrl-C comes).
+HOLD_SECONDS = 0.3
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -69,12 +69,15 @@ def _regime(args: argparse.Namespace, combo: dict[str, Any], cov: Covariances | 
             ) -> tuple[str | None, str]:
     """(the paper's theory for the theory column, or None; remark) for one combination."""
     p, n_v, m = combo["p"], combo["n_v"], combo["m"]
-    if args.theory == "finite-size":
-        requested_theory(args)
-        return None, ""
     if not expectation_exists(p, n_v, m):
         return None, (f"|p - n_v*m| <= 1 (p={p}, n_v*m={n_v * m}): the expected loss is "
                       "infinite; no theory or z-score")
+    if args.theory == "finite-size":
+        requested_theory(args)
+        if not THEORIES["finite-size"].holds(p, n_v, m):
+            return None, (f"p={p}, n_v={n_v}, m={m} violate {THEORIES['finite-size'].regime}: "
+                          "no finite-size theory or z-score")
+        return None, ""
     if cov is not None:
         if THEORIES["general"].holds(p, n_v, m):
             return "general", ""

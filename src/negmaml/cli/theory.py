@@ -111,11 +111,13 @@ class _Job:
         return out
 
 
-def _evaluate(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _evaluate(fn: Any, *args: Any, optimiser: bool = False, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` with float64 overflow reported as a CLIError (not a traceback,
-    not nan with RuntimeWarnings); the caller checks the values with :func:`finite_or_refuse`."""
+    not nan with RuntimeWarnings); the caller checks values with :func:`finite_or_refuse`.
+    ``optimiser``: an overflow inside is an error too (it would otherwise read as an optimum
+    that is not attained)."""
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore", over="raise" if optimiser else "ignore"):
             return fn(*args, **kwargs)
     except (OverflowError, FloatingPointError):
         where = ", ".join(f"{k}={v:g}" for k, v in kwargs.items()
@@ -161,7 +163,7 @@ def _optimum_rows(job: _Job) -> list[dict[str, Any]]:
                                                                   target: 0.0}))
         fn = numeric.optimal_alpha_t if target == "alpha_t" else numeric.optimal_alpha_r
         best = np.asarray(_evaluate(fn, regime, **{other: given}, **params,
-                                    allow_outside_regime=allow), float)
+                                    allow_outside_regime=allow, optimiser=True), float)
         at, ar = (best, given) if target == "alpha_t" else (given, best)
         finite = np.isfinite(best)
         losses = np.full(best.shape, np.nan)
@@ -339,7 +341,8 @@ def _joint_rows(job: _Job) -> list[dict[str, Any]]:
                                    allow_outside_regime=job.args.allow_outside_regime, **params),
                          lambda i, c=combo: dict(job.shown(c), alpha_t=0.0, alpha_r=0.0))
         at, ar, best = _evaluate(numeric.optimal_rates, regime, **params,
-                                 allow_outside_regime=job.args.allow_outside_regime)
+                                 allow_outside_regime=job.args.allow_outside_regime,
+                                 optimiser=True)
         rows.append(dict(job.shown(combo), regime=regime, optimum="joint", best_alpha_t=at,
                          best_alpha_r=ar, loss=best if np.isfinite(at) else None))
     return rows

@@ -185,7 +185,7 @@ def _finite(name: str, value: Any, *, lo: float | None = None, lo_open: bool = T
         if allow_inf:
             allowed += " (inf allowed)"
         first = arr[bad].flat[0] if arr.ndim else float(arr)
-        raise ValueError(f"{name} must be {allowed}, got {first!r}")
+        raise ValueError(f"{name} must be {allowed}, got {float(first):g}")
     return arr
 
 
@@ -581,7 +581,7 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
         v = full[name]
         bad = (v != np.rint(v)) | (v < 1)
         if np.any(bad):
-            raise ValueError(f"{name} must be whole numbers >= 1, got {v[bad].flat[0]!r}")
+            raise ValueError(f"{name} must be whole numbers >= 1, got {float(v[bad].flat[0]):g}")
         sizes[name] = v
     sigma = _finite("sigma", full["sigma"], lo=0.0, lo_open=False)
     nvm = sizes["n_v"] * sizes["m"]

@@ -143,6 +143,10 @@ def check_real(name: str, value: Any, *, minimum: float | None = None,
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"{name} must be {what}, got {_describe(value)}")
     if not np.all(np.isfinite(arr)):
+        if not foreign and (value is None or (isinstance(value, (list, tuple)) and any(
+                v is None for v in np.asarray(value, dtype=object).ravel()))):
+            raise ValueError(f"{name} must be {what}, got None" if value is None else
+                             f"{name} must be {what}, got a sequence holding None")
         raise ValueError(f"{name} must be finite (no NaN or infinity), got {_describe(arr)}")
     if scalar and arr.ndim != 0:
         raise ValueError(f"{name} must be {what}, got an array of shape {arr.shape}")

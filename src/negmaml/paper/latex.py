@@ -10,6 +10,7 @@ compiles with plain ``amsmath``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import sympy as sp
@@ -72,7 +73,9 @@ def _status_note(eq: int, f: Finding | None) -> str:
         return ""
     if f.status == "agrees":
         return f"\\noindent\\emph{{Paper check:}} the printed Eq.~{eq} agrees with this form.\n\n"
-    detail = f.detail.replace("_", r"\_").replace("^", r"\^{}").replace("*", r"$\cdot$")
+    detail = f.detail.replace("_", r"\_").replace("^", r"\^{}")
+    detail = re.sub(r"\*\*((?:[A-Za-z0-9.]|\\_)+)", r"$^{\1}$", detail)  # sigma**2 -> sigma$^{2}$
+    detail = detail.replace("*", r"$\cdot$")
     detail = detail.replace("|", r"$|$").replace("%", r"\%").replace("#", r"\#")
     detail = detail.replace(">=", r"$\geq$").replace("<", r"$<$").replace(">", r"$>$")
     return (f"\\noindent\\emph{{Paper check: the printed Eq.~{eq} {f.status.replace('-', ' ')}.}}"
