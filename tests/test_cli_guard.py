@@ -147,12 +147,12 @@ def test_missing_folders_are_created(tmp_path):
     assert (tmp_path / "new" / "sub" / "x.json").read_text().startswith("{")
 
 
-def test_loss_and_optimum_have_no_output_path():
-    """``loss``/``optimum``/``check-paper`` print JSON on stdout: a path is a usage error."""
-    for command in ("loss", "optimum", "check-paper"):
-        proc = _cli([command, "--json", "x.json"], Path.cwd())
-        assert proc.returncode == 2
-        assert "unrecognized arguments: x.json" in _one_line(proc.stderr)
+def test_check_paper_has_no_output_path():
+    """``check-paper`` prints JSON on stdout: a path is a usage error. (``loss``, ``optimum``
+    and ``simulate`` take ``--json [PATH]``: tests/test_cli_messages.py.)"""
+    proc = _cli(["check-paper", "--json", "x.json"], Path.cwd())
+    assert proc.returncode == 2
+    assert "unrecognized arguments: x.json" in _one_line(proc.stderr)
 
 
 # ----------------------------------------------------------------------------------------------

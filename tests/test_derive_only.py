@@ -36,3 +36,24 @@ def test_only_refuses_unknown_numbers(tmp_path, capsys):
         assert "--only" in capsys.readouterr().err
     assert main(["derive", "--codegen", "--only", "9"]) == 2
     assert "--latex" in capsys.readouterr().err
+
+
+def test_the_cli_knows_the_equation_numbers_before_deriving():
+    """``derive --only`` checks numbers against a list known without the derivations; it must
+    be the list the derivations give."""
+    from negmaml.cli.derive import EQUATION_NUMBERS
+    from negmaml.paper.forms import equation_numbers
+
+    assert EQUATION_NUMBERS == equation_numbers()
+
+
+def test_a_check_note_renders_powers_as_superscripts():
+    """``sigma**2`` in a paper-check note is ``sigma$^{2}$``, not two multiplication dots."""
+    from negmaml.paper.check import Finding
+    from negmaml.paper.latex import _status_note
+
+    note = _status_note(10, Finding(10, "Eq. 10", "differs",
+                                    "derived p*sigma**2*(alpha_r**2*n_r)/m"))
+    assert r"p$\cdot$sigma$^{2}$$\cdot$(alpha\_r$^{2}$$\cdot$n\_r)/m" in note
+    committed = (ROOT / "docs" / "negmaml-derivations.tex").read_text()
+    assert r"$\cdot$$\cdot$" not in committed
