@@ -348,7 +348,7 @@ def test_cli_theory_only(tmp_path, capsys):
     (["--x", "a"], "--x must be NAME:VALUES"),
     (["--x", "a:0:1:3", "--df", "5"], "--df applies to --inputs student"),
     (["--x", "a:0:1:3", "--p", "5", "--verify", "0"], "must be > n_v*m"),
-    (["--x", "a:0:1:3", "--out", "x.txt"], "--out must end in"),
+    (["--x", "a:0:1:3", "--out", "x.txt"], "--out 'x.txt' must end in"),
     (["--x", "a:0:1:3", "--ratio", "2"], "--ratio is not a parameter of family"),
     (["--x", "a:0:1:3", "--a", "2"], "--a is also swept"),
     (["--x", "a:0:1:3", "--runs", "1"], "--runs must be a whole number >= 2"),
