@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,8 +90,12 @@ def test_without_dask_the_monte_carlo_runs_in_process(tmp_path, no_dask):
 
 
 def test_without_dask_a_scheduler_is_refused_first(tmp_path, no_dask):
-    line = _one_line(_cli([*PHASE, "--scheduler", "tcp://127.0.0.1:8786"], tmp_path, no_dask))
-    assert "--scheduler tcp://127.0.0.1:8786: dask.distributed is not installed" in line
+    with socket.socket() as listener:  # a port that answers, so only Dask is missing
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        line = _one_line(_cli([*PHASE, "--scheduler", address], tmp_path, no_dask))
+    assert f"--scheduler {address}: dask.distributed is not installed" in line
 
 
 def test_ctrl_c_on_the_cluster_prints_one_line(tmp_path):

@@ -114,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and scheduler is not None:
         raise CLIError("--workers sizes the embedded LocalCluster; it does not apply with "
                        "--scheduler")
+    if args.points and scheduler not in (None, "none"):
+        _check_scheduler(scheduler)  # before importing dask (seconds)
     if args.points and scheduler != "none":
         if not _dask_available():
             if scheduler is not None:
@@ -123,8 +125,6 @@ def _run(args: argparse.Namespace) -> int:
             print("note: dask.distributed is not installed (pip install 'negmaml[phase]'): "
                   "the Monte Carlo runs in-process", file=sys.stderr)
             scheduler = "none"
-        elif scheduler is not None:
-            _check_scheduler(scheduler)
     est = _estimate(family, x, y, params, args, scheduler)
     if est.large:
         sys.stderr.write(f"negmaml phase: {est.describe()}\n")
