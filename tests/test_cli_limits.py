@@ -13,6 +13,7 @@ outside float64's range are refused.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,8 +91,11 @@ def test_long_figure_announces_its_estimate(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         rest = proc.communicate(timeout=60)[1]
-    assert line.startswith("negmaml figure: 2b: about 9.1 GB of memory and "), line
-    assert "(rough estimate)" in line
+    # at least the per-run values, 3 x 8 bytes x 10^7 runs x 36 points = 8.0 GiB (plus the
+    # simulation's batches, which depend on the cores)
+    found = re.fullmatch(r"negmaml figure: 2b: about (\d+\.\d) GB of memory and [\d.]+ "
+                         r"(min|h|days) \(rough estimate\)\n", line)
+    assert found and float(found.group(1)) >= 8.0, line
     assert proc.returncode == 130 and rest == "negmaml figure: interrupted\n"
 
 

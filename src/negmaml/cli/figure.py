@@ -176,7 +176,7 @@ def _estimate_panel(name: str, *, runs: int | None, estimator: str, seed: int,
     """Memory and time of ``figure NAME`` before it starts
     (:func:`negmaml.numeric.resources.check_fits`): the per-run values of the whole grid
     (``runs x points``, with the standard error's temporary) plus the largest simulation of one
-    cached unit (:func:`negmaml.numeric.simulation.estimate_resources`); the time counts the
+    cache unit (:func:`negmaml.numeric.simulation.estimate_resources`); the time counts the
     units not in the cache. ResourceError (one line, exit 2) where it cannot fit."""
     import math
 
