@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import types
 
 import numpy as np
 import pytest
@@ -19,9 +20,15 @@ import pytest
 import negmaml
 from negmaml.numeric.simulation import SimulationResult, naive_simulate, simulate
 
-# The module, not the function: ``negmaml.numeric`` re-exports the function ``simulate`` under the
-# module's own name, so attribute access on the package may give either.
-sim = importlib.import_module("negmaml.numeric.simulation")
+# The simulator's private parts, from the modules that hold them.
+sim = types.SimpleNamespace(
+    **{name: getattr(importlib.import_module(f"negmaml.numeric.simulation.{module}"), name)
+       for module, names in (("config", ("_Config", "_make_config")),
+                             ("solvers", ("_outer_solutions", "_pinv_apply")),
+                             ("target", ("_draw_target_general", "_draw_target_isotropic",
+                                         "_exact_values", "_target_losses_general",
+                                         "_target_losses_isotropic")))
+       for name in names})
 
 K_SE = 4.0
 KS_C = math.sqrt(-0.5 * math.log(1e-4 / 2))  # KS critical constant at significance 1e-4
