@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from negmaml.derivations import ksteps, ksteps_general, theorem3
+from negmaml.engines.gaussian_words import G, average, power_word, product
 from negmaml.numeric import (
     dloss_dalpha_r,
     dloss_dalpha_t,
@@ -23,7 +24,6 @@ from negmaml.numeric import (
 from negmaml.numeric.ksteps import KStepLoss
 from negmaml.numeric.ksteps_general import MAX_STEPS_GENERAL, KStepGeneralLoss
 from negmaml.symbolic import alpha_r, alpha_t, n_r, n_t, p, wishart_moment
-from negmaml.symbolic.gaussian_words import G, average, power_word, product
 from negmaml.symbolic.traces import F, Sigma, Sigma_w, tr, word_of
 from negmaml.symbolic.wick import Tr
 
