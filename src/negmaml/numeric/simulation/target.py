@@ -25,6 +25,12 @@ def _exact_values_ksteps(cfg: _Config, omega: np.ndarray, inv: np.ndarray,
     General tasks (Gaussian inputs): ``sigma^2/2 (1 + N_r^{(K_r)}) + 1/2 Tr(Sigma_w H_r^{(K_r)})
     + 1/2 (omega_star - w0)^T H_r^{(K_r)} (omega_star - w0)`` with ``H_r^{(K_r)} =
     E[A_r^{K_r} Sigma A_r^{K_r}]`` (:func:`negmaml.numeric.ksteps_general.h_matrix`, exact).
+
+    Both cases evaluate the K-step theory's own test side, so a simulation with this estimator
+    does not check that side of the theory independently: ``tests/test_ksteps_general.py``
+    checks it against sampled target tasks (literal K_r steps) at every K_r it supports, and
+    the checks of the K-step theories against simulation sample the target side
+    (``estimator="paper"``) where K_r > 1.
     """
     E = omega - cfg.w0
     ar = alpha_r[None, :]
