@@ -5,16 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from _figures import FIG2
+
 import negmaml.symbolic.gaussian_words as symbolic_words
 import negmaml.symbolic.wishart_recursion as symbolic_recursion
 from negmaml.engines import gaussian_words, wishart_recursion
 
-CODE = """
+CODE = f"""
 import sys
 import numpy as np
 import negmaml.numeric as N
-iso = N.loss(0.1, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5, inner_steps=3,
-             adapt_steps=2)
+iso = N.loss(0.1, 0.2, **{FIG2!r}, inner_steps=3, adapt_steps=2)
 gen = N.loss(0.1, 0.2, n_t=3, n_v=1, n_r=4, m=2, sigma=1.0, Sigma=np.diag(np.linspace(0.5, 2, 8)),
              Sigma_w=0.05 * np.eye(8), inner_steps=2, adapt_steps=2)
 assert np.isfinite(iso) and np.isfinite(gen), (iso, gen)
