@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 import negmaml
+from negmaml.experiments.io import new_figure, save_figure, write_json_atomic
 from negmaml.experiments.phase.theory import PhaseTheory
 from negmaml.experiments.phase.verification import PhaseVerification
 
@@ -21,8 +21,6 @@ def save_json(theory: PhaseTheory, path: str | os.PathLike[str],
               verification: PhaseVerification | None = None,
               extra: dict[str, Any] | None = None) -> Path:
     """Write the diagram (and its Monte Carlo checks) with parameters, seed and version."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     record = {"kind": "phase diagram of the optimal alpha_t (beyond the paper)",
               "version": negmaml.__version__, "theory": theory.to_dict(),
               "verification": None if verification is None else verification.to_dict(),
@@ -30,8 +28,7 @@ def save_json(theory: PhaseTheory, path: str | os.PathLike[str],
                                "(Tr Sigma_w = nu^2)"}
     if extra:
         record.update(extra)
-    out.write_text(json.dumps(_clean(record), indent=1, allow_nan=False) + "\n")
-    return out
+    return write_json_atomic(path, _clean(record), allow_nan=False)
 
 
 def _clean(x: Any) -> Any:
@@ -64,97 +61,101 @@ def plot_phase(theory: PhaseTheory, path: str | os.PathLike[str],
     Grey: infimum not attained (excluded). Monte Carlo points: circle = sign confirmed,
     cross = sign contradicted, triangle = inconclusive (:class:`PointCheck`).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm, TwoSlopeNorm
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    a = theory.alpha_star
     head = title or (f"Optimal alpha_t under Theorem 3 (Eq. 14), {theory.family} Sigma, "
                      f"{theory.inputs} inputs - beyond the paper")
     fixed = ", ".join(f"{k}={v:g}" for k, v in theory.fixed.items())
     marks = {"agree": ("o", "white", "sign confirmed"), "disagree": ("X", "red",
                                                                      "sign contradicted"),
              "inconclusive": ("^", "0.6", "inconclusive")}
-    if theory.y_name is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        x = theory.x_values
-        axes[0].plot(x, a, "k-", label="theory alpha_t*")
-        axes[0].axhline(0, color="0.5", lw=0.8)
-        bad = ~theory.attained
-        if np.any(bad):
-            axes[0].plot(x[bad], np.zeros(bad.sum()), "s", color="0.7",
-                         label="infimum not attained")
-        axes[1].plot(x, -theory.gain, "k-", label="theory L(0) - L(alpha_t*)")
-        axes[1].set_yscale("log")
-        if verification is not None:
-            for v, (mk, col, lab) in marks.items():
-                cs = [c for c in verification.checks if c.verdict == v]
-                if not cs:
-                    continue
-                xs = [c.point[theory.x_name] for c in cs]
-                axes[0].plot(xs, [c.mc_argmin for c in cs], mk, color=col, mec="k",
-                             label=f"MC grid argmin ({lab})")
-                axes[1].errorbar(xs, [-c.mc_gain for c in cs],
-                                 yerr=[c.mc_gain_se for c in cs], fmt=mk, color=col, mec="k",
-                                 label=f"MC L(0) - L(alpha_t*) ({lab})")
-        axes[0].set_ylabel("alpha_t*")
-        axes[1].set_ylabel("L(0) - L(alpha_t*)")
+    with new_figure((11, 4.2) if theory.y_name is None else (12, 5)) as fig:
+        axes = fig.subplots(1, 2)
+        if theory.y_name is None:
+            _draw_slice(axes, theory, verification, marks)
+        else:
+            _draw_plane(fig, axes, theory, verification, marks)
+        fig.suptitle(f"{head}\n{fixed}", fontsize=9)
+        return save_figure(fig, path, dpi=120)
+
+
+def _draw_slice(axes: Any, theory: PhaseTheory, verification: PhaseVerification | None,
+                marks: dict[str, tuple[str, str, str]]) -> None:
+    a, x = theory.alpha_star, theory.x_values
+    axes[0].plot(x, a, "k-", label="theory alpha_t*")
+    axes[0].axhline(0, color="0.5", lw=0.8)
+    bad = ~theory.attained
+    if np.any(bad):
+        axes[0].plot(x[bad], np.zeros(bad.sum()), "s", color="0.7",
+                     label="infimum not attained")
+    axes[1].plot(x, -theory.gain, "k-", label="theory L(0) - L(alpha_t*)")
+    axes[1].set_yscale("log")
+    if verification is not None:
+        for v, (mk, col, lab) in marks.items():
+            cs = [c for c in verification.checks if c.verdict == v]
+            if not cs:
+                continue
+            xs = [c.point[theory.x_name] for c in cs]
+            axes[0].plot(xs, [c.mc_argmin for c in cs], mk, color=col, mec="k",
+                         label=f"MC grid argmin ({lab})")
+            axes[1].errorbar(xs, [-c.mc_gain for c in cs],
+                             yerr=[c.mc_gain_se for c in cs], fmt=mk, color=col, mec="k",
+                             label=f"MC L(0) - L(alpha_t*) ({lab})")
+    axes[0].set_ylabel("alpha_t*")
+    axes[1].set_ylabel("L(0) - L(alpha_t*)")
+    for ax in axes:
+        ax.set_xlabel(_label(theory.x_name))
+        ax.legend(fontsize=7)
+
+
+def _draw_plane(fig: Any, axes: Any, theory: PhaseTheory,
+                verification: PhaseVerification | None,
+                marks: dict[str, tuple[str, str, str]]) -> None:
+    from matplotlib.colors import LogNorm, TwoSlopeNorm
+
+    for ax in axes:  # colour maps: no grid over them
+        ax.grid(False)
+    a = theory.alpha_star
+    X, Y = np.meshgrid(theory.x_values, theory.y_values)
+    finite = a[np.isfinite(a)]
+    lo = float(finite.min()) if finite.size else -1.0
+    hi = float(finite.max()) if finite.size else 1.0
+    norm = TwoSlopeNorm(0.0, min(lo, -1e-9), max(hi, 1e-9))
+    axes[0].set_facecolor("0.75")
+    im = axes[0].pcolormesh(X, Y, np.ma.masked_invalid(a), cmap="RdBu_r", norm=norm,
+                            shading="auto")
+    fig.colorbar(im, ax=axes[0], label="optimal alpha_t (grey: not attained)")
+    gain = -theory.gain
+    gpos = gain[np.isfinite(gain) & (gain > 0)]
+    axes[1].set_facecolor("0.75")
+    im2 = axes[1].pcolormesh(X, Y, np.ma.masked_invalid(np.where(gain > 0, gain, np.nan)),
+                             cmap="viridis", shading="auto",
+                             norm=LogNorm(gpos.min(), gpos.max()) if gpos.size else None)
+    fig.colorbar(im2, ax=axes[1], label="L(0) - L(alpha_t*)")
+    if finite.size and lo < 0 < hi:
         for ax in axes:
-            ax.set_xlabel(_label(theory.x_name))
-            ax.legend(fontsize=7)
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-        X, Y = np.meshgrid(theory.x_values, theory.y_values)
-        finite = a[np.isfinite(a)]
-        lo = float(finite.min()) if finite.size else -1.0
-        hi = float(finite.max()) if finite.size else 1.0
-        norm = TwoSlopeNorm(0.0, min(lo, -1e-9), max(hi, 1e-9))
-        axes[0].set_facecolor("0.75")
-        im = axes[0].pcolormesh(X, Y, np.ma.masked_invalid(a), cmap="RdBu_r", norm=norm,
-                                shading="auto")
-        fig.colorbar(im, ax=axes[0], label="optimal alpha_t (grey: not attained)")
-        gain = -theory.gain
-        gpos = gain[np.isfinite(gain) & (gain > 0)]
-        axes[1].set_facecolor("0.75")
-        im2 = axes[1].pcolormesh(X, Y, np.ma.masked_invalid(np.where(gain > 0, gain, np.nan)),
-                                 cmap="viridis", shading="auto",
-                                 norm=LogNorm(gpos.min(), gpos.max()) if gpos.size else None)
-        fig.colorbar(im2, ax=axes[1], label="L(0) - L(alpha_t*)")
-        if finite.size and lo < 0 < hi:
-            for ax in axes:
-                ax.contour(X, Y, np.where(np.isfinite(a), a, np.nan), levels=[0.0],
-                           colors="k", linewidths=1.5)
-        spectral = {theory.x_name, theory.y_name} & {"a", "ratio", "frac"}
-        reff = theory.eff_rank_sigma
-        p = theory.fixed["p"]
-        levels = sorted({p / 8, p / 4, p / 2})
-        if spectral and np.ptp(reff) > 0:
-            cs = axes[0].contour(X, Y, reff, levels=levels, colors="0.3", linestyles="dashed",
-                                 linewidths=0.8)
-            axes[0].clabel(cs, fmt=lambda v: f"r_eff={v:g}", fontsize=6)
-        for ax in axes:
-            ax.set_xlabel(_label(theory.x_name))
-            ax.set_ylabel(_label(theory.y_name))
-        if verification is not None:
-            for v, (mk, col, lab) in marks.items():
-                cs = [c for c in verification.checks if c.verdict == v]
-                if cs:
-                    axes[0].plot([c.point[theory.x_name] for c in cs],
-                                 [c.point[theory.y_name] for c in cs], mk, color=col, mec="k",
-                                 ms=7, label=f"MC: {lab} ({len(cs)})")
-            axes[0].legend(fontsize=7, loc="lower left")
-        axes[0].set_title("alpha_t* (black line: alpha_t* = 0; dashed: effective rank "
-                          "(Tr Sigma)^2/Tr Sigma^2)", fontsize=8)
-        axes[1].set_title("gain L(0) - L(alpha_t*)", fontsize=9)
-    fig.suptitle(f"{head}\n{fixed}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+            ax.contour(X, Y, np.where(np.isfinite(a), a, np.nan), levels=[0.0],
+                       colors="k", linewidths=1.5)
+    spectral = {theory.x_name, theory.y_name} & {"a", "ratio", "frac"}
+    reff = theory.eff_rank_sigma
+    p = theory.fixed["p"]
+    levels = sorted({p / 8, p / 4, p / 2})
+    if spectral and np.ptp(reff) > 0:
+        cs = axes[0].contour(X, Y, reff, levels=levels, colors="0.3", linestyles="dashed",
+                             linewidths=0.8)
+        axes[0].clabel(cs, fmt=lambda v: f"r_eff={v:g}", fontsize=6)
+    for ax in axes:
+        ax.set_xlabel(_label(theory.x_name))
+        ax.set_ylabel(_label(theory.y_name))
+    if verification is not None:
+        for v, (mk, col, lab) in marks.items():
+            cs = [c for c in verification.checks if c.verdict == v]
+            if cs:
+                axes[0].plot([c.point[theory.x_name] for c in cs],
+                             [c.point[theory.y_name] for c in cs], mk, color=col, mec="k",
+                             ms=7, label=f"MC: {lab} ({len(cs)})")
+        axes[0].legend(fontsize=7, loc="lower left")
+    axes[0].set_title("alpha_t* (black line: alpha_t* = 0; dashed: effective rank "
+                      "(Tr Sigma)^2/Tr Sigma^2)", fontsize=8)
+    axes[1].set_title("gain L(0) - L(alpha_t*)", fontsize=9)
 
 
 def checks_table(theory: PhaseTheory, verification: PhaseVerification) -> str:

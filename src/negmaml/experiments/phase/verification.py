@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -13,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.experiments.cache import content_key, save_npz_atomic
+from negmaml.experiments.cache import content_key, load_per_run, store_per_run
 from negmaml.experiments.phase.backends import _run_tasks
 from negmaml.experiments.phase.montecarlo import (
     SIGN_TEST_K,
@@ -44,24 +43,6 @@ def default_cache_dir() -> Path:
 
 def _cache_path(cache_dir: Path, spec: dict[str, Any]) -> Path:
     return cache_dir / f"point-{content_key(spec)[:32]}.npz"
-
-
-def _cache_load(path: Path, spec: dict[str, Any]) -> np.ndarray | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = json.loads(str(data["spec"]))
-            per_run = np.array(data["per_run"], dtype=float)
-    except (OSError, KeyError, ValueError):
-        return None
-    if stored != json.loads(json.dumps(spec)) or per_run.shape != (spec["runs"],
-                                                                   len(spec["alpha_t"])):
-        return None
-    return per_run
-
-
-
-def _cache_store(path: Path, spec: dict[str, Any], per_run: np.ndarray) -> None:
-    save_npz_atomic(path, per_run=per_run, spec=np.array(json.dumps(spec, sort_keys=True)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +124,8 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
     with Progress(len(specs), "verify", enabled=progress) as bar:
         todo = []
         for i, spec in enumerate(specs):
-            hit = _cache_load(_cache_path(cache, spec), spec) if use_cache else None
+            hit = load_per_run(_cache_path(cache, spec), spec,
+                                   (spec["runs"], len(spec["alpha_t"]))) if use_cache else None
             if hit is not None:
                 results[i], cached[i] = hit, True
                 bar.update()
@@ -154,7 +136,7 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
             i = todo[j]
             results[i] = per_run
             if use_cache:
-                _cache_store(_cache_path(cache, specs[i]), specs[i], per_run)
+                store_per_run(_cache_path(cache, specs[i]), specs[i], per_run)
             bar.update()
 
         backend = _run_tasks([specs[i] for i in todo], scheduler, done, workers) if todo \
