@@ -46,11 +46,11 @@ References:
     A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Figures 2, 3, 4, 6
     and their captions; Sections 5.1-5.3; Eqs. 5-10, 14-17; Appendix 7.1.
 
-The package: :mod:`~negmaml.experiments.figures.table` (the panels, :data:`FIGURES`, and
-Figure 4's covariances), :mod:`~negmaml.experiments.figures.theory` (the theory lines),
-:mod:`~negmaml.experiments.figures.result` (:class:`FigureResult`),
-:mod:`~negmaml.experiments.figures.sweep` (:func:`run_figure` and its cache) and
-:mod:`~negmaml.experiments.figures.output` (JSON, table, plot).
+The package: ``table`` (the panels, :data:`FIGURES`, and
+Figure 4's covariances), ``theory`` (the theory lines),
+``result`` (:class:`FigureResult`),
+``sweep`` (:func:`run_figure` and its cache) and
+``output`` (JSON, table, plot).
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
     Args:
         name: ``"2a"``, ``"2b"``, ``"3a"``, ``"3b"``, ``"4a"``, ``"4b"``, ``"6a"`` ... ``"6d"``.
         runs: Monte Carlo runs per point (>= 2); default the caption's count
-            (:attr:`FigureConfig.paper_runs`).
+            (:attr:`~negmaml.experiments.figures.FigureConfig.paper_runs`).
         estimator: ``"exact"`` (default) or ``"paper"`` (see :func:`negmaml.numeric.simulate`).
         seed: non-negative seed of the Monte Carlo draws.
         test_tasks, test_points: the paper protocol's target tasks per run and test points per
@@ -103,11 +103,12 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
         progress: draw a progress bar on stderr.
         workers: worker threads for :func:`negmaml.numeric.simulate` (default: its choice).
         curve_points: points of the dense theory line.
-        limit_blas_threads: run the simulation under :func:`single_threaded_blas` (default;
-            False only to measure the difference, see ``benchmarks/bench_figures.py``).
+        limit_blas_threads: run the simulation under
+            :func:`~negmaml.experiments.figures.single_threaded_blas` (default; False only to
+            measure the difference, see ``benchmarks/bench_figures.py``).
 
     Returns:
-        A :class:`FigureResult`.
+        A :class:`~negmaml.experiments.figures.FigureResult`.
 
     Example:
         >>> res = run_figure("2a", runs=20, use_cache=False)

@@ -42,7 +42,7 @@ Inputs (``F``; parameter ``df`` for the non-Gaussian ones), with ``Lambda = Sigm
     stated assumptions.
 
 Each ``F`` is checked against sampled inputs in ``tests/test_phase.py``; the samplers and ``F``
-live with the simulator (:mod:`negmaml.numeric.simulation.inputs`).
+live with the simulator (:func:`~negmaml.numeric.simulation.sample_inputs`).
 
 Theory (:func:`phase_diagram`): for diagonal matrices every trace Theorem 3 needs
 (``Tr(F Sigma^2)``, ``Tr(Sigma^3 Sigma_w)``, ...) is a sum over eigenvalues, computed for the
@@ -70,14 +70,14 @@ References:
     A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Theorem 3 (Eqs.
     14-16), Appendix 7.4 (Eqs. 109-142), the closing question of Section 6; Figure 4's sizes.
 
-The package: :mod:`~negmaml.experiments.phase.families` (spectra and traces),
-:mod:`~negmaml.experiments.phase.roots` (optima of ``N/D`` row by row),
-:mod:`~negmaml.experiments.phase.theory` (:func:`phase_diagram`),
-:mod:`~negmaml.experiments.phase.points` (:func:`select_points`),
-:mod:`~negmaml.experiments.phase.montecarlo` (one point's simulation and sign test),
-:mod:`~negmaml.experiments.phase.backends` (dask or in-process),
-:mod:`~negmaml.experiments.phase.verification` (:func:`verify`, its cache) and
-:mod:`~negmaml.experiments.phase.output` (JSON, plot, table).
+The package: ``families`` (spectra and traces),
+``roots`` (optima of ``N/D`` row by row),
+``theory`` (:func:`phase_diagram`),
+``points`` (:func:`select_points`),
+``montecarlo`` (one point's simulation and sign test),
+``backends`` (dask or in-process),
+``verification`` (:func:`verify`, its cache) and
+``output`` (JSON, plot, table).
 """
 
 from __future__ import annotations

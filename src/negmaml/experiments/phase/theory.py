@@ -183,10 +183,11 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
     Args:
         family: ``"powerlaw"`` or ``"spiked"``.
         x, y: ``(name, values)`` of the swept parameters (``y`` optional: a slice); names from
-            :data:`AXIS_NAMES`.
+            :data:`~negmaml.experiments.phase.AXIS_NAMES`.
         inputs: ``"gaussian"``, ``"student"`` or ``"elliptical"``.
         params: fixed values of the other parameters; defaults: Figure 4's sizes
-            (:data:`FIGURE4_SIZES`) and :data:`FAMILY_DEFAULTS`.
+            (:data:`~negmaml.experiments.phase.FIGURE4_SIZES`) and
+            :data:`~negmaml.experiments.phase.FAMILY_DEFAULTS`.
 
     Example:
         >>> th = phase_diagram("powerlaw", ("a", [0.0, 1.0]), ("b", [0.0, 1.0]))

@@ -47,7 +47,8 @@ def _cache_path(cache_dir: Path, spec: dict[str, Any]) -> Path:
 
 @dataclass(frozen=True, eq=False)
 class PhaseVerification:
-    """Monte Carlo checks of a :class:`PhaseTheory` (beyond the paper)."""
+    """Monte Carlo checks of a :class:`~negmaml.experiments.phase.PhaseTheory` (beyond the
+    paper)."""
 
     checks: list[PointCheck]
     runs: int
@@ -93,10 +94,12 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
     """Check the predicted sign of ``alpha_t*`` by Monte Carlo at automatically chosen points.
 
     Args:
-        theory: the diagram (any inputs; see :func:`simulate_point`).
-        points: how many points (chosen by :func:`select_points`) or explicit flat indices.
+        theory: the diagram (any inputs; see :func:`~negmaml.experiments.phase.simulate_point`).
+        points: how many points (chosen by
+            :func:`~negmaml.experiments.phase.select_points`) or explicit flat indices.
         runs: Monte Carlo runs per point (>= 2).
-        seed: base seed; point ``i`` uses :func:`point_seed` ``(seed, i)``.
+        seed: base seed; point ``i`` uses
+            :func:`~negmaml.experiments.phase.point_seed` ``(seed, i)``.
         scheduler: ``None`` (default) an embedded ``LocalCluster`` with one worker per core;
             ``"none"`` in-process; an address such as ``"tcp://host:8786"``; or a
             ``distributed.Client``. The numbers do not depend on it.

@@ -27,14 +27,14 @@ extracted text drops the star). ``n_s``, the paper's test-set size (Eq. 23), is 
 is the covariance of ``w`` about ``w0``; the paper (Eq. 110) defines it as ``E w w^T`` with
 ``w0 = 0``.
 
-The package: :mod:`~negmaml.numeric.simulation.runner` (:func:`simulate`, the jobs and threads),
-:mod:`~negmaml.numeric.simulation.inputs` (input samplers and random streams),
-:mod:`~negmaml.numeric.simulation.training` (meta-training),
-:mod:`~negmaml.numeric.simulation.solvers` (the exact outer-loop solution),
-:mod:`~negmaml.numeric.simulation.target` (the target side, sampled or exact),
-:mod:`~negmaml.numeric.simulation.config` (validated parameters),
-:mod:`~negmaml.numeric.simulation.result` (:class:`SimulationResult`) and
-:mod:`~negmaml.numeric.simulation.naive` (the reference loop).
+The package: ``runner`` (:func:`simulate`, the jobs and threads),
+``inputs`` (input samplers and random streams),
+``training`` (meta-training),
+``solvers`` (the exact outer-loop solution),
+``target`` (the target side, sampled or exact),
+``config`` (validated parameters),
+``result`` (:class:`SimulationResult`) and
+``naive`` (the reference loop).
 """
 
 from __future__ import annotations

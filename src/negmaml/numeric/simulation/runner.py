@@ -248,11 +248,12 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
         inputs, df: the input distribution, ``"gaussian"`` (the paper's) or, beyond the paper,
             ``"student"`` (independent Student-t coordinates) or ``"elliptical"``
             (multivariate t) with ``df > 4`` degrees of freedom (default 10; ``inf`` is
-            Gaussian); see :mod:`negmaml.numeric.simulation.inputs`. Non-Gaussian inputs take
-            the diagonal path: ``Sigma`` and ``Sigma_w`` diagonal, ``estimator="exact"`` (the
-            target side by Eqs. 121-124 with that law's ``F``), one inner and one adaptation
-            step. Its runs draw from ``SeedSequence(seed, spawn_key=(r,))`` (with CRN) in the
-            order ``w``, ``X_t``, ``X_v``, ``z_t``, ``z_v``.
+            Gaussian); see :func:`~negmaml.numeric.simulation.sample_inputs`. Non-Gaussian
+            inputs take the diagonal path: ``Sigma`` and ``Sigma_w`` diagonal,
+            ``estimator="exact"`` (the target side by Eqs. 121-124 with that law's ``F``), one
+            inner and one adaptation step. Its runs draw from
+            ``SeedSequence(seed, spawn_key=(r,))`` (with CRN) in the order ``w``, ``X_t``,
+            ``X_v``, ``z_t``, ``z_v``.
 
     **Resources.** Memory and time are estimated before anything is allocated
     (:func:`estimate_resources`, :mod:`negmaml.numeric.resources`). A job that cannot fit in the
