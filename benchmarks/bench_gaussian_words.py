@@ -19,7 +19,7 @@ import sys
 
 ENGINE = """
 import time
-from negmaml.symbolic.gaussian_words import average, power_word, product
+from negmaml.engines.gaussian_words import average, power_word, product
 t = time.perf_counter()
 average(product(power_word({j}), (2,), power_word({j})))
 print(time.perf_counter() - t)
@@ -28,7 +28,7 @@ print(time.perf_counter() - t)
 WICK = """
 import time
 import sympy as sp
-from negmaml.symbolic.gaussian_words import G, power_word, product
+from negmaml.engines.gaussian_words import G, power_word, product
 from negmaml.symbolic.wick import Fixed, Gauss, expect_terms
 Z = Gauss("Z", sp.Symbol("n"), sp.Symbol("p"))
 factors = []

@@ -13,11 +13,12 @@ import subprocess
 import sys
 
 import pytest
+from _figures import FIG2 as FIG2_PARAMS
+from _figures import flags
 
 from negmaml.cli import main
 
-FIG2 = ["--p", "60", "--n-t", "30", "--n-v", "2", "--n-r", "20", "--m", "3", "--sigma", "1",
-        "--nu", "0.5"]
+FIG2 = flags(FIG2_PARAMS)
 
 
 def _run(argv, capsys):

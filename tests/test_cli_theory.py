@@ -8,14 +8,15 @@ import sys
 
 import numpy as np
 import pytest
+from _figures import FIG2 as FIG2_PARAMS
+from _figures import FIG3 as FIG3_PARAMS
+from _figures import flags
 
 import negmaml.numeric as N
 from negmaml.cli import main
 
-FIG2 = ["--p", "60", "--n-t", "30", "--n-v", "2", "--n-r", "20", "--m", "3", "--sigma", "1",
-        "--nu", "0.5"]
-FIG3 = ["--p", "30", "--n-t", "5", "--n-v", "25", "--n-r", "10", "--m", "40", "--sigma", "0.2",
-        "--nu", "0.2"]
+FIG2 = flags(FIG2_PARAMS)
+FIG3 = flags(FIG3_PARAMS)
 
 
 def _json(capsys, argv):
@@ -26,8 +27,7 @@ def _json(capsys, argv):
 def test_single_value(capsys):
     rows = _json(capsys, ["loss", *FIG2, "--alpha-t", "0.1", "--alpha-r", "0.2"])
     assert len(rows) == 1 and rows[0]["regime"] == "overparameterized"
-    expected = N.loss_overparameterized(0.1, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
-                                        nu=0.5)
+    expected = N.loss_overparameterized(0.1, 0.2, **FIG2_PARAMS)
     assert rows[0]["loss"] == pytest.approx(expected, rel=1e-15)
 
 
@@ -47,8 +47,8 @@ def test_regime_chosen_and_said(capsys):
     rows = _json(capsys, ["loss", *FIG3, "--alpha-t", "0.2", "--alpha-r", "0.2", "--regime",
                           "overparameterized", "--allow-outside-regime"])
     assert rows[0]["regime"] == "overparameterized"
-    expected = N.loss_overparameterized(0.2, 0.2, p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2,
-                                        nu=0.2, allow_outside_regime=True)
+    expected = N.loss_overparameterized(0.2, 0.2, **FIG3_PARAMS,
+                                        allow_outside_regime=True)
     assert rows[0]["loss"] == pytest.approx(expected, rel=1e-15)
 
 
@@ -84,8 +84,7 @@ def test_near_threshold_warns_in_one_line(n_v, m, near):
 def test_optimum(capsys):
     rows = _json(capsys, ["optimum", *FIG2, "--alpha-r", "0.2"])
     assert rows[0]["best_alpha_t"] == pytest.approx(
-        N.optimal_alpha_t("overparameterized", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
-                          sigma=1.0, nu=0.5))
+        N.optimal_alpha_t("overparameterized", alpha_r=0.2, **FIG2_PARAMS))
     rows = _json(capsys, ["optimum", *FIG3, "--alpha-t", "0.2", "--wrt", "alpha_r"])
     assert 0 < rows[0]["best_alpha_r"] < 1
 
@@ -128,7 +127,7 @@ def test_subprocess_bad_input_has_no_traceback():
 def test_joint_optimum_is_a_stationary_pair_and_beats_a_grid(capsys):
     rows = _json(capsys, ["optimum", *FIG3, "--joint"])
     at, ar, best = rows[0]["best_alpha_t"], rows[0]["best_alpha_r"], rows[0]["loss"]
-    kw = dict(p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2)
+    kw = FIG3_PARAMS
     assert N.optimal_alpha_r("underparameterized", alpha_t=at, **kw) == pytest.approx(ar, abs=1e-9)
     assert N.optimal_alpha_t("underparameterized", alpha_r=ar, **kw) == pytest.approx(at, abs=1e-6)
     grid_t, grid_r = np.meshgrid(np.linspace(-1, 1, 401), np.linspace(-0.5, 1, 301))
@@ -159,13 +158,12 @@ def test_plot_for_the_users_parameters(tmp_path, capsys, argv):
 def test_theory_finite_size(capsys):
     rows = _json(capsys, ["loss", *FIG2, "--alpha-t", "-1,0.5", "--alpha-r", "0.2", "--theory",
                           "finite-size"])
-    expected = N.loss_finite_size([-1.0, 0.5], 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
-                                  sigma=1.0, nu=0.5)
+    expected = N.loss_finite_size([-1.0, 0.5], 0.2, **FIG2_PARAMS)
     assert [r["loss"] for r in rows] == pytest.approx(list(expected), rel=1e-15)
     assert {r["regime"] for r in rows} == {"finite-size"}
     rows = _json(capsys, ["optimum", *FIG3, "--alpha-r", "0.2", "--theory", "finite-size"])
     assert rows[0]["best_alpha_t"] == pytest.approx(N.optimal_alpha_t_finite_size(
-        alpha_r=0.2, p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2), abs=1e-9)
+        alpha_r=0.2, **FIG3_PARAMS), abs=1e-9)
 
 
 @pytest.mark.parametrize("argv,fragment", [

@@ -66,3 +66,17 @@ def test_checkout_path_is_the_source_tree():
         assert path == codegen.GENERATED_PATH
     else:
         assert path is None
+
+
+def test_source_digest_covers_only_the_generator_inputs():
+    """The digest reads the modules the generator imports (transitively), not every file of
+    derivations/: a derivation it does not use, or the numeric layer, may change freely."""
+    root = codegen.GENERATED_PATH.parents[1]
+    files = {f.relative_to(root).as_posix() for f in codegen.source_files()}
+    for needed in ("theories.py", "derivations/codegen.py", "derivations/optima.py",
+                   "derivations/theorem3.py", "symbolic/wick.py",
+                   "engines/wishart_recursion.py"):
+        assert needed in files, needed
+    for unrelated in ("derivations/finite_size.py", "derivations/ksteps_general.py",
+                      "numeric/_generated.py", "numeric/losses.py", "experiments/figures"):
+        assert not any(f.startswith(unrelated) for f in files), unrelated

@@ -29,6 +29,7 @@ import pytest
 
 from negmaml.cli import main
 from negmaml.experiments import figures as F
+from negmaml.experiments.figures.sweep import _units
 from negmaml.numeric import loss_general, loss_underparameterized
 from negmaml.numeric.simulation import naive_simulate, simulate
 
@@ -155,7 +156,7 @@ def test_figure4_normalisation_is_the_one_that_makes_the_caption_meaningful():
 
 def test_chunked_sweep_equals_one_simulation_over_the_whole_grid():
     res = F.run_figure("2b", runs=6, use_cache=False)
-    assert len(F._units(res.config)) > 1
+    assert len(_units(res.config)) > 1
     c = res.config
     one = simulate(np.array(c.grid), c.fixed, **_iso(c), w0=0.0, omega0=0.0, runs=6,
                    estimator="exact", seed=0)

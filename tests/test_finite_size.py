@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 import sympy as sp
+from _figures import FIG2, FIG3
 
 from negmaml.derivations import finite_size as dfs
 from negmaml.numeric import finite_size as fs
@@ -21,7 +22,6 @@ from negmaml.numeric import simulate
 from negmaml.symbolic import m, n_v, p
 
 K = 4.0  # standard errors allowed in every Monte Carlo comparison
-FIG2 = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
 FIG6B = dict(p=50, n_t=40, n_v=5, n_r=40, m=5, sigma=0.5, nu=0.5)
 FIG6C = dict(p=50, n_t=40, n_v=10, n_r=40, m=10, sigma=0.5, nu=0.5)
 UNDER = dict(p=12, n_t=10, n_v=8, n_r=10, m=4, sigma=0.5, nu=0.8)
@@ -186,7 +186,7 @@ def test_reduces_to_the_paper_in_its_limits() -> None:
     assert gaps[0] > 50 * gaps[1] > 2500 * gaps[2] > 0
     gaps = []
     for k in (1, 10, 100):
-        P = dict(p=30, n_t=5, n_v=25, n_r=10, m=40 * k, sigma=0.2, nu=0.2)
+        P = dict(FIG3, m=FIG3["m"] * k)
         gaps.append(np.max(np.abs(fs.loss_finite_size(a, 0.2, **P)
                                   / loss_underparameterized(a, 0.2, **P) - 1)))
     assert gaps[0] > 5 * gaps[1] > 25 * gaps[2] > 0
@@ -274,7 +274,7 @@ def test_bad_learning_rates_are_refused() -> None:
 
 def test_numeric_module_does_not_import_sympy() -> None:
     code = ("import sys, negmaml.numeric.finite_size as f; "
-            "f.loss_finite_size(0.1, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1, nu=.5); "
+            f"f.loss_finite_size(0.1, 0.2, **{FIG2!r}); "
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+from _figures import FIG2, FIG3
 from hypothesis import given, settings
 
 from negmaml import symbolic as S
@@ -23,15 +24,15 @@ from negmaml.numeric import (
 )
 from negmaml.numeric.ksteps import KStepLoss
 from negmaml.numeric.simulation import naive_simulate
+from negmaml.numeric.simulation.config import _make_config
+from negmaml.numeric.simulation.training import _meta_train_ksteps
 from negmaml.testing import assert_slope_sign, learning_rates, theory_params
 
-FIG2 = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
-FIG3 = dict(p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2)
+# Figures 2 and 3's parameters as exact fractions (0.2 is 1/5), Figure 2 with |omega0 - w0|^2 = 1/3.
 EXACT = {
-    "overparameterized": dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1, nu=Fraction(1, 2),
-                              init_dist2=Fraction(1, 3)),
-    "underparameterized": dict(p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=Fraction(1, 5),
-                               nu=Fraction(1, 5)),
+    "overparameterized": {**{k: Fraction(str(v)) for k, v in FIG2.items()},
+                          "init_dist2": Fraction(1, 3)},
+    "underparameterized": {k: Fraction(str(v)) for k, v in FIG3.items()},
 }
 
 
@@ -58,18 +59,17 @@ def test_numeric_equals_the_derivation_exactly(regime, K, K_r):
 
 
 def test_one_step_composition_matches_the_generated_code():
+    """The K-step composition at K = K_r = 1 (exact Wishart averages) against the generated
+    Theorems 1-2, called directly and through the public loss with explicit steps."""
     at = np.linspace(-2.0, 2.0, 9)
     for regime, params, fn in (("overparameterized", {**FIG2, "init_dist2": 0.3},
                                 loss_overparameterized),
                                ("underparameterized", FIG3, loss_underparameterized)):
         kl = KStepLoss(regime, 1, 1, **params)
         np.testing.assert_allclose(kl.loss(at, 0.3), fn(at, 0.3, **params), rtol=1e-12)
-
-
-def test_inner_steps_one_is_the_existing_path():
-    at = np.linspace(-2.0, 2.0, 7)
-    np.testing.assert_array_equal(loss(at, 0.2, inner_steps=1, adapt_steps=1, **FIG2),
-                                  loss(at, 0.2, **FIG2))
+        np.testing.assert_allclose(kl.loss(at, 0.3),
+                                   loss(at, 0.3, inner_steps=1, adapt_steps=1, **params),
+                                   rtol=1e-12)
 
 
 def test_derivatives_match_central_differences():
@@ -147,12 +147,28 @@ def test_simulator_matches_the_literal_loop(estimator, K, K_r):
     assert got.params["inner_steps"] == K and got.params["adapt_steps"] == K_r
 
 
-def test_one_step_simulation_is_unchanged():
-    at = np.linspace(-1.0, 1.0, 3)
-    a = simulate(at, 0.2, runs=20, seed=5, **FIG2)
-    b = simulate(at, 0.2, runs=20, seed=5, inner_steps=1, adapt_steps=1, **FIG2)
-    np.testing.assert_array_equal(a.per_run, b.per_run)
-    assert "inner_steps" not in a.params
+def test_k_step_meta_training_with_one_step_is_eq_69():
+    """The simulator's literal K-step meta-training, run with K = 1, against Eq. 69 written out
+    with numpy.linalg.pinv: omega* = omega0 + pinv(B) (gamma - B omega0), B and gamma from
+    Eqs. 66-68. (The one-step simulation takes the affine path; this checks the K-step one.)"""
+    p, n_t, n_v, m, R = 12, 5, 2, 3, 2
+    cfg = _make_config(0.0, 0.2, p=p, n_t=n_t, n_v=n_v, n_r=4, m=m, sigma=0.5, nu=0.7,
+                       Sigma=None, Sigma_w=None, w0=0.0, omega0=0.3, runs=2, test_tasks=1,
+                       test_points=1, estimator="paper", common_random_numbers=True, seed=0)
+    rng = np.random.default_rng(3)
+    Xt, Xv = rng.standard_normal((R, m, n_t, p)), rng.standard_normal((R, m, n_v, p))
+    yt, yv = rng.standard_normal((R, m, n_t)), rng.standard_normal((R, m, n_v))
+    at = np.array([-0.7, 0.4])
+    got = _meta_train_ksteps(cfg, Xt, yt, Xv, yv, at)
+    eye, omega0 = np.eye(p), np.full(p, 0.3)
+    for r in range(R):
+        for k, a in enumerate(at):
+            B = np.vstack([Xv[r, i] @ (eye - a / n_t * Xt[r, i].T @ Xt[r, i]) for i in range(m)])
+            gamma = np.concatenate([yv[r, i] - a / n_t * Xv[r, i] @ Xt[r, i].T @ yt[r, i]
+                                    for i in range(m)])
+            ref = omega0 + np.linalg.pinv(B) @ (gamma - B @ omega0)
+            np.testing.assert_allclose(got[r, k], ref, rtol=1e-9, atol=1e-12)
+    assert "inner_steps" not in simulate(0.0, 0.2, runs=2, **FIG2).params
 
 
 def test_k_step_theory_matches_simulation_where_asymptotics_hold():

@@ -7,13 +7,14 @@ import subprocess
 import sys
 
 import pytest
+from _figures import FIG2 as FIG2_PARAMS
+from _figures import flags
 
 import negmaml.numeric as N
 from negmaml.cli import main
 
-FIG2 = ["--p", "60", "--n-t", "30", "--n-v", "2", "--n-r", "20", "--m", "3", "--sigma", "1",
-        "--nu", "0.5"]
-P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+P = FIG2_PARAMS
+FIG2 = flags(P)
 
 
 def _json(capsys, argv):

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from negmaml.engines.wishart_recursion import TraceMomentEngine, trace_moment
 from negmaml.symbolic import moment_cache, moments, n, p, wishart_moment
 from negmaml.symbolic.moments import moment_keys, wishart_moment_poly
-from negmaml.symbolic.wishart_recursion import TraceMomentEngine, trace_moment
 
 K_SE = 5  # Monte Carlo tolerance: 5 standard errors of the same sample
 

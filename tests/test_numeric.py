@@ -9,6 +9,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from _figures import FIG2, FIG3
 
 import negmaml.numeric as N
 from negmaml.derivations import optima
@@ -26,8 +27,6 @@ from negmaml.symbolic import (
 )
 from negmaml.symbolic.traces import trace_symbols
 
-FIG2 = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
-FIG3 = dict(p=30, n_t=5, n_v=25, n_r=10, m=40, sigma=0.2, nu=0.2)
 REL = 1e-12
 
 

@@ -19,7 +19,10 @@ from negmaml.numeric import (
     general_traces,
     loss_general,
     optimal_alpha_t,
+    simulate,
 )
+from negmaml.numeric.simulation.config import _make_config
+from negmaml.numeric.simulation.target import _exact_values_diagonal
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -371,14 +374,21 @@ def test_cli_bad_input_subprocess_has_no_traceback():
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    result = doctest.testmod(P, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 3 and result.failed == 0
-
-
 # ------------------------------------------------------------------------------- non-Gaussian MC
+
+
+def _draw(lam, inputs, n, rng, df):
+    """n inputs with E x x^T = diag(lam), written from the definitions (independent of the
+    simulator's samplers): Student coordinates as g / sqrt(chi2_df / df), rescaled to unit
+    variance; elliptical vectors as g sqrt((df - 2) / chi2_df) with one chi-square per vector."""
+    p = lam.size
+    g = rng.standard_normal((n, p))
+    if inputs == "gaussian":
+        return g * np.sqrt(lam)
+    if inputs == "student":
+        t = g / np.sqrt(rng.chisquare(df, (n, p)) / df)
+        return t * np.sqrt((df - 2) / df) * np.sqrt(lam)
+    return g * np.sqrt(lam) * np.sqrt((df - 2) / rng.chisquare(df, n))[:, None]
 
 
 def _literal_loop(lam, lam_w, inputs, df, alpha_t, alpha_r, n_t, n_v, n_r, m, sigma, runs,
@@ -393,14 +403,14 @@ def _literal_loop(lam, lam_w, inputs, df, alpha_t, alpha_r, n_t, n_v, n_r, m, si
         data = []
         for _ in range(m):
             w = rng.standard_normal(p) * np.sqrt(lam_w)
-            Xt = P.sample_inputs(lam, inputs, n_t, rng, df=df)
-            Xv = P.sample_inputs(lam, inputs, n_v, rng, df=df)
+            Xt = _draw(lam, inputs, n_t, rng, df)
+            Xv = _draw(lam, inputs, n_v, rng, df)
             data.append((Xt, Xt @ w + sigma * rng.standard_normal(n_t),
                          Xv, Xv @ w + sigma * rng.standard_normal(n_v)))
         ws = rng.standard_normal((tasks, p)) * np.sqrt(lam_w)
-        Xr = P.sample_inputs(lam, inputs, tasks * n_r, rng, df=df).reshape(tasks, n_r, p)
+        Xr = _draw(lam, inputs, tasks * n_r, rng, df).reshape(tasks, n_r, p)
         yr = np.einsum("tnp,tp->tn", Xr, ws) + sigma * rng.standard_normal((tasks, n_r))
-        Xs = P.sample_inputs(lam, inputs, tasks * points, rng, df=df).reshape(tasks, points, p)
+        Xs = _draw(lam, inputs, tasks * points, rng, df).reshape(tasks, points, p)
         ys = np.einsum("tnp,tp->tn", Xs, ws) + sigma * rng.standard_normal((tasks, points))
         for k, a in enumerate(alpha_t):
             B = np.vstack([Xv @ (eye - a / n_t * Xt.T @ Xt) for Xt, _, Xv, _ in data])
@@ -419,14 +429,12 @@ def test_non_gaussian_simulator_matches_the_literal_protocol(inputs):
     points, no F): run means within k = 4 combined standard errors of independent samples.
     Heavy tails: df = 9. (A check of the training side end to end; the F-dependent target side
     is resolved more sharply by test_target_side_expectation_by_sampling.)"""
-    from negmaml.experiments.phase_simulation import simulate_diagonal
-
     lam = P.input_spectrum("powerlaw", 10, a=0.8)
     lam_w = P.task_spectrum(lam, 0.5, 0.8)
     at = np.array([-0.4, 0.0, 0.15])
     kw = dict(n_t=6, n_v=2, n_r=5, m=2, sigma=0.5)
-    fast = simulate_diagonal(at, 0.3, lam=lam, lam_w=lam_w, inputs=inputs, df=9.0, runs=4000,
-                             seed=1, **kw)
+    fast = simulate(at, 0.3, p=10, Sigma=np.diag(lam), Sigma_w=np.diag(lam_w), inputs=inputs,
+                    df=9.0, runs=4000, seed=1, estimator="exact", workers=1, **kw).per_run
     slow = _literal_loop(lam, lam_w, inputs, 9.0, at, 0.3, runs=300, tasks=60, points=20,
                          seed=2, **kw)
     for k in range(at.size):
@@ -441,39 +449,42 @@ def test_target_side_expectation_by_sampling(inputs):
     w* ~ N(0, Sigma_w), X_r rows from the input law, theta = omega + alpha_r/n_r X_r^T(y_r - X_r
     omega) (Eq. 25), test loss ((w*-theta)^T Sigma (w*-theta) + sigma^2)/2 (exact over test
     points for any input law with covariance Sigma). k = 4 SE; the Gaussian F is rejected."""
-    from negmaml.experiments.phase_simulation import conditional_test_loss
-
     lam = P.input_spectrum("powerlaw", 10, a=0.8)
     lam_w = P.task_spectrum(lam, 0.5, 0.8)
     rng = np.random.default_rng(7)
     omega = 0.3 * rng.standard_normal(10)
     T, n_r, ar, sigma, df = 200_000, 2, 0.6, 0.5, 9.0
     ws = rng.standard_normal((T, 10)) * np.sqrt(lam_w)
-    Xr = P.sample_inputs(lam, inputs, T * n_r, rng, df=df).reshape(T, n_r, 10)
+    Xr = _draw(lam, inputs, T * n_r, rng, df).reshape(T, n_r, 10)
     yr = np.einsum("tnp,tp->tn", Xr, ws) + sigma * rng.standard_normal((T, n_r))
     theta = omega + ar / n_r * np.einsum("tnp,tn->tp", Xr, yr - Xr @ omega)
     v = ws - theta
     loss = 0.5 * (np.einsum("tp,p,tp->t", v, lam, v) + sigma**2)
     se = loss.std(ddof=1) / math.sqrt(T)
-    kw = dict(lam=lam, lam_w=lam_w, n_r=n_r, sigma=sigma)
-    ours = conditional_test_loss(omega, ar, f=P.fourth_moment(lam, inputs, df), **kw)
-    gauss = conditional_test_loss(omega, ar, f=P.fourth_moment(lam, "gaussian"), **kw)
+
+    def conditional(law, law_df):  # the simulator's exact target side at this omega
+        cfg = _make_config(0.0, ar, p=10, n_t=2, n_v=1, n_r=n_r, m=1, sigma=sigma, nu=None,
+                           Sigma=np.diag(lam), Sigma_w=np.diag(lam_w), w0=0.0, omega0=0.0,
+                           runs=2, test_tasks=1, test_points=1, estimator="exact",
+                           common_random_numbers=True, seed=0, inputs=law, df=law_df)
+        return float(_exact_values_diagonal(cfg, omega[None, None], np.array([0]),
+                                            np.array([ar]))[0, 0])
+
+    ours = conditional(inputs, df)
+    gauss = conditional("student", math.inf)  # df = inf: the Gaussian F
     assert abs(loss.mean() - ours) < 4 * se
     assert abs(loss.mean() - gauss) > 4 * se
 
 
 def test_non_gaussian_simulator_with_gaussian_inputs_matches_simulate():
-    """inputs="gaussian": same mean as negmaml.numeric.simulate(estimator="exact"), k = 4
-    combined SE (independent streams)."""
-    from negmaml.experiments.phase_simulation import simulate_diagonal
-    from negmaml.numeric import simulate
-
+    """The diagonal path with Gaussian draws (df = inf): same mean as the Gaussian path of
+    negmaml.numeric.simulate(estimator="exact"), k = 4 combined SE (independent streams)."""
     lam = P.input_spectrum("spiked", 20, ratio=5.0, frac=0.1)
     lam_w = P.task_spectrum(lam, 1.0, 0.5)
     at = np.array([-0.5, 0.0, 0.1])
     kw = dict(n_t=10, n_v=2, n_r=8, m=3, sigma=0.7)
-    ours = simulate_diagonal(at, 0.2, lam=lam, lam_w=lam_w, inputs="gaussian", runs=3000,
-                             seed=3, **kw)
+    ours = simulate(at, 0.2, p=20, Sigma=np.diag(lam), Sigma_w=np.diag(lam_w), inputs="student",
+                    df=math.inf, runs=3000, estimator="exact", seed=3, workers=1, **kw).per_run
     ref = simulate(at, 0.2, p=20, Sigma=np.diag(lam), Sigma_w=np.diag(lam_w), runs=3000,
                    estimator="exact", seed=4, workers=1, **kw)
     for k in range(at.size):

@@ -16,13 +16,14 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from _figures import FIG2
 
 from negmaml.numeric import resources, simulate
 from negmaml.numeric.resources import ResourceError, available_memory
 from negmaml.numeric.simulation import estimate_resources
 from negmaml.progress import Progress, Steps
 
-ISO = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+ISO = FIG2
 
 
 def test_huge_p_is_refused_before_allocating():

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _figures import FIG2
 
 import negmaml.numeric as N
 from negmaml.numeric import Setting
 from negmaml.theories import THEORIES, near_threshold, regime_for
-
-FIG2 = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
 
 
 def test_theory_and_simulation_take_the_same_setting():

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
+import types
 
 import numpy as np
 import pytest
@@ -19,9 +21,15 @@ import pytest
 import negmaml
 from negmaml.numeric.simulation import SimulationResult, naive_simulate, simulate
 
-# The module, not the function: ``negmaml.numeric`` re-exports the function ``simulate`` under the
-# module's own name, so attribute access on the package may give either.
-sim = importlib.import_module("negmaml.numeric.simulation")
+# The simulator's private parts, from the modules that hold them.
+sim = types.SimpleNamespace(
+    **{name: getattr(importlib.import_module(f"negmaml.numeric.simulation.{module}"), name)
+       for module, names in (("config", ("_Config", "_make_config")),
+                             ("solvers", ("_outer_solutions", "_pinv_apply")),
+                             ("target", ("_draw_target_general", "_draw_target_isotropic",
+                                         "_exact_values", "_target_losses_general",
+                                         "_target_losses_isotropic")))
+       for name in names})
 
 K_SE = 4.0
 KS_C = math.sqrt(-0.5 * math.log(1e-4 / 2))  # KS critical constant at significance 1e-4
@@ -391,3 +399,28 @@ def test_bad_input_names_the_parameter(override: dict, name: str) -> None:
 def test_naive_refuses_bad_input() -> None:
     with pytest.raises(ValueError, match=r"\bruns\b"):
         naive_simulate(0.1, 0.2, **_ISO, runs=1)
+
+
+@pytest.mark.parametrize("kw,needle", [
+    (dict(inputs="laplace"), "inputs must be one of gaussian, student, elliptical; got 'laplace'"),
+    (dict(inputs="student", df=3.0), "df must be > 4"),
+    (dict(inputs="student", estimator="paper"), "only 'exact'"),
+    (dict(inputs="student", Sigma=np.eye(4) + 0.1 * np.eye(4)[::-1]), "Sigma must be diagonal"),
+    (dict(inputs="student", nu=0.5, Sigma=None, Sigma_w=None), "needs Sigma and Sigma_w"),
+    (dict(inputs="elliptical", adapt_steps=2), "one inner step and one adaptation step"),
+    (dict(df=9.0), "df=9.0 is for non-Gaussian inputs"),
+])
+def test_input_law_arguments_are_checked(kw, needle):
+    base = dict(p=4, n_t=3, n_v=1, n_r=3, m=2, sigma=0.5, Sigma=np.eye(4), Sigma_w=0.1 * np.eye(4),
+                runs=2, estimator="exact")
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        simulate(0.1, 0.2, **{**base, **kw})
+
+
+def test_non_gaussian_runs_do_not_depend_on_chunking_or_threads():
+    kw = dict(p=6, n_t=3, n_v=1, n_r=3, m=2, sigma=0.5, Sigma=np.diag([3.0, 1, 1, 0.5, 0.3, 0.2]),
+              Sigma_w=0.1 * np.eye(6), runs=9, estimator="exact", inputs="elliptical", df=7.0)
+    one = simulate([-0.2, 0.0, 0.3], 0.2, chunk_size=2, workers=1, **kw)
+    two = simulate([-0.2, 0.0, 0.3], 0.2, chunk_size=5, workers=2, **kw)
+    assert one.params["inputs"] == "elliptical" and one.params["df"] == 7.0
+    np.testing.assert_array_equal(one.per_run, two.per_run)

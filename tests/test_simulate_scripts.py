@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _figures import FIG2
 
 import negmaml
 from negmaml.numeric import simulate
@@ -106,7 +107,7 @@ def interrupt():
 
 threading.Timer(1.0, interrupt).start()
 try:
-    simulate(np.linspace(-1, 1, 21), 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5,
+    simulate(np.linspace(-1, 1, 21), 0.2, **FIGURE_2,
              runs=10_000_000, workers=2)
 except KeyboardInterrupt:
     print(f"raised {time.monotonic() - sent:.3f}")
@@ -114,7 +115,7 @@ start = time.monotonic()
 while any(t.name.startswith("negmaml-simulate") for t in threading.enumerate()):
     time.sleep(0.05)
 print(f"threads gone {time.monotonic() - start:.3f}")
-"""
+""".replace("FIGURE_2", repr(FIG2))
 
 
 def test_ctrl_c_in_a_script_raises_keyboard_interrupt_at_once(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _figures import FIG2
 from hypothesis import HealthCheck, given, settings
 
 from negmaml.numeric import Setting
@@ -89,7 +90,7 @@ def test_maml_setting_gives_valid_settings():
 
 
 def test_assertions_fail_with_the_setting_in_the_message():
-    params = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+    params = dict(FIG2)
     assert assert_slope_sign("overparameterized", params, alpha_r=0.2) > 0
     with pytest.raises(AssertionError, match=r"expected sign -1; setting: p=60"):
         assert_slope_sign("overparameterized", params, alpha_r=0.2, sign=-1)

@@ -40,6 +40,7 @@ MATHJAX_SHA256 = "a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cb
 API = {
     "numeric": "Fast numeric functions generated from the derived forms, optima, the simulator.",
     "symbolic": "Symbols, the Gaussian/Wishart moment engine (Wick pairings), trace algebra.",
+    "engines": "Exact moment engines in pure Python (no SymPy), shared by symbolic and numeric.",
     "derivations": "The appendix replayed with the moment engine, one module per result.",
     "paper": "The paper check, the list of derived forms, the LaTeX and the theory page.",
     "experiments": "The paper's figures, the report of `reproduce`, the JAX experiment.",

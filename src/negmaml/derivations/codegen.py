@@ -25,6 +25,7 @@ the SymPy version and a hash of the generator's sources (:func:`source_digest`).
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import hashlib
 import sys
@@ -49,7 +50,8 @@ from negmaml.symbolic import (
 )
 from negmaml.theories import THEORIES, Theory
 
-__all__ = ["GENERATED_PATH", "checkout_path", "generate", "main", "source_digest"]
+__all__ = ["GENERATED_PATH", "checkout_path", "generate", "main", "source_digest",
+           "source_files"]
 
 GENERATED_PATH = Path(__file__).resolve().parents[1] / "numeric" / "_generated.py"
 
@@ -209,14 +211,65 @@ def _symbol(name: str) -> sp.Symbol:
 _SYMBOLS = {s.name: s for s in (p, n_t, n_v, n_r, m, sigma, nu, init_dist2)}
 
 
-def source_digest() -> str:
-    """SHA-256 of the generator's inputs: every source of the theory table, the symbolic layer
-    and the derivations (this generator included), in path order."""
+def _module_file(root: Path, module: str) -> Path | None:
+    """The source file of ``negmaml.<...>`` (a module or a package's ``__init__``), if any."""
+    base = root.joinpath(*module.split(".")[1:])
+    candidates = [base / "__init__.py"] if base == root else [base.with_suffix(".py"),
+                                                              base / "__init__.py"]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Every ``negmaml`` module ``path`` imports (anywhere in it), with their parent packages."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            names = [base] + [f"{base}.{a.name}" for a in node.names]  # a name may be a module
+        else:
+            continue
+        for name in names:
+            if name == "negmaml" or name.startswith("negmaml."):
+                parts = name.split(".")
+                found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return found
+
+
+def source_files() -> list[Path]:
+    """The generator's inputs: this module and every ``negmaml`` module it imports, directly or
+    through others (found by reading their import statements), in path order.
+
+    A module outside this closure (a derivation the generator does not use, the numeric layer)
+    does not change the generated code, so editing it leaves :func:`source_digest` unchanged.
+    """
     root = Path(__file__).resolve().parents[1]
-    files = [root / "theories.py", *sorted((root / "symbolic").glob("*.py")),
-             *sorted((root / "derivations").glob("*.py"))]
+    seen: dict[str, Path] = {}
+    todo = [__name__]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        path = _module_file(root, module)
+        if path is None:  # a name imported from a module, not a module
+            continue
+        seen[module] = path
+        todo.extend(_imports(path, module) - set(seen))
+    return sorted(set(seen.values()))
+
+
+def source_digest() -> str:
+    """SHA-256 of the generator's inputs (:func:`source_files`), each with its path."""
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for f in files:
+    for f in source_files():
         digest.update(f.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(f.read_bytes().replace(b"\r\n", b"\n"))

@@ -42,8 +42,8 @@ import sympy as sp
 
 from negmaml.derivations.ksteps import check_steps
 from negmaml.derivations.steps import Steps
+from negmaml.engines.gaussian_words import average, average_trace, power_word, product
 from negmaml.symbolic import alpha_r, alpha_t, m, n_r, n_t, n_v, p, sigma
-from negmaml.symbolic.gaussian_words import average, average_trace, power_word, product
 from negmaml.symbolic.traces import Sigma, Sigma_w, tr
 
 __all__ = ["H", "N", "display", "loss", "steps", "to_sympy"]

@@ -1,10 +1,11 @@
 """Helpers shared by the experiments' result caches and checkpoints: grids, content keys, writes.
 
-Figures 2-6 (:mod:`negmaml.experiments.figures`) cache per-run Monte Carlo values and Figure 5
-(:mod:`negmaml.experiments.nonlinear`) checkpoints its training; both name their files by a hash of
-everything that determines the numbers and write them atomically, so that an interrupted run never
-leaves a half-written file and a rerun with the same configuration finds its results again.
-NumPy only.
+Figures 2-6 (:mod:`negmaml.experiments.figures`) and the phase diagrams
+(:mod:`negmaml.experiments.phase`) cache per-run Monte Carlo values
+(:func:`load_per_run`, :func:`store_per_run`) and Figure 5 (:mod:`negmaml.experiments.nonlinear`)
+checkpoints its training; all name their files by a hash of everything that determines the
+numbers and write them atomically, so that an interrupted run never leaves a half-written file
+and a rerun with the same configuration finds its results again. NumPy only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COMPACT_JSON", "SPACED_JSON", "content_key", "grid", "save_npz_atomic"]
+__all__ = ["COMPACT_JSON", "SPACED_JSON", "content_key", "grid", "load_per_run",
+           "save_npz_atomic", "store_per_run"]
 
 #: JSON separators of :func:`content_key`: compact (Figures 2-6) or Python's default with spaces
 #: (Figure 5's configuration key). The separators are part of the key of results already written.
@@ -53,3 +55,25 @@ def save_npz_atomic(path: str | os.PathLike[str], **arrays: Any) -> Path:
         np.savez(fh, **arrays)
     os.replace(tmp, out)  # an interrupted write never leaves a half file behind
     return out
+
+
+def store_per_run(path: str | os.PathLike[str], spec: dict[str, Any],
+                  per_run: np.ndarray) -> Path:
+    """Cache ``per_run`` (a float array) with the ``spec`` that produced it (atomic write)."""
+    return save_npz_atomic(path, per_run=per_run,
+                           spec=np.array(json.dumps(spec, sort_keys=True)))
+
+
+def load_per_run(path: str | os.PathLike[str], spec: dict[str, Any],
+                 shape: tuple[int, ...]) -> np.ndarray | None:
+    """The cached per-run values of ``spec``, or None (no file, unreadable, another spec or
+    another shape: a hash collision or a changed configuration is never read back)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stored = json.loads(str(data["spec"]))
+            per_run = np.array(data["per_run"], dtype=float)
+    except (OSError, KeyError, ValueError):
+        return None
+    if stored != json.loads(json.dumps(spec)) or per_run.shape != tuple(shape):
+        return None
+    return per_run

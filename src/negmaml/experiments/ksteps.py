@@ -22,7 +22,6 @@ package version; :func:`plot_ksteps` draws both panels.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import negmaml
+from negmaml.experiments.io import save_figure, write_json_atomic
 from negmaml.numeric import dloss_dalpha_t, loss, optimal_alpha_t, simulate
 from negmaml.progress import Progress
 
@@ -156,10 +156,7 @@ def _slope(params: dict[str, Any], K: int) -> float:
 
 def save_json(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write the record (parameters, seed, runs, version and every number) as JSON."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    return out
+    return write_json_atomic(path, result)
 
 
 def plot_ksteps(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -221,7 +218,4 @@ def plot_ksteps(result: dict[str, Any], path: str | os.PathLike[str]) -> Path:
                      f"points: simulation, {result['runs']} runs, $\\pm$1 SE "
                      "(beyond the paper)", fontsize=9)
         cx.legend(fontsize=8)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    return out
+    return save_figure(fig, path, dpi=130)

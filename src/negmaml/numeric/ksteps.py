@@ -84,7 +84,7 @@ def _moment(power: int, traces: tuple[int, ...], n: Fraction, p: Fraction) -> Fr
     The recursion module is pure Python, but its package imports SymPy; it is imported here,
     on first use of a K-step theory, so that importing :mod:`negmaml.numeric` stays SymPy-free.
     """
-    from negmaml.symbolic.wishart_recursion import trace_moment
+    from negmaml.engines.wishart_recursion import trace_moment
 
     poly = trace_moment(list(traces) + [power])  # E[Tr W^power prod ...] = p c (Tr W^0 = p)
     return sum((c * n**i * p**j for (i, j), c in poly.items()), Fraction(0)) / p

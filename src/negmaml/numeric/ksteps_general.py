@@ -55,7 +55,7 @@ def check_steps_general(name: str, value: Any) -> int:
 @cache
 def _h_words(K: int) -> tuple[tuple[int, int, dict], ...]:
     """``(a, sign * binomials, E[W^j Sigma W^l])`` for ``H^{(K)}``: the ``alpha^a / n^a`` terms."""
-    from negmaml.symbolic.gaussian_words import average, power_word, product
+    from negmaml.engines.gaussian_words import average, power_word, product
 
     out = []
     for j in range(K + 1):
@@ -73,7 +73,7 @@ def _noise_words(K: int) -> tuple[tuple[int, int, dict], ...]:
     ``A^{k+l} = sum_i binom(k+l, i) (-alpha/n)^i W^i``; the term ``W^(i+1)`` carries
     ``alpha^(i+2)/n^(i+2)``.
     """
-    from negmaml.symbolic.gaussian_words import average_trace, power_word, product
+    from negmaml.engines.gaussian_words import average_trace, power_word, product
 
     coef: dict[int, int] = {}
     for k in range(K):

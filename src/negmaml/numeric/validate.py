@@ -30,6 +30,7 @@ from negmaml.theories import PARAMETERS, Theory
 __all__ = [
     "RegimeError",
     "as_float_array",
+    "check_bounded",
     "check_choice",
     "check_covariance",
     "check_int",
@@ -172,6 +173,37 @@ def check_positive(name: str, value: Any) -> float:
 def check_nonnegative(name: str, value: Any) -> float:
     """A finite real number >= 0."""
     return check_real(name, value, minimum=0, scalar=True)
+
+
+def check_bounded(name: str, value: Any, *, lo: float | None = None, lo_open: bool = True,
+                  hi: float | None = None, hi_open: bool = True,
+                  allow_inf: bool = False) -> np.ndarray:
+    """A real array (any shape) inside ``(lo, hi)``; each end open or closed, ``inf`` optional.
+
+    >>> check_bounded("df", [5.0, float("inf")], lo=4.0, allow_inf=True).tolist()
+    [5.0, inf]
+    """
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number or array of them, got {value!r}") from None
+    bad = np.isnan(arr) | (np.isinf(arr) & (not allow_inf))
+    if lo is not None:
+        bad |= (arr <= lo) if lo_open else (arr < lo)
+    if hi is not None:
+        bad |= (arr >= hi) if hi_open else (arr > hi)
+    if np.any(bad):
+        rng = []
+        if lo is not None:
+            rng.append(f"{'>' if lo_open else '>='} {lo:g}")
+        if hi is not None:
+            rng.append(f"{'<' if hi_open else '<='} {hi:g}")
+        allowed = " and ".join(rng) if rng else "finite"
+        if allow_inf:
+            allowed += " (inf allowed)"
+        first = arr[bad].flat[0] if arr.ndim else float(arr)
+        raise ValueError(f"{name} must be {allowed}, got {float(first):g}")
+    return arr
 
 
 def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:

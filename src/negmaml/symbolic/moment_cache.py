@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from negmaml.symbolic.wishart_recursion import ENGINE_VERSION
+from negmaml.engines.wishart_recursion import ENGINE_VERSION
 
 __all__ = ["cache_dir", "load", "store", "Factored"]
 

@@ -19,8 +19,8 @@ from typing import Literal
 import sympy as sp
 from sympy.core.mul import _keep_coeff
 
+from negmaml.engines import wishart_recursion as _rec
 from negmaml.symbolic import moment_cache
-from negmaml.symbolic import wishart_recursion as _rec
 from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.symbols import n as n_sym
 from negmaml.symbolic.symbols import p as p_sym

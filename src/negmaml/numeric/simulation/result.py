@@ -1,0 +1,67 @@
+"""The simulator's result: per-run test losses, their mean and standard error, the parameters."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SimulationResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Monte Carlo estimate of the average test loss on a grid of learning rates.
+
+    Attributes:
+        mean: average over runs of the per-run test loss, shaped like
+            ``np.broadcast(alpha_t, alpha_r)``.
+        stderr: standard error of ``mean`` over runs, ``std(per_run, ddof=1) / sqrt(runs)``.
+        per_run: the per-run test losses, shape ``(runs, *mean.shape)``. With common random
+            numbers the columns are correlated; use :meth:`stderr_of_difference` for differences.
+        params: every parameter that determines the result (sizes, rates, noise, covariances,
+            ``w0``, ``omega0``, ``runs``, ``test_tasks``, ``test_points``, ``estimator``,
+            ``common_random_numbers``, ``seed``) and ``version`` (``negmaml.__version__``).
+            ``workers`` and ``chunk_size`` are not recorded: they do not change the result.
+    """
+
+    mean: np.ndarray
+    stderr: np.ndarray
+    per_run: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Short: the grid, the runs and the estimate (never the per-run array)."""
+        flat_mean, flat_se = self.mean.ravel(), self.stderr.ravel()
+        shown = ", ".join(f"{a:.4g}±{b:.2g}" for a, b in zip(flat_mean[:4], flat_se[:4],
+                                                                strict=True))
+        more = f", ... ({flat_mean.size} points)" if flat_mean.size > 4 else ""
+        est = self.params.get("estimator", "?")
+        return (f"SimulationResult(shape={self.shape}, runs={self.runs}, estimator={est!r}, "
+                f"mean±stderr=[{shown}{more}])")
+
+    __str__ = __repr__
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the grid, ``np.broadcast(alpha_t, alpha_r).shape``."""
+        return tuple(self.mean.shape)
+
+    @property
+    def runs(self) -> int:
+        """Number of runs."""
+        return int(self.per_run.shape[0])
+
+    def stderr_of_difference(self, a: int | tuple[int, ...], b: int | tuple[int, ...]) -> float:
+        """Standard error of ``mean[a] - mean[b]`` from the paired per-run differences.
+
+        With common random numbers the two points share their training draws, their errors are
+        positively correlated and this is much smaller than ``hypot(stderr[a], stderr[b])``.
+        """
+        ia = a if isinstance(a, tuple) else (a,)
+        ib = b if isinstance(b, tuple) else (b,)
+        diff = self.per_run[(slice(None), *ia)] - self.per_run[(slice(None), *ib)]
+        return float(np.std(diff, ddof=1) / math.sqrt(self.runs))
+
