@@ -71,7 +71,7 @@ References:
     14-16), Appendix 7.4 (Eqs. 109-142), the closing question of Section 6; Figure 4's sizes.
 
 The package: ``families`` (spectra and traces),
-``roots`` (optima of ``N/D`` row by row),
+``negmaml.numeric.polynomials.rational_argmin_rows`` (optima of ``N/D`` row by row),
 ``theory`` (:func:`phase_diagram`),
 ``points`` (:func:`select_points`),
 ``montecarlo`` (one point's simulation and sign test),
@@ -109,9 +109,9 @@ from negmaml.experiments.phase.montecarlo import (
 )
 from negmaml.experiments.phase.output import checks_table, plot_phase, save_json
 from negmaml.experiments.phase.points import select_points
-from negmaml.experiments.phase.roots import optimum_from_coefficients
 from negmaml.experiments.phase.theory import PhaseTheory, phase_diagram, point_matrices
 from negmaml.experiments.phase.verification import PhaseVerification, default_cache_dir, verify
+from negmaml.numeric.polynomials import rational_argmin_rows as optimum_from_coefficients
 
 __all__ = [
     "FAMILIES",

@@ -27,8 +27,8 @@ from negmaml.experiments.phase.families import (
     spectral_traces,
     task_spectrum,
 )
-from negmaml.experiments.phase.roots import optimum_from_coefficients
 from negmaml.numeric.dispatch import GENERAL_TRACES, alpha_t_rational_function
+from negmaml.numeric.polynomials import rational_argmin_rows as optimum_from_coefficients
 from negmaml.theories import THEORIES
 
 __all__ = ["PhaseTheory", "phase_diagram", "point_matrices"]
@@ -208,10 +208,12 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
             raise ValueError(f"{name} must be whole numbers >= 1, got {float(v[bad].flat[0]):g}")
         sizes[name] = v
     sigma = _finite("sigma", full["sigma"], lo=0.0, lo_open=False)
-    nvm = sizes["n_v"] * sizes["m"]
-    if np.any(nvm >= p):
-        raise ValueError(f"p={p} must be > n_v*m (Theorem 3 is overparameterized); got n_v*m = "
-                         f"{int(nvm.max())}")
+    row = THEORIES["general"]
+    holds = np.asarray(row.holds(p, sizes["n_v"], sizes["m"]))  # the table's regime, per point
+    if not np.all(holds):
+        nvm = sizes["n_v"] * sizes["m"]
+        raise ValueError(f"p={p} must be > n_v*m (Theorem 3 holds for {row.regime}); got n_v*m = "
+                         f"{int(np.max(nvm))}")
     fam = {k: full[k] for k in FAMILIES[family]}
     lam = input_spectrum(family, p, **fam)
     lam_w = task_spectrum(lam, full["b"], full["nu"])
