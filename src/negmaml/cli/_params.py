@@ -16,7 +16,13 @@ import numpy as np
 
 from negmaml.cli import CLIError
 from negmaml.numeric.validate import check_int, check_real
-from negmaml.theories import PARAMETERS, expectation_exists, near_threshold, regime_for
+from negmaml.theories import (
+    NEAR_THRESHOLD_RATIO,
+    PARAMETERS,
+    expectation_exists,
+    near_threshold,
+    regime_for,
+)
 
 __all__ = [
     "THEORY_FLAGS",
@@ -199,7 +205,8 @@ def threshold_warnings(combos: Sequence[dict[str, Any]], theory: str = "paper") 
     for key in dict.fromkeys((c["p"], c["n_v"], c["m"]) for c in combos):
         p, n_v, m = key
         if near_threshold(p, n_v, m):
-            out.append(f"warning: p={p} is near n_v*m={n_v * m} (1/2 <= p/(n_v m) <= 2): the "
+            out.append(f"warning: p={p} is near n_v*m={n_v * m} (1/{NEAR_THRESHOLD_RATIO:g} <= "
+                       f"p/(n_v m) <= {NEAR_THRESHOLD_RATIO:g}): the "
                        "paper's asymptotic theorems are not expected to be accurate here "
                        "(Figure 6b, 6c)")
     return out

@@ -53,6 +53,7 @@ from negmaml.numeric.validate import (
     check_positive_int,
     is_foreign_array,
 )
+from negmaml.theories import THEORIES, expectation_exists
 
 __all__ = [
     "FINITE_SIZE_KEYS",
@@ -83,12 +84,12 @@ def _params(p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any, sigma: Any, nu: Any,
     out["nu"] = check_nonnegative("nu", nu)
     out["init_dist2"] = check_nonnegative("init_dist2", init_dist2)
     N = out["n_v"] * out["m"]
-    if abs(out["p"] - N) <= 1:
+    if not expectation_exists(out["p"], out["n_v"], out["m"]):
         raise ValueError(
             f"p={out['p']}, n_v={out['n_v']}, m={out['m']}: the average test loss is infinite "
             f"for |p - n_v*m| <= 1 (here n_v*m={N}); the finite-size theory needs "
             "p >= n_v*m + 2 or p <= n_v*m - 2")
-    if out["p"] < N and out["m"] == 1:
+    if not THEORIES["finite-size"].holds(out["p"], out["n_v"], out["m"]):
         raise ValueError(
             f"m=1 with p={out['p']} < n_v={out['n_v']}: the finite-size theory of the "
             "underparameterized regime needs m >= 2 tasks (with one task E Tr A^-2 enters, "
