@@ -68,7 +68,11 @@ def test_figure_ksteps_writes_json_and_png(tmp_path, capsys):
                  "--out", str(png)]) == 0
     doc = json.loads(js.read_text())
     assert doc["beyond_the_paper"] and doc["runs"] == 3 and doc["seed"] == 0
-    assert [c["K"] for c in doc["curves"]] == [1, 2, 3, 5]
+    assert [c["K"] for c in doc["curves"]] == [1, 2, 3, 4, 5]
+    # the finite-size theory's lines and optima (beyond the paper) are recorded
+    assert all("curve_finite_size" in c for c in doc["curves"])
+    assert all(r["finite_size_optimum"] < 0 for r in doc["optima"]["fig3"])
+    assert [r["K"] for r in doc["fig3_mc_optimum"]] == [1, 2, 3, 4, 5]
     # Figure 3's parameters: the optimum stays negative for every K (theory)
     assert all(r["optimum"] < 0 for r in doc["optima"]["fig3"])
     assert png.stat().st_size > 10_000

@@ -63,8 +63,8 @@ def test_step_limits_come_from_the_row():
         N.loss(0.0, 0.2, inner_steps=9, **FIG2)
     with pytest.raises(ValueError, match="from 1 to 6 for theory 'general'"):
         N.loss(0.0, 0.2, theory="general", adapt_steps=7, **COV)
-    with pytest.raises(ValueError, match="inner_steps must be 1 for theory 'finite-size'"):
-        N.loss(0.0, 0.2, theory="finite-size", inner_steps=2, **FIG2)
+    with pytest.raises(ValueError, match="from 1 to 8 for theory 'finite-size'"):
+        N.loss(0.0, 0.2, theory="finite-size", inner_steps=9, **FIG2)
 
 
 def test_auto_rule_is_the_tables():

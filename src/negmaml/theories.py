@@ -229,8 +229,10 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
                     "(Marchenko-Pastur, free subordination) elsewhere: within 0.8 % of exact "
                     "Monte Carlo in docs/results/finite-size-accuracy.md",
            notes="isotropic inputs and tasks, both regimes (negmaml.derivations.finite_size, "
-                 "negmaml.numeric.finite_size)",
-           model="negmaml.numeric.models:finite_size_model"),
+                 "negmaml.numeric.finite_size); several steps: negmaml.numeric."
+                 "finite_size_ksteps (docs/results/finite-size-ksteps.md)",
+           model="negmaml.numeric.models:finite_size_model", max_inner_steps=MAX_INNER_STEPS,
+           max_adapt_steps=MAX_INNER_STEPS),
 )})
 
 

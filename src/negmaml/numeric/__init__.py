@@ -19,7 +19,8 @@ Arbitrary precision: ``loss_mp`` and the ``*_mp`` variants. Simulation: ``simula
 MAML protocol by Monte Carlo), which takes the same :class:`Setting`.
 Finite-size theory (beyond the paper): ``loss_finite_size``, ``dloss_finite_size_dalpha_t``,
 ``optimal_alpha_t_finite_size`` (:mod:`negmaml.numeric.finite_size`), also ``theory="finite-size"``
-of the generic functions.
+of the generic functions, with ``inner_steps``/``adapt_steps`` too
+(:mod:`negmaml.numeric.finite_size_ksteps`).
 """
 
 from negmaml.numeric.finite_size import (

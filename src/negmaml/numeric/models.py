@@ -18,7 +18,8 @@ the model from a row, a :class:`~negmaml.numeric.Setting` or keywords, and the s
 
 The models here: :class:`GeneratedModel` (Theorems 1-3, one step, generated from the SymPy
 derivations), :class:`KStepIsotropicModel` and :class:`KStepGeneralModel` (K steps, beyond the
-paper), :class:`FiniteSizeModel` (the finite-size theory, beyond the paper).
+paper), :class:`FiniteSizeModel` and :class:`FiniteSizeKStepModel` (the finite-size theory,
+one step and K steps, beyond the paper).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from negmaml.theories import Theory
 
 __all__ = [
     "FiniteSizeModel",
+    "FiniteSizeKStepModel",
     "GeneratedModel",
     "KStepGeneralModel",
     "KStepIsotropicModel",
@@ -416,6 +418,36 @@ class FiniteSizeModel(PolynomialModel):
         return list(self._module.dcoefficients_dalpha_t(alpha_t, *self.args))
 
 
+class FiniteSizeKStepModel(_KStepAdapter):
+    """The finite-size theory with ``K`` training and ``K_r`` adaptation steps (beyond the paper,
+    :mod:`negmaml.numeric.finite_size_ksteps`): ``L = u(alpha_r) + v(alpha_r) d(alpha_t)`` with
+    ``d`` a deterministic equivalent, not rational in ``alpha_t``: its optimum is found on a
+    grid. Isotropic inputs and tasks only."""
+
+    def __init__(self, row: Theory, params: Mapping[str, Any], inner_steps: int,
+                 adapt_steps: int) -> None:
+        from negmaml.numeric.finite_size_ksteps import finite_size_ksteps_loss
+
+        if any(params.get(k) is not None for k in ("Sigma", "Sigma_w")):
+            raise ValueError(f"inner_steps={inner_steps}, adapt_steps={adapt_steps}: the "
+                             "finite-size theory with several steps is derived for isotropic "
+                             "inputs and tasks only; Sigma and Sigma_w must not be given")
+        super().__init__(row, params, inner_steps, adapt_steps)
+        self.kstep = finite_size_ksteps_loss(inner_steps, adapt_steps,
+                                             {k: float(params[k]) for k in row.coefficient_args})
+
+    def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
+        dd = self.kstep.ddist2(alpha_t)
+        return [vj * dd for vj in self.kstep.v]
+
+    def optimal_alpha_t(self, alpha_r: np.ndarray, *, bound: float = 20.0,
+                        grid_points: int = 801) -> np.ndarray:
+        ar = np.asarray(alpha_r, dtype=float)
+        flat = [self.kstep.optimal_alpha_t(float(a), bound=bound, grid_points=grid_points)
+                for a in ar.ravel()]
+        return np.array(flat).reshape(ar.shape)
+
+
 # ------------------------------------------------------------------------ the rows' factories
 
 
@@ -437,5 +469,7 @@ def general_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
 
 def finite_size_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
                       adapt_steps: int) -> TheoryModel:
-    """The finite-size theory (one step)."""
-    return FiniteSizeModel(row, params)
+    """The finite-size theory: one step, or K steps (beyond the paper)."""
+    if inner_steps == adapt_steps == 1:
+        return FiniteSizeModel(row, params)
+    return FiniteSizeKStepModel(row, params, inner_steps, adapt_steps)
