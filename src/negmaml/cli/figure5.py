@@ -64,6 +64,20 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
                    help="where chunks are saved and resumed from (default: a folder "
                         "'figure5-checkpoints' beside --json or --out, else in the current folder)")
     g.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    g.add_argument("--criterion", action="store_true",
+                   help="the kernel criterion (beyond the paper): half-mse networks at width "
+                        "400, 1000 epochs, 20 runs, alpha_t -0.02..0.02 and the control arm at "
+                        "(2 alpha_t, 2 alpha_r), each meta-tested along alpha_r with its "
+                        "tangent-kernel eigenvalue; one record per network in --checkpoint-dir "
+                        "(resumes); --runs, --epochs, --width, --seed override")
+    g.add_argument("--max-records", type=int, default=None, metavar="N",
+                   help="with --criterion: stop after N new networks")
+    g.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="with --criterion: networks trained per compiled call (default 1)")
+    g.add_argument("--meta-test-tasks", type=int, default=None, metavar="N",
+                   help="with --criterion: test tasks per run (default 300)")
+    g.add_argument("--report-only", action="store_true",
+                   help="with --criterion: train nothing, report the records present")
 
 
 def _opt(args: argparse.Namespace, name: str) -> Any:
@@ -110,6 +124,21 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
             alpha_rs = []
         if not alpha_rs or not all(math.isfinite(v) for v in alpha_rs):
             raise ValueError(f"--alpha-r-sweep must be a comma list of numbers, got {sweep!r}")
+    criterion = bool(_opt(args, "criterion"))
+    crit: dict[str, Any] = {}
+    for flag in ("max_records", "batch", "meta_test_tasks"):
+        value = _opt(args, flag)
+        name = "--" + flag.replace("_", "-")
+        if value is not None:
+            if not criterion:
+                raise ValueError(f"{name} needs --criterion")
+            crit[flag] = check_positive_int(name, value)
+    if _opt(args, "report_only") and not criterion:
+        raise ValueError("--report-only needs --criterion")
+    if criterion:
+        for flag in ("loss_convention", "model", "alpha_r_sweep", "overlay"):
+            if _opt(args, flag) is not None:
+                raise ValueError(f"--{flag.replace('_', '-')} does not apply to --criterion")
     overlays = []
     for path in _opt(args, "overlay") or []:
         overlays.append(_read_overlay(path))
@@ -128,7 +157,8 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
     check_output_dir("--checkpoint-dir", ckpt)
     return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
             "overlays": overlays, "alpha_rs": alpha_rs,
-            "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress")}
+            "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress"),
+            "criterion": criterion, "crit": crit, "report_only": bool(_opt(args, "report_only"))}
 
 
 def _read_overlay(path: str) -> dict[str, Any]:
@@ -178,6 +208,32 @@ def _run_alpha_r_sweep(cfg: Any, opts: dict[str, Any]) -> int:
     return 0
 
 
+def _run_criterion(opts: dict[str, Any]) -> int:
+    from negmaml.experiments import nonlinear_criterion as nc
+    from negmaml.experiments import nonlinear_criterion_output as out
+
+    ov = dict(opts["overrides"])
+    crit = opts["crit"]
+    cfg = nc.criterion_config(**ov, batch=crit.get("batch"), test_tasks=crit.get("meta_test_tasks"))
+    folder = nc.record_dir(cfg, opts["checkpoint_dir"])
+    print(f"records: {folder}", flush=True)
+    if opts["report_only"]:
+        records = nc.load_records(cfg, opts["checkpoint_dir"])
+    else:
+        records = nc.run_criterion(cfg, opts["checkpoint_dir"], progress=opts["progress"],
+                                   max_records=crit.get("max_records"),
+                                   log=lambda line: print(line, flush=True))
+    doc = out.criterion_doc(cfg, records)
+    print(out.format_criterion(doc))
+    if opts["json"] is not None:
+        out.write_criterion_json(doc, opts["json"])
+        print(f"wrote {opts['json']}")
+    if opts["out"] is not None and records:
+        out.plot_criterion(doc, opts["out"])
+        print(f"wrote {opts['out']}")
+    return 0
+
+
 def run_figure5(args: argparse.Namespace) -> int:
     """Run Figure 5 with the parsed options; returns the exit status.
 
@@ -189,6 +245,8 @@ def run_figure5(args: argparse.Namespace) -> int:
     if not _jax_importable():
         sys.stderr.write(f"negmaml figure: error: {_JAX_MISSING}\n")
         return 2
+    if opts["criterion"]:
+        return _run_criterion(opts)
     from negmaml.experiments import nonlinear
 
     cfg = nonlinear.config_for_preset(opts["preset"], **opts["overrides"])
