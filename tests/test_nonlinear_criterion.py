@@ -215,3 +215,28 @@ def test_cli_criterion_bad_input_is_one_line_and_status_2(argv, flag, capsys, tm
     rc = main(["figure", "5", *argv, "--checkpoint-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and flag in err and "Traceback" not in err
+
+
+def _fake_records(cfg, pairs, rng):
+    n_r = len(cfg.test_alpha_rs)
+    return [{"run": r, "alpha_t": a, "train_loss": np.array([2.0, 3.0, 1.0]),
+             "test_loss": 1.0 + a * np.arange(n_r) + 0.01 * rng.normal(size=n_r),
+             "test_loss_sd": np.ones(n_r), "lin_test_loss": np.ones(n_r),
+             "lambda_init": 5.0, "lambda_trained": 6.0, "lambda_init_sd": 0.1,
+             "lambda_trained_sd": 0.1, "displacement": 0.01, "wall_time_s": 1.0}
+            for r, a in pairs]
+
+
+def test_doc_of_a_partial_run_uses_the_alpha_t_present(tmp_path):
+    """Run 0 has alpha_t 0 and -0.05 only: the main arm is analysed on those, flagged."""
+    cfg = TINY.validated()
+    recs = _fake_records(cfg, [(0, 0.0), (0, -0.05)], np.random.default_rng(0))
+    doc = nco.criterion_doc(cfg, recs, n_boot=10)
+    main = doc["arms"]["main"]
+    assert doc["partial"] and doc["networks"] == 2 and main["complete_runs"] == []
+    assert main["grid_subset"] and main["subset_alphas"] == [-0.05, 0.0]
+    assert main["trained"]["alpha"] == [-0.05, 0.0]
+    assert doc["kernel_by_alpha_t"]["+0.0000"]["networks_with_loss_spike"] == 1
+    assert "part of the grid" in nco.format_criterion(doc)
+    nco.write_criterion_json(doc, tmp_path / "d.json")
+    assert nco.plot_criterion(doc, tmp_path / "d.png").stat().st_size > 1000

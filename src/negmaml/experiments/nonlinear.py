@@ -64,8 +64,11 @@ Readings of points the paper leaves open (each is a field of :class:`NonlinearCo
 Modules: :mod:`~negmaml.experiments.nonlinear_model` (configuration, network, MAML, the trained
 sweep and its checkpoints), :mod:`~negmaml.experiments.nonlinear_linearized` (the linearized
 network solved exactly, beyond the paper), :mod:`~negmaml.experiments.nonlinear_alpha_r` (the
-sweep over alpha_r, beyond the paper), :mod:`~negmaml.experiments.nonlinear_output` (summary,
-result file, plot); this module re-exports the public names of the first and the last.
+sweep over alpha_r, beyond the paper), :mod:`~negmaml.experiments.nonlinear_criterion` and
+:mod:`~negmaml.experiments.nonlinear_criterion_output` (the kernel criterion, beyond the paper:
+one record per trained network, meta-tested along alpha_r with its tangent-kernel eigenvalue),
+:mod:`~negmaml.experiments.nonlinear_output` (summary, result file, plot); this module re-exports
+the public names of the first and the last.
 
 Departures from the paper: the paper's code is not published; everything above that is marked as a
 reading is a choice of this toolkit, recorded in every result file under ``params``.

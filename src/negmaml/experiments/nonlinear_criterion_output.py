@@ -17,6 +17,9 @@ arm, with :math:`L_{r}(\\alpha_t, \\alpha_r)` the meta-test loss of run ``r``:
 - ``flip``: the first x (increasing alpha_r) where D changes sign from >= 0 to < 0, by linear
   interpolation, with the 2.5 / 97.5 percentiles of the same quantity over a bootstrap of runs
   (and the fraction of resamples with no sign change on the grid). The hypothesis predicts 1.
+
+While no run has every alpha_t of an arm, the runs that have alpha_t = 0 are analysed on the
+alpha_t that all of them have (``grid_subset`` in the document: part of the grid, partial).
 """
 
 from __future__ import annotations
@@ -151,7 +154,16 @@ def criterion_doc(config: CriterionConfig, records: Sequence[dict[str, Any]], *,
         runs = sorted({r for r, _ in by if all((r, a) in by for a in alphas)})
         col = np.array([int(np.flatnonzero(np.isclose(test_ar, v))[0]) for v in ars])
         entry: dict[str, Any] = {"alphas": list(alphas), "alpha_rs": list(ars),
-                                 "complete_runs": runs}
+                                 "complete_runs": runs, "grid_subset": False}
+        if not runs:
+            # No run has the whole grid yet: the runs that have alpha_t = 0, on the alpha_t
+            # present in all of them (flagged; the analysis then covers part of the grid only).
+            runs = sorted({r for r, a in by if a == 0.0})
+            alphas = tuple(a for a in alphas if all((r, a) in by for r in runs))
+            if runs and any(a < 0 for a in alphas):
+                entry.update(grid_subset=True, subset_runs=runs, subset_alphas=list(alphas))
+            else:
+                runs = []
         if runs:
             for model, key in (("trained", "test_loss"), ("linearized_at_trained",
                                                           "lin_test_loss")):
@@ -220,6 +232,9 @@ def format_criterion(doc: dict[str, Any]) -> str:
              f"{doc['networks_planned']} networks" + (" (PARTIAL)" if doc["partial"] else "")]
     for name, arm in doc["arms"].items():
         lines.append(f"{name}: {len(arm['complete_runs'])} complete runs")
+        if arm.get("grid_subset"):
+            lines.append(f"  no complete run: runs {arm['subset_runs']} on alpha_t "
+                         f"{arm['subset_alphas']} only (part of the grid)")
         for model in ("trained", "linearized_at_trained"):
             res = arm.get(model)
             if not res:
