@@ -180,6 +180,7 @@ def test_analysis_finds_the_flip_where_the_losses_put_it():
     lam = np.full(runs, 2.0)
     res = nco.analyse_arm(loss, lam, alphas, ars, n_boot=200)
     assert res["flip_x"] == pytest.approx(0.3 * 2.0)
+    assert [c["x"] for c in res["sign_changes"]] == pytest.approx([0.6])
     np.testing.assert_array_equal(res["argmin_alpha_t"], [0.01, 0.01, -0.01, -0.01])
     assert res["flip_bootstrap"]["ci95"] == pytest.approx([0.6, 0.6])
 

@@ -67,6 +67,18 @@ def _flip(x: np.ndarray, d: np.ndarray) -> float | None:
     return None
 
 
+def _crossings(x: np.ndarray, d: np.ndarray) -> list[dict[str, Any]]:
+    """Every sign change of d along x (linear interpolation), with its direction."""
+    out = []
+    for i in range(1, len(x)):
+        a, b = d[i - 1], d[i]
+        if np.isfinite(a) and np.isfinite(b) and (a >= 0) != (b >= 0):
+            xc = float(x[i - 1] + (x[i] - x[i - 1]) * a / (a - b))
+            out.append({"x": xc, "to": "negative alpha_t helps" if b < 0 else
+                        "negative alpha_t hurts"})
+    return out
+
+
 def _best_negative(diff: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """min over negative alpha_t of diff (A, R): values (R,) and their alpha_t (R,)."""
     neg = np.flatnonzero(alphas < 0)
@@ -110,6 +122,7 @@ def analyse_arm(loss: np.ndarray, lam: np.ndarray, alphas: Sequence[float],
                     "best_negative_alpha_t": np.array(per_run_best_a),
                     "argmin_alpha_t": per_run_argmin},
         "flip_x": _flip(x, best), "predicted_flip_x": PREDICTED_FLIP,
+        "sign_changes": _crossings(x, best),
         "alpha_r_with_paper_optimum": [float(v) for v, m in zip(ar, argmin, strict=True)
                                        if m == PAPER_OPTIMUM_ALPHA_T],
     }
@@ -244,6 +257,8 @@ def format_criterion(doc: dict[str, Any]) -> str:
                          f"the best negative alpha_t at alpha_r*lambda = "
                          f"{'none on the grid' if flip is None else f'{flip:.2f}'} "
                          f"({_fmt_interval(res.get('flip_bootstrap'))}); predicted 1")
+            for c in res.get("sign_changes", []):
+                lines.append(f"    sign change at alpha_r*lambda = {c['x']:.2f}: {c['to']}")
             for ar, x, dd, se, am in zip(res["alpha_r"], res["x"], res["best_negative"]["diff"],
                                          res["best_negative"]["stderr"], res["argmin_alpha_t"],
                                          strict=True):
@@ -310,6 +325,7 @@ def plot_criterion(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
                      yerr=[k["lambda_trained_stderr"] or 0.0 for k in ker], fmt="s-", ms=3,
                      capsize=2, label="λ after meta-training")
     axes[2].set_xlabel("meta-training rate α_t (½·MSE)")
+    axes[2].tick_params(axis="x", labelrotation=45)
     axes[2].set_ylabel("top eigenvalue of K_rr / n_r (mean over test tasks and runs)")
     axes[2].legend(fontsize=7)
     state = "PARTIAL, " if doc["partial"] else ""
