@@ -222,7 +222,8 @@ def _run_criterion(opts: dict[str, Any]) -> int:
     else:
         records = nc.run_criterion(cfg, opts["checkpoint_dir"], progress=opts["progress"],
                                    max_records=crit.get("max_records"),
-                                   log=lambda line: print(line, flush=True))
+                                   log=lambda line: print(("\n" if opts["progress"] else "")
+                                                          + line, flush=True))
     doc = out.criterion_doc(cfg, records)
     print(out.format_criterion(doc))
     if opts["json"] is not None:
