@@ -184,9 +184,12 @@ def criterion_doc(config: CriterionConfig, records: Sequence[dict[str, Any]], *,
                 entry[model] = analyse_arm(loss, lam, alphas, ars, n_boot=n_boot,
                                            seed=cfg.base.seed)
         arms[name] = entry
+    # The kernel summary is over the runs complete in the main arm (all runs while none is), so
+    # that a run in progress does not bias some alpha_t and not others.
+    kruns = set(arms["main"]["complete_runs"]) or {r for r, _ in by}
     kernel = {}
     for a in cfg.train_alphas:
-        rs = [by[k] for k in sorted(by) if k[1] == a]
+        rs = [by[k] for k in sorted(by) if k[1] == a and k[0] in kruns]
         if rs:
             li = np.array([r["lambda_init"] for r in rs])
             lt = np.array([r["lambda_trained"] for r in rs])
@@ -217,7 +220,7 @@ def criterion_doc(config: CriterionConfig, records: Sequence[dict[str, Any]], *,
         "params": cfg.to_dict(), "seed": cfg.base.seed, "version": __version__,
         "loss_units": "half-mse (Eq. 11, with the 1/2), in every arm",
         "test_alpha_rs": list(cfg.test_alpha_rs),
-        "arms": arms, "kernel_by_alpha_t": kernel,
+        "arms": arms, "kernel_runs": sorted(kruns), "kernel_by_alpha_t": kernel,
         "compute_s": round(sum(r["wall_time_s"] for r in records), 1),
         "records": nets,
     })
