@@ -1,0 +1,429 @@
+r"""Finite-size theory of the MAML test loss for general covariances (beyond the paper).
+
+**Beyond the paper.** Theorem 3 (Eq. 14) is a leading order that assumes the products of
+``x/sqrt(p)`` concentrate (an input effective rank ``(Tr Sigma)^2/Tr Sigma^2`` of order ``p``) and
+covers the overparameterized regime only. This module evaluates a finite-size theory for Gaussian
+inputs with any ``Sigma``, ``Sigma_w`` (dense or diagonal), both regimes, and ``w0``, ``omega0``
+as vectors. Derivation: :mod:`negmaml.derivations.finite_size_general` (and the LaTeX section
+"Finite-size theory for general covariances").
+
+*Exact* (Eqs. 115-124 of the paper, for Gaussian ``F = 2 Sigma^3 + Sigma Tr Sigma^2``):
+
+.. math:: L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2}{n_r}\operatorname{Tr}\Sigma^2\Big)
+          + \frac12\operatorname{Tr}\big[H_r(\Sigma_w + D)\big],\qquad
+          D = \mathbb{E}(\omega^\star - w_0)(\omega^\star - w_0)^T,
+
+``H_r = Sigma - 2 alpha_r Sigma^2 + alpha_r^2 ((1 + 1/n_r) Sigma^3 + Sigma Tr Sigma^2/n_r)``, so
+only ``t_j = Tr(Sigma^j D)``, ``j = 1, 2, 3``, are needed.
+
+*Approximated* (``D``), in the eigenbasis of ``Sigma`` (eigenvalues ``lambda_k``; ``Sigma_w`` and
+``d = omega0 - w0`` enter through ``(U^T Sigma_w U)_kk`` and ``(U^T d)_k^2``):
+
+1. *Gaussian-equivalent rows.* The rows ``x^T A_i`` of ``B`` are replaced by independent
+   Gaussian rows with the exact covariance ``C = E[A Sigma A] = Sigma (I - alpha_t Sigma)^2 +
+   alpha_t^2 (Sigma^3 + Sigma Tr Sigma^2)/n_t`` (diagonal). The label noise of a row,
+   ``z_v - alpha_t x^T g`` with ``g = X_t^T z_t/n_t`` shared by the task, splits by Gaussian
+   regression of ``x`` on the row ``b`` (``x = Psi b + eta``, ``Psi = Sigma (I - alpha_t Sigma)
+   C^{-1}``) into independent noise of variance ``1 + alpha_t^2 Tr(Var(eta) Sigma)/n_t`` and a
+   task-shared shift of covariance ``alpha_t^2 Psi Sigma Psi/n_t``.
+2. *Ridgeless deterministic equivalents* (Hastie-Montanari-Rosset-Tibshirani 2019, Bach 2023) for
+   rows of covariance ``C``: ``p > N``: ``kappa`` solves ``N = sum_k c_k/(c_k + kappa)``,
+   ``E(I - P_B) = kappa (C + kappa)^{-1}``, and with ``df_2 = sum c_k^2/(c_k + kappa)^2`` the
+   variance per unit row noise is ``diag C (C + kappa)^{-2}/(N - df_2)``; ``p < N``:
+   ``E (B^T B)^{-1} = C^{-1}/(N - p)``.
+3. *Task-shared shifts* (``w_i - w0`` and the shift of item 1) interpolate between a shift common
+   to all rows (``p > N``: ``E P_B delta delta^T P_B``; ``p < N``: recovered exactly) and one
+   independent per row (variance ``Tr(C Sigma_w)``), with the weight ``theta(p, n_v, m)`` that
+   makes the isotropic equivalent equal to the exact ``Sigma = I`` value at ``alpha_t = 0``.
+4. *Isotropic correction.* The ``sigma^2`` and ``Sigma_w`` parts of ``D`` are each multiplied by
+   the ratio of today's isotropic finite-size theory (:mod:`negmaml.numeric.finite_size`) to
+   the same equivalent at ``Sigma = I`` (same sizes and ``alpha_t``). This carries the
+   fluctuations of ``A_i`` (Marchenko-Pastur spectrum of ``S``), the chi-square quadratic forms
+   of small ``n_v``, the ``-1`` of the inverse-Wishart means and the free subordination over
+   tasks of the isotropic theory over to general spectra, as isotropic factors.
+
+Consequences: at ``Sigma = I``, ``Sigma_w = nu^2/p I`` the theory *is* the isotropic finite-size
+theory (to rounding), hence exact at ``alpha_t = 0`` there; the ``omega0 - w0`` part is the
+ridgeless bias equivalent, exact for ``Sigma = I``. Expected to fail where the isotropic factors
+of item 4 do not transfer: a few dominant directions (small effective rank) together with large
+``|alpha_t| lambda_max`` or small ``n_t``. Measured against the exact Monte Carlo estimator in
+``docs/results/finite-size-general-accuracy.md``. Non-Gaussian inputs (``F``) are refused.
+
+Every trace is a sum over the eigenvalues of ``Sigma`` (diagonalised once per matrix, cached).
+``N = n_v m`` throughout. Importing this module does not import SymPy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from negmaml.numeric.finite_size import (
+    _params,
+    _under_parts,
+    _under_zero_ratios,
+    dist2_alpha_t_zero,
+    single_task_traces,
+)
+from negmaml.numeric.validate import as_float_array, check_covariance, check_real
+
+__all__ = [
+    "GeneralFiniteSize",
+    "coefficients_general",
+    "dcoefficients_general_dalpha_t",
+    "dloss_finite_size_general_dalpha_t",
+    "loss_finite_size_general",
+    "optimal_alpha_r_general",
+    "optimal_alpha_t_general",
+    "optimal_rates_general",
+    "prepare",
+]
+
+_STEP = 1e-30  # complex step for d/dalpha_t
+_NEWTON_MAX = 100
+_CACHE_SIZE = 32
+
+
+# ----------------------------------------------------------------------------- the spectrum
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _matrix_or_diagonal(name: str, value: Any, p: int, definite: bool) -> np.ndarray:
+    """A ``p x p`` symmetric matrix, or a length-``p`` vector read as its diagonal."""
+    arr = check_real(name, value)
+    if arr.ndim == 1:
+        if arr.shape != (p,):
+            raise ValueError(f"{name} must be a p x p matrix or a length-p diagonal (p={p}), "
+                             f"got shape {arr.shape}")
+        bad = arr <= 0 if definite else arr < 0
+        if np.any(bad):
+            kind = "positive" if definite else "nonnegative"
+            raise ValueError(f"{name}: the diagonal must be {kind}, got {float(arr.min()):.3g}")
+        return np.diag(arr.astype(float))
+    return check_covariance(name, arr, p, definite=definite)
+
+
+_SPECTRA: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _eigh(Sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+    """Eigenvalues and eigenvectors of ``Sigma``, cached by content (diagonal: no solve)."""
+    key = _digest(Sigma)
+    hit = _SPECTRA.get(key)
+    if hit is not None:
+        _SPECTRA.move_to_end(key)
+        return hit
+    if np.count_nonzero(Sigma - np.diag(np.diag(Sigma))) == 0:
+        out = (np.diag(Sigma).copy(), None)
+    else:
+        out = np.linalg.eigh(Sigma)
+    _SPECTRA[key] = out  # type: ignore[assignment]
+    if len(_SPECTRA) > _CACHE_SIZE:
+        _SPECTRA.popitem(last=False)
+    return out  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class GeneralFiniteSize:
+    """One prepared setting: sizes, noise and the spectral data of ``Sigma``, ``Sigma_w``, ``d``.
+
+    Build it with :func:`prepare`; its methods evaluate the theory at many learning rates
+    without touching a ``p x p`` matrix again.
+    """
+
+    p: int
+    n_t: int
+    n_v: int
+    n_r: int
+    m: int
+    sigma: float
+    lam: np.ndarray  # eigenvalues of Sigma
+    w: np.ndarray  # diag of U^T Sigma_w U
+    d2: np.ndarray  # (U^T (omega0 - w0))^2
+    tr_w: tuple[float, float, float]  # Tr(Sigma^j Sigma_w), j = 1, 2, 3
+
+    @property
+    def N(self) -> int:  # noqa: N802 - the paper's N = n_v m
+        return self.n_v * self.m
+
+    @property
+    def over(self) -> bool:
+        return self.p > self.N
+
+    # ------------------------------------------------------------------ D = E(w*-w0)(w*-w0)^T
+
+    def traces(self, alpha_t: Any, deriv: bool = False) -> np.ndarray:
+        """``t_j = Tr(Sigma^j D)``, ``j = 1, 2, 3``, shape ``(3, *alpha_t.shape)``.
+
+        ``deriv=True``: their ``alpha_t`` derivatives (complex step through the fixed point).
+        """
+        at = np.asarray(alpha_t, dtype=float)
+        flat, inverse = np.unique(at.reshape(-1), return_inverse=True)
+        if deriv:
+            vals = self._traces(flat + 1j * _STEP).imag / _STEP
+        else:
+            vals = self._traces(flat).real
+        return vals[:, inverse].reshape((3, *at.shape))
+
+    def _traces(self, a: np.ndarray) -> np.ndarray:
+        lam = self.lam
+        ds, dn, dd = _equivalent(a, lam, self.w, self.d2, float(lam @ lam), self.n_t,
+                                 self.n_v, self.m)
+        ones = np.ones(self.p)
+        iso_s, iso_n, _ = _equivalent(a, ones, ones / self.p, np.zeros(self.p), float(self.p),
+                                      self.n_t, self.n_v, self.m)
+        fs_s, fs_n = _isotropic_parts(a, self.p, self.n_t, self.n_v, self.m)
+        r_s = fs_s / iso_s.sum(1)
+        r_n = fs_n / iso_n.sum(1)
+        D = (self.sigma**2 * r_s)[:, None] * ds + r_n[:, None] * dn + dd
+        pw = np.stack([lam, lam**2, lam**3])
+        return pw @ D.T
+
+    # ------------------------------------------------------------------ the loss
+
+    def coefficients(self, alpha_t: Any, deriv: bool = False) -> tuple[Any, Any, Any]:
+        """``(k0, k1, k2)`` of the loss ``k0 + k1 alpha_r + k2 alpha_r^2`` (or d/dalpha_t)."""
+        t1, t2, t3 = self.traces(alpha_t, deriv)
+        lam, n_r = self.lam, self.n_r
+        tr2 = float(lam @ lam)
+        w1, w2, w3 = (0.0, 0.0, 0.0) if deriv else self.tr_w
+        s2 = 0.0 if deriv else self.sigma**2
+        k0 = 0.5 * s2 + 0.5 * (w1 + t1)
+        k1 = -(w2 + t2)
+        k2 = 0.5 * s2 * tr2 / n_r + 0.5 * ((1.0 + 1.0 / n_r) * (w3 + t3)
+                                           + tr2 * (w1 + t1) / n_r)
+        return k0, k1, k2
+
+    def loss(self, alpha_t: Any, alpha_r: Any) -> float | np.ndarray:
+        """The average test loss; ``alpha_t`` and ``alpha_r`` broadcast."""
+        at, ar, shape = _grid(alpha_t, alpha_r)
+        k0, k1, k2 = self.coefficients(at)
+        return _out(np.broadcast_to(k0 + k1 * ar + k2 * ar**2, shape).copy())
+
+    def dloss_dalpha_t(self, alpha_t: Any, alpha_r: Any) -> float | np.ndarray:
+        """``dL/dalpha_t``; ``alpha_t`` and ``alpha_r`` broadcast."""
+        at, ar, shape = _grid(alpha_t, alpha_r)
+        k0, k1, k2 = self.coefficients(at, deriv=True)
+        return _out(np.broadcast_to(k0 + k1 * ar + k2 * ar**2, shape).copy())
+
+
+_PREPARED: OrderedDict[str, GeneralFiniteSize] = OrderedDict()
+
+
+def prepare(*, p: int, n_t: int, n_v: int, n_r: int, m: int, sigma: float, Sigma: Any,  # noqa: N803
+            Sigma_w: Any, w0: Any = 0.0, omega0: Any = 0.0, F: Any = None) -> GeneralFiniteSize:
+    """Validate a setting and diagonalise ``Sigma`` once (cached): a :class:`GeneralFiniteSize`.
+
+    The result is cached by the content of every argument, so repeated calls with the same
+    matrices cost one hash of them.
+
+    ``Sigma`` (positive definite) and ``Sigma_w`` (semidefinite): ``p x p`` matrices or length-p
+    diagonals; ``w0``, ``omega0``: scalars (every coordinate) or length-p vectors. ``F`` (non-
+    Gaussian inputs) is refused. ``|p - n_v m| <= 1`` and ``m = 1`` with ``p < n_v`` are refused
+    as in the isotropic theory.
+    """
+    if F is not None:
+        raise ValueError("F: the general finite-size theory is derived for Gaussian inputs "
+                         "(F = 2 Sigma^3 + Sigma Tr Sigma^2); non-Gaussian inputs are not "
+                         "covered: leave F unset (or use theory='general', Eq. 14)")
+    try:
+        key = _digest(*(np.asarray(v, dtype=float) for v in (p, n_t, n_v, n_r, m, sigma, Sigma,
+                                                              Sigma_w, w0, omega0)))
+    except (TypeError, ValueError):
+        key = None
+    if key is not None and key in _PREPARED:
+        _PREPARED.move_to_end(key)
+        return _PREPARED[key]
+    P = _params(p, n_t, n_v, n_r, m, sigma, 0.0, 0.0)
+    p = P["p"]
+    S = _matrix_or_diagonal("Sigma", Sigma, p, definite=True)
+    Sw = _matrix_or_diagonal("Sigma_w", Sigma_w, p, definite=False)
+    d = (np.broadcast_to(_vector("omega0", omega0, p), (p,))
+         - np.broadcast_to(_vector("w0", w0, p), (p,)))
+    lam, U = _eigh(S)
+    if U is None:
+        w, dd = np.diag(Sw).copy(), d
+    else:
+        w = np.einsum("ik,ij,jk->k", U, Sw, U)
+        dd = U.T @ d
+    tr_w = tuple(float(lam**j @ w) for j in (1, 2, 3))
+    model = GeneralFiniteSize(p=p, n_t=P["n_t"], n_v=P["n_v"], n_r=P["n_r"], m=P["m"],
+                              sigma=P["sigma"], lam=lam, w=w, d2=dd**2,
+                              tr_w=tr_w)  # type: ignore[arg-type]
+    if key is not None:
+        _PREPARED[key] = model
+        if len(_PREPARED) > _CACHE_SIZE:
+            _PREPARED.popitem(last=False)
+    return model
+
+
+def _vector(name: str, value: Any, p: int) -> np.ndarray:
+    arr = check_real(name, value)
+    if arr.ndim == 0:
+        return np.full(p, float(arr))
+    if arr.shape != (p,):
+        raise ValueError(f"{name} must be a real number or a vector of length p={p}, "
+                         f"got shape {arr.shape}")
+    return arr.astype(float)
+
+
+# ----------------------------------------------------------------------------- the equivalent
+
+
+@lru_cache(maxsize=256)
+def _theta(p: int, n_v: int, m: int) -> float:
+    """Weight of the common-shift limit for task-shared shifts (item 3 of the module doc).
+
+    Chosen so that at ``Sigma = I`` the equivalent's ``nu^2`` coefficient at ``alpha_t = 0``
+    equals the exact one (:func:`negmaml.numeric.finite_size.dist2_alpha_t_zero`): the common
+    shift gives ``N/p`` (``p > N``) or ``1`` (``p < N``), independent rows ``N/(p - N)`` or
+    ``p/(N - p)``.
+    """
+    N = n_v * m
+    exact = dist2_alpha_t_zero(p=p, n_v=n_v, m=m)["nu2"]
+    common, single = (N / p, N / (p - N)) if p > N else (1.0, p / (N - p))
+    if abs(single - common) < 1e-12:
+        return 1.0
+    return (single - exact) / (single - common)
+
+
+def _kappa(c: np.ndarray, N: int) -> np.ndarray:
+    """``kappa > 0`` with ``sum_k c_k/(c_k + kappa) = N`` for each row of ``c`` (``p > N``).
+
+    Newton's method from the lower bound ``min(c) (p/N - 1)``: the map is decreasing and convex,
+    so the iterates increase monotonically to the root; one complex Newton step from the real
+    root gives the complex-step derivative.
+    """
+    cr = c.real
+    p = c.shape[-1]
+    kap = cr.min(-1) * (p / N - 1.0)
+    for _ in range(_NEWTON_MAX):
+        q = cr / (cr + kap[:, None])
+        f = q.sum(-1) - N
+        df = -(q / (cr + kap[:, None])).sum(-1)
+        step = f / df
+        kap = kap - step
+        if np.all(np.abs(step) <= 1e-15 * kap):
+            break
+    if np.iscomplexobj(c):
+        q = c / (c + kap[:, None])
+        kap = kap - (q.sum(-1) - N) / df
+    return kap
+
+
+def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, tr2: float,
+                n_t: int, n_v: int, m: int) -> tuple[np.ndarray, ...]:
+    """Diagonals of the ``sigma^2``, ``Sigma_w`` and ``d`` parts of ``D`` (items 1-3).
+
+    Shapes ``(a.size, p)``; the ``sigma^2`` part is per unit ``sigma^2``.
+    """
+    p, N = lam.size, n_v * m
+    a = a[:, None]
+    c = lam * (1.0 - a * lam) ** 2 + a**2 * (lam**3 + lam * tr2) / n_t
+    psi = lam * (1.0 - a * lam) / c
+    var_eta = lam - psi**2 * c
+    s_noise = 1.0 + a**2 / n_t * (var_eta * lam).sum(-1, keepdims=True)
+    g_shift = a**2 * psi**2 * lam / n_t
+    theta = _theta(p, n_v, m)
+    if p > N:
+        kap = _kappa(c, N)[:, None]
+        ck = c + kap
+        u = c / ck**2
+        iid = u / (N - (c * u).sum(-1, keepdims=True))
+
+        def common(x: np.ndarray) -> np.ndarray:
+            return x * (c / ck) ** 2 + kap**2 * (x * u).sum(-1, keepdims=True) * iid
+
+        dd = kap**2 * d2 / ck**2 + kap**2 * (d2 * u).sum(-1, keepdims=True) * iid
+    else:
+        iid = 1.0 / (c * (N - p))
+
+        def common(x: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(x, c.shape)
+
+        dd = np.zeros(c.shape)
+
+    def shared(x: np.ndarray) -> np.ndarray:
+        return theta * common(x) + (1.0 - theta) * (c * x).sum(-1, keepdims=True) * iid
+
+    return s_noise * iid + shared(g_shift), shared(w), dd
+
+
+def _isotropic_parts(a: np.ndarray, p: int, n_t: int, n_v: int, m: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The isotropic finite-size theory's ``sigma^2`` and ``nu^2`` coefficients of
+    ``E|omega* - w0|^2`` (:mod:`negmaml.numeric.finite_size`), real or complex ``a``."""
+    cs = np.iscomplexobj(a)
+    N = n_v * m
+    if p > N:
+        J1, J2 = single_task_traces(a, p=p, n_t=n_t, n_v=n_v, _complex_step=cs)
+        c = (p - n_v - 1) / (p - N - 1)
+        nu2 = dist2_alpha_t_zero(p=p, n_v=n_v, m=m)["nu2"]
+        return c * m * (J1 + a**2 / n_t * J2), np.full(a.shape, nu2, dtype=a.dtype)
+    vs, vn = _under_parts(a, p, n_t, n_v, m, cs)
+    rs, rn = _under_zero_ratios(p, n_t, n_v, m)
+    return rs * vs, rn * vn
+
+
+# ----------------------------------------------------------------------------- functions
+
+
+def _grid(alpha_t: Any, alpha_r: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    at = as_float_array("alpha_t", alpha_t)
+    ar = as_float_array("alpha_r", alpha_r)
+    try:
+        shape = np.broadcast_shapes(at.shape, ar.shape)
+    except ValueError:
+        raise ValueError(f"alpha_t (shape {at.shape}) and alpha_r (shape {ar.shape}) must "
+                         "broadcast against each other") from None
+    return at, ar, shape
+
+
+def _out(x: np.ndarray) -> float | np.ndarray:
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def loss_finite_size_general(alpha_t: Any, alpha_r: Any, **setting: Any) -> float | np.ndarray:
+    """Average test loss of one-step MAML with general covariances at finite sizes.
+
+    Keywords: ``p, n_t, n_v, n_r, m, sigma, Sigma, Sigma_w`` and optionally ``w0, omega0``
+    (scalars or length-p vectors); see :func:`prepare` and the module docstring (beyond the
+    paper). ``alpha_t`` and ``alpha_r`` broadcast.
+    """
+    return prepare(**setting).loss(alpha_t, alpha_r)
+
+
+def dloss_finite_size_general_dalpha_t(alpha_t: Any, alpha_r: Any,
+                                       **setting: Any) -> float | np.ndarray:
+    """``dL/dalpha_t`` of :func:`loss_finite_size_general` (complex step, beyond the paper)."""
+    return prepare(**setting).dloss_dalpha_t(alpha_t, alpha_r)
+
+
+def coefficients_general(alpha_t: Any, **setting: Any) -> tuple[Any, Any, Any]:
+    """``(k0, k1, k2)`` with ``L = k0 + k1 alpha_r + k2 alpha_r^2`` at each ``alpha_t``."""
+    return prepare(**setting).coefficients(np.asarray(alpha_t, dtype=float))
+
+
+def dcoefficients_general_dalpha_t(alpha_t: Any, **setting: Any) -> tuple[Any, Any, Any]:
+    """``d/dalpha_t`` of :func:`coefficients_general`."""
+    return prepare(**setting).coefficients(np.asarray(alpha_t, dtype=float), deriv=True)
+
+
+from negmaml.numeric.finite_size_general_optima import (  # noqa: E402 - re-exported
+    optimal_alpha_r_general,
+    optimal_alpha_t_general,
+    optimal_rates_general,
+)
