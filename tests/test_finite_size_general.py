@@ -215,3 +215,40 @@ def test_prepared_model_is_cached() -> None:
     S = np.diag(np.linspace(0.5, 1.5, p))
     kw = dict(p=p, n_t=10, n_v=2, n_r=10, m=3, sigma=0.5, Sigma=S, Sigma_w=0.01 * S)
     assert prepare(**kw) is prepare(**kw)
+
+
+def test_numeric_forms_match_the_derivation() -> None:
+    """The numeric module's c, psi, noise split, theta and H_r are the derived forms."""
+    import sympy as sp
+
+    from negmaml.derivations import finite_size_general as d
+    from negmaml.numeric.finite_size_general import _equivalent, _theta
+
+    assert all(v == 0 for v in d.isotropic_checks().values())
+    lamv = np.array([0.3, 1.0, 2.5])
+    tr2, n_t, a = float(lamv @ lamv), 7, -0.4
+    subs = {d.T2: tr2, d.n_t: n_t, d.alpha_t: a}
+    c_sym = [float(d.row_covariance().subs(subs | {d.lam: x})) for x in lamv]
+    c_num = lamv * (1 - a * lamv) ** 2 + a**2 * (lamv**3 + lamv * tr2) / n_t
+    np.testing.assert_allclose(c_num, c_sym, rtol=1e-14)
+    th = d.shared_shift_weight()
+    for p, n_v, m in ((60, 2, 3), (30, 25, 40), (50, 6, 10)):
+        regime = "overparameterized" if p > n_v * m else "underparameterized"
+        want = float(th[regime].subs({d.p: p, d.n_v: n_v, d.m: m}))
+        assert _theta(p, n_v, m) == pytest.approx(want, rel=1e-12)
+    # the equivalent's noise split at Sigma = diag(lamv), N < p: independent-noise variance
+    ns = d.noise_split()
+    noise = 1 + sum(float(ns["noise_term"].subs(subs | {d.lam: x})) for x in lamv)
+    g = [float(ns["g_shift"].subs(subs | {d.lam: x})) for x in lamv]
+    ds, _, _ = _equivalent(np.array([a]), lamv, np.zeros(3), np.zeros(3), tr2, n_t, 1, 1)
+    c = np.array(c_sym)
+    kap = float(sp.nsolve(sum(ci / (ci + d.kappa) for ci in c_sym) - 1, d.kappa, 1.0))
+    u = c / (c + kap) ** 2
+    iid = u / (1 - (c * u).sum())
+    common = np.array(g) * (c / (c + kap)) ** 2 + kap**2 * (np.array(g) * u).sum() * iid
+    theta = _theta(3, 1, 1)
+    want = noise * iid + theta * common + (1 - theta) * (c * g).sum() * iid
+    np.testing.assert_allclose(ds[0], want, rtol=1e-10)
+    H = d.target_side()["H_r"]
+    assert sp.simplify(H.subs(d.T2, 1).subs(d.lam, 1)
+                       - ((1 - d.alpha_r) ** 2 + d.alpha_r**2 * 2 / d.n_r)) == 0

@@ -96,3 +96,85 @@ def evaluate_smooth(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *,
         return fn(x)
     out[check] = direct
     return out
+
+
+class PiecewiseChebyshev:
+    """A lazily built, cached piecewise Chebyshev model of a smooth vector-valued function.
+
+    ``fn`` maps a 1-D float array of length ``n`` to an array ``(k, n)``. The real line is cut
+    into pieces of width ``width``; a piece is built (``_DEGREE + 1`` direct evaluations) the
+    first time a point falls in it and kept. A piece whose trailing coefficients exceed
+    ``rtol/10`` of its scale, or whose value at two interior check points misses the direct
+    value by more than ``rtol`` (relative), is marked *direct*: its points are always
+    evaluated by ``fn`` itself. Values and first derivatives (the derivative of the series)
+    are returned.
+    """
+
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], width: float = 0.125,
+                 rtol: float = 1e-12) -> None:
+        self.fn, self.width, self.rtol = fn, float(width), float(rtol)
+        self.pieces: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def _build(self, idx: np.ndarray) -> None:
+        new = [int(i) for i in np.unique(idx) if int(i) not in self.pieces]
+        if not new:
+            return
+        w = self.width
+        nodes = np.concatenate([_nodes(i * w, (i + 1) * w) for i in new])
+        probe = np.concatenate([[(i + 0.3137) * w, (i + 0.7411) * w] for i in new])
+        vals = np.asarray(self.fn(np.concatenate([nodes, probe])), dtype=float)
+        k = vals.shape[0]
+        nv = vals[:, : nodes.size].reshape(k, len(new), _DEGREE + 1)
+        pv = vals[:, nodes.size:].reshape(k, len(new), 2)
+        coef = _coefficients(nv)  # (k, pieces, degree + 1)
+        for j, i in enumerate(new):
+            c = coef[:, j]
+            scale = np.abs(nv[:, j]).max(-1)
+            t = 2.0 * np.array([0.3137, 0.7411]) - 1.0
+            approx = np.array([_clenshaw(cc, t) for cc in c])
+            ok = (np.all(np.isfinite(c))
+                  and np.all(np.abs(c[:, -4:]).max(-1) <= 0.1 * self.rtol * scale)
+                  and np.all(np.abs(approx - pv[:, j]) <= self.rtol * np.abs(pv[:, j])))
+            if ok:
+                dc = np.array([np.polynomial.chebyshev.chebder(cc) for cc in c]) * (2.0 / w)
+                self.pieces[i] = (c, dc)
+            else:
+                self.pieces[i] = None
+
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(values, derivatives)`` at the 1-D ``x``, each ``(k, x.size)``; derivatives are
+        None when some point fell in a *direct* piece (then the caller differentiates ``fn``)."""
+        x = np.asarray(x, dtype=float)
+        idx = np.floor(x / self.width).astype(np.int64)
+        self._build(idx)
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        pieces = [self.pieces[int(i)] for i in uniq]
+        good = np.array([pc is not None for pc in pieces])
+        ok = good[inverse]
+        some = next(pc for pc in pieces if pc is not None) if good.any() else None
+        k = some[0].shape[0] if some is not None else None
+        out = der = None
+        if some is not None:
+            zero = np.zeros_like(some[0])
+            zd = np.zeros_like(some[1])
+            C = np.stack([pc[0] if pc is not None else zero for pc in pieces])[inverse]
+            dC = np.stack([pc[1] if pc is not None else zd for pc in pieces])[inverse]
+            t = (2.0 * x - (2 * idx + 1) * self.width) / self.width  # (n,)
+            out = np.stack([_clenshaw_rows(C[:, j], t) for j in range(k)])
+            der = np.stack([_clenshaw_rows(dC[:, j], t) for j in range(k)])
+        if not ok.all():
+            v = np.asarray(self.fn(x[~ok]), dtype=float)
+            if out is None:
+                out = np.empty((v.shape[0], x.size))
+            out[:, ~ok] = v
+            der = None
+        return out, der
+
+
+def _clenshaw_rows(c: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Clenshaw with one coefficient row per point: ``c`` is ``(n, degree + 1)``."""
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    for j in range(c.shape[1] - 1, 0, -1):
+        b1, b2 = 2.0 * t * b1 - b2 + c[:, j], b1
+    return t * b1 - b2 + c[:, 0]

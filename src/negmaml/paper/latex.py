@@ -116,10 +116,11 @@ def _selected(only: Iterable[int]) -> list[str]:
 def latex_document(only: Iterable[int] | None = None) -> str:
     """The whole document as a string (deterministic for a given package version).
 
-    The paper's forms come first; the last sections are the finite-size theory and its K-step
-    extension, marked as going beyond the paper
-    (:func:`negmaml.derivations.finite_size.latex_section`,
-    :func:`negmaml.derivations.finite_size_ksteps.latex_section`).
+    The paper's forms come first; the last sections are the finite-size theory, its K-step
+    extension and the finite-size theory for general covariances, marked as going beyond the
+    paper (:func:`negmaml.derivations.finite_size.latex_section`,
+    :func:`negmaml.derivations.finite_size_ksteps.latex_section`,
+    :func:`negmaml.derivations.finite_size_general.latex_section`).
 
     ``only``: paper equation numbers (e.g. ``(9, 10)``); the document then holds just the derived
     forms standing for them, each followed by the paper check's verdict. An unknown number is a
@@ -127,10 +128,11 @@ def latex_document(only: Iterable[int] | None = None) -> str:
     """
     if only is None:
         from negmaml.derivations.finite_size import latex_section
+        from negmaml.derivations.finite_size_general import latex_section as general_section
         from negmaml.derivations.finite_size_ksteps import latex_section as ksteps_section
 
         body = ([INTRO, ""] + [_render(e) for e in entries()]
-                + [latex_section(), ksteps_section()])
+                + [latex_section(), ksteps_section(), general_section()])
     else:
         body = _selected(only)
     parts: list[str] = [
