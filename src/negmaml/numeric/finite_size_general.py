@@ -183,12 +183,12 @@ class GeneralFiniteSize:
         lam = self.lam
         ds, dn, dd = _equivalent(a, lam, self.w, self.d2, float(lam @ lam), self.n_t,
                                  self.n_v, self.m)
-        ones = np.ones(self.p)
-        iso_s, iso_n, _ = _equivalent(a, ones, ones / self.p, np.zeros(self.p), float(self.p),
-                                      self.n_t, self.n_v, self.m)
+        one = np.ones(1)
+        iso_s, iso_n, _ = _equivalent(a, one, one / self.p, np.zeros(1), float(self.p),
+                                      self.n_t, self.n_v, self.m, mult=np.full(1, self.p))
         fs_s, fs_n = _isotropic_cached(a, self.p, self.n_t, self.n_v, self.m)
-        r_s = fs_s / iso_s.sum(1)
-        r_n = fs_n / iso_n.sum(1)
+        r_s = fs_s / (self.p * iso_s[:, 0])
+        r_n = fs_n / (self.p * iso_n[:, 0])
         D = (self.sigma**2 * r_s)[:, None] * ds + r_n[:, None] * dn + dd
         pw = np.stack([lam, lam**2, lam**3])
         return pw @ D.T
@@ -301,54 +301,63 @@ def _theta(p: int, n_v: int, m: int) -> float:
     return (single - exact) / (single - common)
 
 
-def _kappa(c: np.ndarray, N: int) -> np.ndarray:
+def _kappa(c: np.ndarray, N: int, mult: np.ndarray) -> np.ndarray:
     """``kappa > 0`` with ``sum_k c_k/(c_k + kappa) = N`` for each row of ``c`` (``p > N``).
 
     Newton's method from the lower bound ``min(c) (p/N - 1)``: the map is decreasing and convex,
     so the iterates increase monotonically to the root; one complex Newton step from the real
-    root gives the complex-step derivative.
+    root gives the complex-step derivative. ``mult``: multiplicity of each column.
     """
     cr = c.real
-    p = c.shape[-1]
+    p = float(mult.sum())
     kap = cr.min(-1) * (p / N - 1.0)
     for _ in range(_NEWTON_MAX):
         q = cr / (cr + kap[:, None])
-        f = q.sum(-1) - N
-        df = -(q / (cr + kap[:, None])).sum(-1)
+        f = q @ mult - N
+        df = -((q / (cr + kap[:, None])) @ mult)
         step = f / df
         kap = kap - step
         if np.all(np.abs(step) <= 1e-15 * kap):
             break
     if np.iscomplexobj(c):
         q = c / (c + kap[:, None])
-        kap = kap - (q.sum(-1) - N) / df
+        kap = kap - (q @ mult - N) / df
     return kap
 
 
 def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, tr2: float,
-                n_t: int, n_v: int, m: int) -> tuple[np.ndarray, ...]:
+                n_t: int, n_v: int, m: int,
+                mult: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Diagonals of the ``sigma^2``, ``Sigma_w`` and ``d`` parts of ``D`` (items 1-3).
 
-    Shapes ``(a.size, p)``; the ``sigma^2`` part is per unit ``sigma^2``.
+    Shapes ``(a.size, len(lam))``; the ``sigma^2`` part is per unit ``sigma^2``. ``mult``:
+    the multiplicity of each eigenvalue (default 1; ``Sigma = I`` is one eigenvalue of
+    multiplicity ``p``).
     """
-    p, N = lam.size, n_v * m
+    if mult is None:
+        mult = np.ones(lam.size)
+    p, N = int(round(float(mult.sum()))), n_v * m
+
+    def tot(x: np.ndarray) -> np.ndarray:
+        return (x @ mult)[:, None]
+
     a = a[:, None]
     c = lam * (1.0 - a * lam) ** 2 + a**2 * (lam**3 + lam * tr2) / n_t
     psi = lam * (1.0 - a * lam) / c
     var_eta = lam - psi**2 * c
-    s_noise = 1.0 + a**2 / n_t * (var_eta * lam).sum(-1, keepdims=True)
+    s_noise = 1.0 + a**2 / n_t * tot(var_eta * lam)
     g_shift = a**2 * psi**2 * lam / n_t
     theta = _theta(p, n_v, m)
     if p > N:
-        kap = _kappa(c, N)[:, None]
+        kap = _kappa(c, N, mult)[:, None]
         ck = c + kap
         u = c / ck**2
-        iid = u / (N - (c * u).sum(-1, keepdims=True))
+        iid = u / (N - tot(c * u))
 
         def common(x: np.ndarray) -> np.ndarray:
-            return x * (c / ck) ** 2 + kap**2 * (x * u).sum(-1, keepdims=True) * iid
+            return x * (c / ck) ** 2 + kap**2 * tot(x * u) * iid
 
-        dd = kap**2 * d2 / ck**2 + kap**2 * (d2 * u).sum(-1, keepdims=True) * iid
+        dd = kap**2 * d2 / ck**2 + kap**2 * tot(d2 * u) * iid
     else:
         iid = 1.0 / (c * (N - p))
 
@@ -358,7 +367,7 @@ def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, t
         dd = np.zeros(c.shape)
 
     def shared(x: np.ndarray) -> np.ndarray:
-        return theta * common(x) + (1.0 - theta) * (c * x).sum(-1, keepdims=True) * iid
+        return theta * common(x) + (1.0 - theta) * tot(c * x) * iid
 
     return s_noise * iid + shared(g_shift), shared(w), dd
 
