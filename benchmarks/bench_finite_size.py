@@ -1,6 +1,7 @@
 """Accuracy and speed of the finite-size theory (beyond the paper) against exact Monte Carlo.
 
-Run: ``python benchmarks/bench_finite_size.py [--runs 20000] [--seed 0] [--out PATH.md]``.
+Run: ``python benchmarks/bench_finite_size.py [--runs 20000] [--seed 0] [--out PATH.md]``;
+``--speed`` runs only the speed comparison with the paper's theories (:func:`speed_general`).
 
 For Figures 2b, 3b, 6a-6d (their captions' parameters and alpha_t grids, alpha_r = 0.2) and a
 few settings of our own (small ``n_t``; both sides of ``p = n_v m``), it compares the paper's
@@ -242,6 +243,90 @@ def timing(repeat: int = 30) -> dict:
     return dict(grid_ms=vec * 1e3, loop_ms=loop * 1e3, ratio=loop / vec, under_grid_ms=vec_u * 1e3)
 
 
+def speed_general(diagram: int = 41) -> dict:
+    """Speed of the finite-size theories against the paper's theories in the same run.
+
+    - 10^6 distinct alpha_t of the isotropic finite-size theory (certified Chebyshev
+      interpolation above 2048 points) vs Theorem 1 (generated code) on the same points, and
+      the direct fixed-point solve per point (timed on 4096 points);
+    - a 41-point alpha_t curve at p = 200 with a dense Sigma: the general finite-size theory
+      (prepared once, then cached by content) vs Eq. 14 (Theorem 3);
+    - a ``diagram x diagram`` phase diagram (power law a x alignment b, p = 60): the optimal
+      alpha_t of the general finite-size theory at every point vs Eq. 14's.
+    """
+    import os
+
+    from negmaml.experiments.phase import input_spectrum, task_spectrum
+    from negmaml.numeric import Setting, loss
+    from negmaml.numeric import finite_size as fs_mod
+    from negmaml.numeric.finite_size_general import (
+        loss_finite_size_general,
+        optimal_alpha_t_general,
+    )
+
+    out: dict = {"load_average": os.getloadavg()[0]}
+    P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+    at = np.random.default_rng(0).uniform(-2.0, 1.5, 10**6)
+    t = time.perf_counter()
+    fs_many = loss_finite_size(at, ALPHA_R, **P)
+    out["iso_1e6_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    loss_overparameterized(at, ALPHA_R, **P)
+    out["theorem1_1e6_s"] = time.perf_counter() - t
+    sub = at[:4096]
+    saved, fs_mod._INTERPOLATE_ABOVE = fs_mod._INTERPOLATE_ABOVE, 10**9
+    try:
+        t = time.perf_counter()
+        direct = loss_finite_size(sub, ALPHA_R, **P)
+        out["iso_direct_us_per_point"] = (time.perf_counter() - t) / sub.size * 1e6
+    finally:
+        fs_mod._INTERPOLATE_ABOVE = saved
+    out["iso_interp_max_rel_diff"] = float(np.max(np.abs(fs_many[:4096] / direct - 1)))
+
+    p = 200
+    G = np.random.default_rng(1).standard_normal((p, p))
+    S = G @ G.T / p
+    Sw = 0.25 / p * np.eye(p)
+    kw = dict(p=p, n_t=100, n_v=5, n_r=40, m=10, sigma=0.5)
+    curve = np.linspace(-1.0, 1.0, 41)
+    t = time.perf_counter()
+    loss_finite_size_general(curve, ALPHA_R, **kw, Sigma=S, Sigma_w=Sw)
+    out["general_curve_first_ms"] = (time.perf_counter() - t) * 1e3
+
+    def best(fn, repeat=5):
+        b = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            b = min(b, time.perf_counter() - t0)
+        return b
+
+    out["general_curve_ms"] = best(lambda: loss_finite_size_general(
+        curve, ALPHA_R, **kw, Sigma=S, Sigma_w=Sw)) * 1e3
+    setting = Setting(**kw, Sigma=S, Sigma_w=Sw)
+    out["eq14_curve_ms"] = best(lambda: loss(curve, ALPHA_R, setting)) * 1e3
+
+    a_grid = np.linspace(0.0, 1.5, diagram)
+    b_grid = np.linspace(-1.0, 1.0, diagram)
+    D = dict(p=60, n_t=30, n_v=2, n_r=20, m=4, sigma=0.5)
+    t = time.perf_counter()
+    for a in a_grid:
+        lam = input_spectrum("powerlaw", 60, a=a)
+        for b in b_grid:
+            optimal_alpha_t_general(alpha_r=ALPHA_R, **D, Sigma=lam,
+                                    Sigma_w=task_spectrum(lam, b, 0.5))
+    out["general_diagram_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for a in a_grid:
+        lam = input_spectrum("powerlaw", 60, a=a)
+        for b in b_grid:
+            optimal_alpha_t("general", alpha_r=ALPHA_R, setting=Setting(
+                **D, Sigma=np.diag(lam), Sigma_w=np.diag(task_spectrum(lam, b, 0.5))))
+    out["eq14_diagram_s"] = time.perf_counter() - t
+    out["diagram"] = diagram
+    return out
+
+
 def markdown(rows: list[dict], tm: dict, runs: int, seed: int, cmd: str,
              diag: list[dict], samples: int) -> str:
     out = [
@@ -321,7 +406,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     ap.add_argument("--cache", type=Path, default=None,
                     help="folder of cached Monte Carlo results (default: next to --out)")
+    ap.add_argument("--speed", action="store_true",
+                    help="only the speed comparison of the finite-size theories with the "
+                    "paper's (no Monte Carlo)")
     args = ap.parse_args(argv)
+    if args.speed:
+        res = speed_general()
+        print(json.dumps(res, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(dict(res, version=negmaml.__version__), indent=1))
+        return
     cache = args.cache or (args.out or Path("bench-finite-size.md")).with_suffix(".cache")
     rows = accuracy(args.runs, args.seed, cache)
     diag = diagnostics(rows, args.samples, args.seed)

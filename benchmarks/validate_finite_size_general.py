@@ -131,7 +131,8 @@ def _simulate(s: dict, runs: int, seed: int) -> dict:
                 se_diff=se_diff)
 
 
-def run_mc(runs: int, seed: int, out: Path, part: tuple[int, int] = (0, 1)) -> None:
+def run_mc(runs: int, seed: int, out: Path, part: tuple[int, int] = (0, 1),
+           only: list[int] | None = None) -> None:
     data = json.loads(out.read_text()) if out.exists() else {}
     data.setdefault("description", "Exact Monte Carlo (negmaml.numeric.simulate, "
                     "estimator='exact', common random numbers) for the general finite-size "
@@ -140,7 +141,7 @@ def run_mc(runs: int, seed: int, out: Path, part: tuple[int, int] = (0, 1)) -> N
     data.setdefault("points", {})
     todo = ordered_settings()
     for i, s in enumerate(todo):
-        if i % part[1] != part[0]:
+        if i % part[1] != part[0] or (only is not None and i not in only):
             continue
         kk = key(s)
         old = data["points"].get(kk)
@@ -164,12 +165,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--part", type=int, nargs=2, default=(0, 1), metavar=("I", "K"),
                     help="simulate only the settings i with i %% K == I (parallel processes "
                     "writing to separate --json files; merge them with 'merge')")
+    ap.add_argument("--only", type=int, nargs="*", default=None,
+                    help="simulate only these positions of the simulation order")
     ap.add_argument("--json", type=Path, default=ROOT / OUT)
     ap.add_argument("--md", type=Path,
                     default=ROOT / "docs/results/finite-size-general-accuracy.md")
     args = ap.parse_args(argv)
     if args.what == "mc":
-        run_mc(args.runs, args.seed, args.json, tuple(args.part))
+        run_mc(args.runs, args.seed, args.json, tuple(args.part), args.only)
     elif args.what == "merge":
         merged = json.loads(args.json.read_text()) if args.json.exists() else {"points": {}}
         for extra in args.inputs:
