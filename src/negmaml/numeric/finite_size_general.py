@@ -433,30 +433,49 @@ def _out(x: np.ndarray) -> float | np.ndarray:
     return float(x) if np.ndim(x) == 0 else x
 
 
-def loss_finite_size_general(alpha_t: Any, alpha_r: Any, **setting: Any) -> float | np.ndarray:
+def loss_finite_size_general(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int,
+                             n_r: int, m: int, sigma: float, Sigma: Any, Sigma_w: Any,  # noqa: N803
+                             w0: Any = 0.0, omega0: Any = 0.0,
+                             F: Any = None) -> float | np.ndarray:
     """Average test loss of one-step MAML with general covariances at finite sizes.
 
-    Keywords: ``p, n_t, n_v, n_r, m, sigma, Sigma, Sigma_w`` and optionally ``w0, omega0``
-    (scalars or length-p vectors); see :func:`prepare` and the module docstring (beyond the
-    paper). ``alpha_t`` and ``alpha_r`` broadcast.
+    ``Sigma``, ``Sigma_w``: ``p x p`` matrices or length-p diagonals; ``w0``, ``omega0``:
+    scalars (every coordinate) or length-p vectors; ``F`` (non-Gaussian inputs) is refused. See
+    :func:`prepare` and the module docstring (beyond the paper). ``alpha_t`` and ``alpha_r``
+    broadcast.
     """
-    return prepare(**setting).loss(alpha_t, alpha_r)
+    return prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
+                   Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F).loss(alpha_t, alpha_r)
 
 
-def dloss_finite_size_general_dalpha_t(alpha_t: Any, alpha_r: Any,
-                                       **setting: Any) -> float | np.ndarray:
+def dloss_finite_size_general_dalpha_t(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int,
+                                       n_v: int, n_r: int, m: int, sigma: float,
+                                       Sigma: Any, Sigma_w: Any,  # noqa: N803
+                                       w0: Any = 0.0, omega0: Any = 0.0,
+                                       F: Any = None) -> float | np.ndarray:
     """``dL/dalpha_t`` of :func:`loss_finite_size_general` (complex step, beyond the paper)."""
-    return prepare(**setting).dloss_dalpha_t(alpha_t, alpha_r)
+    return prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
+                   Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F).dloss_dalpha_t(alpha_t, alpha_r)
 
 
-def coefficients_general(alpha_t: Any, **setting: Any) -> tuple[Any, Any, Any]:
+def coefficients_general(alpha_t: Any, *, p: int, n_t: int, n_v: int, n_r: int, m: int,
+                         sigma: float, Sigma: Any, Sigma_w: Any,  # noqa: N803
+                         w0: Any = 0.0, omega0: Any = 0.0,
+                         F: Any = None) -> tuple[Any, Any, Any]:
     """``(k0, k1, k2)`` with ``L = k0 + k1 alpha_r + k2 alpha_r^2`` at each ``alpha_t``."""
-    return prepare(**setting).coefficients(np.asarray(alpha_t, dtype=float))
+    model = prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
+                    Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F)
+    return model.coefficients(as_float_array("alpha_t", alpha_t))
 
 
-def dcoefficients_general_dalpha_t(alpha_t: Any, **setting: Any) -> tuple[Any, Any, Any]:
-    """``d/dalpha_t`` of :func:`coefficients_general`."""
-    return prepare(**setting).coefficients(np.asarray(alpha_t, dtype=float), deriv=True)
+def dcoefficients_general_dalpha_t(alpha_t: Any, *, p: int, n_t: int, n_v: int, n_r: int,
+                                   m: int, sigma: float, Sigma: Any, Sigma_w: Any,  # noqa: N803
+                                   w0: Any = 0.0, omega0: Any = 0.0,
+                                   F: Any = None) -> tuple[Any, Any, Any]:
+    """``d/dalpha_t`` of :func:`coefficients_general` (complex step)."""
+    model = prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
+                    Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F)
+    return model.coefficients(as_float_array("alpha_t", alpha_t), deriv=True)
 
 
 from negmaml.numeric.finite_size_general_optima import (  # noqa: E402 - re-exported
