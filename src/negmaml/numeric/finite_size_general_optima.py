@@ -75,11 +75,13 @@ def _refine(model: Any, grid: np.ndarray, values: np.ndarray, slope) -> np.ndarr
 
 
 def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
-                            grid_points: int = 801, **setting: Any) -> float | np.ndarray:
+                            grid_points: int = 401, **setting: Any) -> float | np.ndarray:
     """The ``alpha_t`` in ``[-bound, bound]`` minimising the general finite-size loss at each
     ``alpha_r`` (vectorised over ``alpha_r``; beyond the paper).
 
-    ``bound`` defaults to ``20 Tr Sigma / Tr Sigma^2``. ``setting``: the keywords of
+    ``bound`` defaults to ``20 Tr Sigma / Tr Sigma^2``; the grid has ``grid_points`` (401:
+    spacing ``0.1 Tr Sigma / Tr Sigma^2``, then a superlinear root search of the derivative in
+    the best cell). ``setting``: the keywords of
     :func:`negmaml.numeric.finite_size_general.prepare`.
     """
     from negmaml.numeric.finite_size_general import prepare
@@ -112,7 +114,7 @@ def optimal_alpha_r_general(*, alpha_t: Any, **setting: Any) -> float | np.ndarr
     return float(out) if np.ndim(out) == 0 else out
 
 
-def optimal_rates_general(*, bound: float | None = None, grid_points: int = 801,
+def optimal_rates_general(*, bound: float | None = None, grid_points: int = 401,
                           **setting: Any) -> tuple[float, float]:
     """Jointly optimal ``(alpha_t, alpha_r)``: ``alpha_t`` minimises the profile
     ``k0 - k1^2/(4 k2)``, then ``alpha_r = -k1/(2 k2)`` (beyond the paper)."""
