@@ -116,13 +116,20 @@ Sigma_w parts by the isotropic finite-size theory's ratio to the same equivalent
   a = 0.5, isotropic tasks b = 0) with few validation points per dimension: within about 1-2 %,
   where Eq. 14 is off by 2-15 %.
 - **Where it fails.** Tasks aligned with the input covariance (b = 1) at moderate effective rank
-  (about 10-15) and large |alpha_t| lambda_max: errors of 4-44 %, growing with N = n_v m and
-  |alpha_t|. A decomposition at power law a = 1, b = 1, p = 60, N = 8 (3000 runs, seed 1, three
-  alpha_t) puts the error in the Sigma_w part of D (+5.7 to +12.7 %), not in the sigma^2 part
-  (-0.5 to -3.2 %): the task-shared shift equivalent (a calibrated mixture of two limits) and the
-  Gaussian-equivalent rows (independent rows, where a task's rows share A_i) do not describe
-  shifts concentrated in the few directions that dominate C. Eq. 14 is far worse there (factors
-  1.5-4), but the finite-size theory is not yet the quantitative answer for aligned tasks.
+  (about 10-15) and large |alpha_t| lambda_max: errors of several to tens of percent, growing with
+  N = n_v m and |alpha_t|. Decompositions at power law a = 1, b = 1, p = 60, n_t = 30 (3000 runs,
+  seed 1, alpha_t mu in {-2, -0.5, 0, 1}) locate it. With sigma = 0 (Sigma_w part only) and
+  N = 8 the theory is off by +3.9, +2.4, +0.1, +15.3 % for one task (n_v = 8, m = 1: all rows
+  share one A, the common-shift limit, theta = 1), +9.7, +1.4, -1.0, +4.6 % for eight tasks of one
+  row (n_v = 1) and +12.7, +2.4, -0.7, +5.7 % at n_v = 2, m = 4. At the same point with
+  Sigma_w = 0 (sigma part only) it is off by -0.5, -0.8, -3.2 % (alpha_t mu = -2, -1, 1). So the
+  weak piece is approximation (i), Gaussian-equivalent rows: the rows x^T A_i of a task share one
+  random A_i, whose fluctuations in the few directions that dominate C (where an aligned Sigma_w
+  puts the task variance) the mean covariance E[A Sigma A] does not carry, and the isotropic
+  correction (iv) carries them only as a flat spectrum would have them. Both limits of the
+  shared-shift mixture (iii) are off, so recalibrating theta cannot fix it. Eq. 14 is far worse
+  there (factors 1.5-4), but the finite-size theory is not the quantitative answer for aligned
+  tasks at large |alpha_t|.
 - **Signs.** Where the Monte Carlo verdict is conclusive the table lists both theories' signs;
   near alpha_t = 0 optima (|alpha_t*| lambda small) the sign is fragile for both.
 """
