@@ -15,8 +15,8 @@ here. Everything is written in the eigenbasis of ``Sigma`` for one eigenvalue ``
   the label noise of a validation row into an independent part and a task-shared shift
   (:func:`noise_split`);
 - the weight ``theta`` of the task-shared shifts solves a linear equation against the exact
-  ``alpha_t = 0`` isotropic coefficient of :func:`negmaml.derivations.finite_size.
-  dist2_alpha_t_zero` (:func:`shared_shift_weight`);
+  ``alpha_t = 0`` isotropic coefficient of
+  :func:`negmaml.derivations.finite_size.dist2_alpha_t_zero` (:func:`shared_shift_weight`);
 - the ridgeless deterministic equivalents (stated, with references) are checked to be exact
   for ``Sigma = I`` where the exact value is known (:func:`isotropic_checks`).
 """
