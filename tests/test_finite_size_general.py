@@ -252,3 +252,21 @@ def test_numeric_forms_match_the_derivation() -> None:
     H = d.target_side()["H_r"]
     assert sp.simplify(H.subs(d.T2, 1).subs(d.lam, 1)
                        - ((1 - d.alpha_r) ** 2 + d.alpha_r**2 * 2 / d.n_r)) == 0
+
+
+def test_table_row_hook_gives_the_same_loss_and_optimum() -> None:
+    """The model for a row of the theory table (PolynomialModel) evaluates the same theory."""
+    from negmaml.numeric.finite_size_general import finite_size_general_model
+
+    p = 30
+    lam = input_spectrum("powerlaw", p, a=0.7)
+    params = dict(p=p, n_t=15, n_v=2, n_r=10, m=4, sigma=0.5, Sigma=lam,
+                  Sigma_w=task_spectrum(lam, 1.0, 0.5), w0=0.03)
+    model = finite_size_general_model(None, params)
+    at = np.linspace(-0.5, 0.3, 5)
+    np.testing.assert_allclose(model.loss(at, 0.2), loss_finite_size_general(at, 0.2, **params),
+                               rtol=1e-14)
+    np.testing.assert_allclose(model.dloss_dalpha_t(at, 0.2),
+                               dloss_finite_size_general_dalpha_t(at, 0.2, **params), rtol=1e-14)
+    with pytest.raises(ValueError, match="one training and one adaptation step"):
+        finite_size_general_model(None, params, inner_steps=2)
