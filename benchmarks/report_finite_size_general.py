@@ -121,7 +121,8 @@ Sigma_w parts by the isotropic finite-size theory's ratio to the same equivalent
   sign of the optimal alpha_t agrees with the Monte Carlo more often than Eq. 14's.
 - **Where it fails.** Large |alpha_t| lambda_max together with more validation points
   (N = n_v m >= 20) or a small effective rank, for aligned tasks (b = 1) most of all but also for
-  isotropic ones: errors of several to 140 %, growing with N and |alpha_t|. Decompositions at power law a = 1, b = 1, p = 60, n_t = 30 (3000 runs,
+  isotropic ones: errors of several to 140 %, growing with N and |alpha_t|.
+  Decompositions at power law a = 1, b = 1, p = 60, n_t = 30 (3000 runs,
   seed 1, alpha_t mu in {-2, -0.5, 0, 1}) locate it. With sigma = 0 (Sigma_w part only) and
   N = 8 the theory is off by +3.9, +2.4, +0.1, +15.3 % for one task (n_v = 8, m = 1: all rows
   share one A, the common-shift limit, theta = 1), +9.7, +1.4, -1.0, +4.6 % for eight tasks of one
