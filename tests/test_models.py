@@ -139,3 +139,22 @@ def test_real_roots_and_poly_argmin():
     grid = np.linspace(-3, 3, 600001)
     assert poly.poly_argmin(c) == pytest.approx(grid[np.argmin(np.polyval(c[::-1], grid))],
                                                 abs=1e-4)
+
+
+def test_finite_size_with_covariances_is_the_general_row():
+    p = 30
+    iso = dict(n_t=15, n_v=2, n_r=10, m=3, sigma=0.5)
+    model = bind("finite-size", Sigma=np.eye(p), Sigma_w=0.09 / p * np.eye(p), **iso)
+    assert model.row.name == "finite-size-general"
+    at = np.array([-0.6, 0.0, 0.4])
+    np.testing.assert_allclose(model.loss(at, 0.2),
+                               N.loss(at, 0.2, theory="finite-size", p=p, nu=0.3, **iso),
+                               rtol=1e-10)
+    s = N.Setting(p=p, Sigma=np.diag(np.linspace(0.5, 1.5, p)), Sigma_w=0.01 * np.eye(p),
+                  w0=0.1, **iso)
+    assert bind("finite-size", s).row.name == "finite-size-general"
+    with pytest.raises(ValueError, match="one step only"):
+        N.loss(0.0, 0.2, s, theory="finite-size", inner_steps=2)
+    under = N.Setting(p=20, n_t=20, n_v=5, n_r=10, m=6, sigma=0.5,
+                      Sigma=np.diag(np.linspace(0.5, 1.5, 20)), Sigma_w=0.01 * np.eye(20))
+    assert np.isfinite(N.loss(0.3, 0.2, under, theory="finite-size"))

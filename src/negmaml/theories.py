@@ -57,7 +57,8 @@ class Parameter:
     Attributes:
         name: the paper's symbol as a Python name (``p``, ``n_t``, ``alpha_t`` ...).
         kind: ``"int"`` (a whole number >= 1), ``"nonneg"`` (a finite real >= 0), ``"real"``
-            (finite) or ``"matrix"`` (a ``p x p`` symmetric matrix).
+            (finite), ``"matrix"`` (a ``p x p`` symmetric matrix) or ``"vector"`` (a scalar for
+            every coordinate or a length-``p`` vector).
         meaning: one line for help texts.
         default: the default value, or None when the parameter is required.
     """
@@ -84,6 +85,10 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({q.name: q for q in (
     Parameter("Sigma", "matrix", "input covariance (positive definite, Eq. 109)"),
     Parameter("Sigma_w", "matrix", "task covariance E[w w^T] (positive semidefinite, Eq. 110)"),
     Parameter("F", "matrix", "fourth moment E[(x^T Sigma x) x x^T] (Eq. 111); default Gaussian"),
+    Parameter("w0", "vector", "task mean (a scalar for every coordinate, or a length-p vector)",
+              0.0),
+    Parameter("omega0", "vector", "initial condition of the outer loop (scalar or length p)",
+              0.0),
 )})
 
 #: The parameters of the isotropic theories, in the order the generated code takes them.
@@ -152,6 +157,8 @@ class Theory:
             (1: the one-step theory only).
         auto: when ``theory="auto"`` picks this row, as a predicate
             ``auto(covariances, p, n_v, m)``; None: the row is used only when named.
+        covariances_row: the row that evaluates this theory when covariances (``Sigma``,
+            ``Sigma_w``) are given (``"finite-size"`` -> ``"finite-size-general"``).
     """
 
     name: str
@@ -170,6 +177,7 @@ class Theory:
     max_inner_steps: int = 1
     max_adapt_steps: int = 1
     auto: Callable[[bool, int, int, int], bool] | None = None
+    covariances_row: str | None = None
 
     @property
     def label(self) -> str:
@@ -232,7 +240,22 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
                  "negmaml.numeric.finite_size); several steps: negmaml.numeric."
                  "finite_size_ksteps (docs/results/finite-size-ksteps.md)",
            model="negmaml.numeric.models:finite_size_model", max_inner_steps=MAX_INNER_STEPS,
-           max_adapt_steps=MAX_INNER_STEPS),
+           max_adapt_steps=MAX_INNER_STEPS, covariances_row="finite-size-general"),
+    Theory("finite-size-general", "Finite-size theory, general covariances", "beyond the paper",
+           ("Sigma", "Sigma_w", "n_t", "n_v", "n_r", "m", "sigma", "w0", "omega0"),
+           _finite_size_holds, "|p - n_v*m| > 1 (and p > n_v when m = 1)",
+           coefficient_args=("n_t", "n_v", "n_r", "m", "sigma"),
+           defaults={"w0": 0.0, "omega0": 0.0}, generated=False, beyond_paper=True,
+           accuracy="exact in the target side and at Sigma = I (the isotropic finite-size "
+                    "theory); Gaussian-equivalent ridgeless deterministic equivalents elsewhere: "
+                    "within 1-3 % of exact Monte Carlo only for mildly anisotropic inputs, few "
+                    "validation points and small |alpha_t| (Figure 4: 1 %), off by up to 140 % "
+                    "at large |alpha_t| with a few dominant directions "
+                    "(docs/results/finite-size-general-accuracy.md)",
+           notes="Gaussian inputs, general Sigma and Sigma_w (dense or diagonal), both regimes, "
+                 "w0 and omega0 as vectors; theory='finite-size' with covariances uses this row "
+                 "(negmaml.numeric.finite_size_general)",
+           model="negmaml.numeric.finite_size_general:finite_size_general_model"),
 )})
 
 

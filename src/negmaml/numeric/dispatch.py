@@ -82,9 +82,18 @@ def theory_and_params(theory: str | Theory, setting: Setting | None,
         if params:
             raise ValueError("give a setting or keyword parameters, not both (got "
                              f"{', '.join(sorted(params))})")
-        row = resolve_theory(setting.theory if theory == "auto" else theory, {})
+        row = _with_covariances(resolve_theory(setting.theory if theory == "auto" else theory,
+                                               {}), setting.general)
         return row, setting.theory_params(row.name)
-    return resolve_theory(theory, params), params
+    row = resolve_theory(theory, params)
+    return _with_covariances(row, params.get("Sigma") is not None), params
+
+
+def _with_covariances(row: Theory, covariances: bool) -> Theory:
+    """The row that evaluates ``row``'s theory with covariances (``Theory.covariances_row``)."""
+    if covariances and row.covariances_row:
+        return THEORIES[row.covariances_row]
+    return row
 
 
 def gaussian_F(Sigma: Any) -> np.ndarray:  # noqa: N803 - the paper's name

@@ -142,7 +142,8 @@ class Setting:
         row = get_theory(self.theory if theory is None else theory)
         values = {"p": self.p, "n_t": self.n_t, "n_v": self.n_v, "n_r": self.n_r, "m": self.m,
                   "sigma": self.sigma, "nu": self.nu, "init_dist2": self.init_dist2,
-                  "Sigma": self.Sigma, "Sigma_w": self.Sigma_w, "F": self.F}
+                  "Sigma": self.Sigma, "Sigma_w": self.Sigma_w, "F": self.F, "w0": self.w0,
+                  "omega0": self.omega0}
         needs_cov = "Sigma" in row.parameters
         if needs_cov != self.general:
             raise ValueError(f"theory {row.name!r} ({row.label}) needs "

@@ -269,8 +269,8 @@ def check_covariance(name: str, value: Any, p: int | None = None, *,
 def check_parameter(name: str, value: Any) -> Any:
     """``value`` checked by the kind of the parameter ``name`` in
     :data:`negmaml.theories.PARAMETERS`: ``int``, a whole number >= 1; ``nonneg``, a finite real
-    >= 0; ``real``, a finite real; ``matrix``, returned as is (its size is checked with
-    :func:`check_covariance` where the size is known).
+    >= 0; ``real``, a finite real; ``matrix`` and ``vector``, returned as is (their size is
+    checked where ``p`` is known: :func:`check_covariance`, :func:`check_vector`).
 
     >>> check_parameter("n_t", 30.0), check_parameter("sigma", 0.5)
     (30, 0.5)
