@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from negmaml.cli._guard import check_output_dir, check_output_file
@@ -181,7 +180,6 @@ def _estimate_panel(name: str, *, runs: int | None, estimator: str, seed: int,
     import math
 
     from negmaml.experiments import figures as F
-    from negmaml.experiments.cache import content_key
     from negmaml.numeric.resources import check_fits
     from negmaml.numeric.simulation import estimate_resources
 
@@ -191,18 +189,15 @@ def _estimate_panel(name: str, *, runs: int | None, estimator: str, seed: int,
     values = 3 * 8 * runs * len(grid)  # per_run, its deviations and the std temporary
     check_fits(f"figure {name}", values, detail=f"runs={runs} x {len(grid)} grid points",
                hint="lower --runs")
-    cache = Path(cache_dir) if cache_dir is not None else F.default_cache_dir()
     peak, seconds = 0, 0.0
-    for unit in F._units(config):
-        chunk = [grid[i] for i in unit]
+    for chunk, cached in F.unit_plan(config, runs=runs, seed=seed, estimator=estimator,
+                                     test_tasks=test_tasks, test_points=test_points,
+                                     cache_dir=cache_dir):
         at, ar = (chunk, config.fixed) if config.x == "alpha_t" else (config.fixed, chunk)
         plan = estimate_resources(at, ar, **config.setting.simulate_params(), runs=runs,
                                   test_tasks=test_tasks, estimator=estimator, workers=workers)
         peak = max(peak, plan.bytes)
-        spec = F._unit_spec(config, chunk, runs, seed, estimator, test_tasks, test_points)
-        cached = use_cache and (cache / f"figure{config.name}-{content_key(spec)[:24]}.npz"
-                                ).exists()
-        seconds += 0.0 if cached else plan.seconds
+        seconds += 0.0 if (use_cache and cached) else plan.seconds
     return check_fits(f"figure {name}", values + peak, seconds if math.isfinite(seconds) else 0,
                       detail=f"runs={runs} x {len(grid)} grid points", hint="lower --runs")
 

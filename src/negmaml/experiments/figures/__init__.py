@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from negmaml.experiments.figures.output import format_result_table, plot_figure, save_json
 from negmaml.experiments.figures.result import FigureResult
-from negmaml.experiments.figures.sweep import default_cache_dir, run_figure
+from negmaml.experiments.figures.sweep import default_cache_dir, run_figure, unit_plan
 from negmaml.experiments.figures.table import (
     DEFAULT_ESTIMATOR,
     FIGURE_NAMES,
@@ -88,6 +88,7 @@ __all__ = [
     "get_config",
     "plot_figure",
     "run_figure",
+    "unit_plan",
     "save_json",
     "single_threaded_blas",
     "theory_curve",

@@ -27,7 +27,7 @@ from negmaml.experiments.figures.theory import finite_size_curve, theory_curve
 from negmaml.numeric.blas import single_threaded_blas
 from negmaml.progress import Progress
 
-__all__ = ["default_cache_dir", "run_figure"]
+__all__ = ["default_cache_dir", "run_figure", "unit_plan"]
 
 
 def default_cache_dir() -> Path:
@@ -63,6 +63,25 @@ def _units(config: FigureConfig) -> list[list[int]]:
     if config.x == "alpha_r":
         return [idx]
     return [idx[i:i + UNIT_POINTS] for i in range(0, len(idx), UNIT_POINTS)]
+
+
+def _unit_path(cache: Path, config: FigureConfig, spec: dict[str, Any]) -> Path:
+    return cache / f"figure{config.name}-{content_key(spec)[:24]}.npz"
+
+
+def unit_plan(config: FigureConfig, *, runs: int, seed: int, estimator: str, test_tasks: int,
+              test_points: int, cache_dir: str | Path | None = None
+              ) -> list[tuple[list[float], bool]]:
+    """The cache units of ``figure NAME`` before it runs: each unit's grid values and whether
+    its per-run values are already in the cache (the command line's estimate counts the rest)."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    grid = [float(a) for a in config.grid]
+    out = []
+    for unit in _units(config):
+        chunk = [grid[i] for i in unit]
+        spec = _unit_spec(config, chunk, runs, seed, estimator, test_tasks, test_points)
+        out.append((chunk, _unit_path(cache, config, spec).exists()))
+    return out
 
 
 def _simulate_unit(config: FigureConfig, chunk: np.ndarray, runs: int, seed: int,
@@ -138,7 +157,7 @@ def run_figure(name: str, *, runs: int | None = None, estimator: str = DEFAULT_E
         for unit in _units(config):
             chunk = grid[unit]
             spec = _unit_spec(config, chunk, runs, seed, estimator, test_tasks, test_points)
-            path = cache / f"figure{config.name}-{content_key(spec)[:24]}.npz"
+            path = _unit_path(cache, config, spec)
             values = load_per_run(path, spec, (runs, len(unit))) if use_cache else None
             if values is None:
                 values = _simulate_unit(config, chunk, runs, seed, estimator, test_tasks,
