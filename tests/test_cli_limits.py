@@ -166,3 +166,24 @@ def test_derive_only_unknown_is_refused_before_the_derivations(tmp_path, monkeyp
     err = capsys.readouterr().err
     assert err.startswith("negmaml derive: error: --only: unknown equation number(s) 999; ")
     assert err.count("\n") == 1 and not target.exists()
+
+
+def test_figure_ksteps_is_estimated_before_the_work(tmp_path):
+    """``figure ksteps`` says its estimate first, and refuses what cannot fit before any work."""
+    full = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                NEGMAML_MEMORY_LIMIT=str(8 << 30))
+    proc = subprocess.Popen([sys.executable, "-m", "negmaml", "figure", "ksteps", "--runs",
+                             "10000000", "--no-progress"], cwd=tmp_path, env=full,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert re.fullmatch(r"negmaml figure: ksteps: about [\d.]+ [KMG]?B of memory and [\d.]+ "
+                        r"(min|h|days) \(rough estimate\)\n", line), line
+    refused = subprocess.run([sys.executable, "-m", "negmaml", "figure", "ksteps", "--runs",
+                              "1000000000"], cwd=tmp_path, env=full, capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "runs=1000000000" in refused.stderr

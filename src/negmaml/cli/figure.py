@@ -85,6 +85,10 @@ def _run_ksteps(args: argparse.Namespace) -> int:
         check_output_file("--out", args.out, PLOT_SUFFIXES)
     if args.json is not None:
         check_output_file("--json", args.json)
+    est = _estimate_ksteps(2000 if runs is None else runs, workers)
+    if est.large:
+        sys.stderr.write(f"negmaml figure: ksteps: {est.describe()}\n")
+        sys.stderr.flush()
     res = KS.run_ksteps(runs=2000 if runs is None else runs, seed=0 if seed is None else seed,
                         progress=not args.no_progress and sys.stderr.isatty(), workers=workers)
     print("K inner steps (beyond the paper): "
@@ -167,6 +171,25 @@ def _run_panel(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"wrote {F.plot_figure(res, args.out)}")
     return 0
+
+
+def _estimate_ksteps(runs: int, workers: int | None) -> Any:
+    """Memory and time of ``figure ksteps`` before it starts: the largest of its simulations
+    and the sum of their times (each K-step simulation costs about K one-step ones);
+    ResourceError (one line, exit 2) where it cannot fit."""
+    from negmaml.experiments import ksteps as KS
+    from negmaml.numeric.resources import check_fits
+    from negmaml.numeric.simulation import estimate_resources
+
+    peak, seconds = 0, 0.0
+    for grid, K, sizes in KS.simulation_plan():
+        plan = estimate_resources(grid, KS.ALPHA_R, **{k: sizes[k] for k in
+                                  ("p", "n_t", "n_v", "n_r", "m", "nu")}, runs=runs,
+                                  test_tasks=100, estimator="exact", workers=workers)
+        peak = max(peak, plan.bytes)
+        seconds += K * plan.seconds
+    return check_fits("figure ksteps", peak, seconds, detail=f"runs={runs}",
+                      hint="lower --runs")
 
 
 def _estimate_panel(name: str, *, runs: int | None, estimator: str, seed: int,

@@ -120,6 +120,16 @@ def run_ksteps(*, runs: int = 2000, seed: int = 0, progress: bool = False,
     return out
 
 
+def simulation_plan() -> list[tuple[np.ndarray, int, dict[str, Any]]]:
+    """Every simulation :func:`run_ksteps` makes, as ``(alpha_t grid, K, sizes)``: what the
+    command line estimates before the work (its memory and time)."""
+    general = {k: FIG2[k] for k in ("p", "n_t", "n_v", "n_r", "m")}
+    return ([(GRID_A, K, FIG2) for K in K_CURVES]
+            + [(np.zeros(3), K, FIG3) for K in K_MC_FIG3]
+            + [(np.zeros(len(OPT_MULTIPLES)), K, FIG3) for K in K_MC_OPT_FIG3]
+            + [(GRID_A, K, {**general, "nu": None}) for K in K_GENERAL_CURVES])
+
+
 _FS = dict(theory="finite-size")
 
 
