@@ -152,8 +152,9 @@ def _arm_arrays(records: dict[tuple[int, float], dict[str, Any]], runs: Sequence
 
 def criterion_doc(config: CriterionConfig, records: Sequence[dict[str, Any]], *,
                   n_boot: int = 2000) -> dict[str, Any]:
-    """The result document from ``records`` (:func:`~negmaml.experiments.nonlinear_criterion.
-    load_records`): parameters, every network, and the analysis of every arm with enough runs."""
+    """The result document from ``records``
+    (:func:`~negmaml.experiments.nonlinear_criterion.load_records`): parameters, every network,
+    and the analysis of every arm with enough runs."""
     cfg = config.validated()
     by = {(r["run"], r["alpha_t"]): r for r in records}
     test_ar = np.asarray(cfg.test_alpha_rs)
