@@ -187,3 +187,14 @@ def test_figure_ksteps_is_estimated_before_the_work(tmp_path):
                              text=True, timeout=120)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and "runs=1000000000" in refused.stderr
+
+
+def test_figure_5_is_estimated_before_the_training(tmp_path):
+    pytest.importorskip("jax")
+    full = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                NEGMAML_MEMORY_LIMIT=str(8 << 30))
+    refused = subprocess.run([sys.executable, "-m", "negmaml", "figure", "5", "--runs",
+                              "100000000000", "--no-progress"], cwd=tmp_path, env=full,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "networks of width" in refused.stderr

@@ -208,6 +208,25 @@ def _run_alpha_r_sweep(cfg: Any, opts: dict[str, Any]) -> int:
     return 0
 
 
+#: Seconds of wall time per network, per width unit and epoch, measured at width 400 and 1000
+#: epochs on 2 cores (about 17 s a network): the scale of the announced estimate only.
+SECONDS_PER_WIDTH_EPOCH = 17.0 / (400 * 1000)
+
+
+def _announce(networks: int, width: int, epochs: int, records_bytes: int = 0) -> None:
+    """Memory and time of the training before it starts (one line on stderr when long; a
+    ResourceError, one line and exit 2, when the records cannot fit)."""
+    from negmaml.numeric.resources import check_fits
+
+    est = check_fits("figure 5", networks * (8 * epochs + records_bytes),
+                     networks * width * epochs * SECONDS_PER_WIDTH_EPOCH,
+                     detail=f"{networks} networks of width {width}, {epochs} epochs",
+                     hint="lower --runs, --epochs or --width")
+    if est.large:
+        sys.stderr.write(f"negmaml figure: 5: {est.describe()}\n")
+        sys.stderr.flush()
+
+
 def _run_criterion(opts: dict[str, Any]) -> int:
     from negmaml.experiments import nonlinear_criterion as nc
     from negmaml.experiments import nonlinear_criterion_output as out
@@ -215,6 +234,9 @@ def _run_criterion(opts: dict[str, Any]) -> int:
     ov = dict(opts["overrides"])
     crit = opts["crit"]
     cfg = nc.criterion_config(**ov, batch=crit.get("batch"), test_tasks=crit.get("meta_test_tasks"))
+    if not opts["report_only"]:
+        _announce(cfg.base.runs * len(cfg.train_alphas), cfg.base.width, cfg.base.epochs,
+                  records_bytes=8 * len(cfg.alpha_rs) * 4)
     folder = nc.record_dir(cfg, opts["checkpoint_dir"])
     print(f"records: {folder}", flush=True)
     if opts["report_only"]:
@@ -251,6 +273,7 @@ def run_figure5(args: argparse.Namespace) -> int:
     from negmaml.experiments import nonlinear
 
     cfg = nonlinear.config_for_preset(opts["preset"], **opts["overrides"])
+    _announce(cfg.runs * len(cfg.alphas), cfg.width, cfg.epochs)
     if opts["alpha_rs"] is not None:
         return _run_alpha_r_sweep(cfg, opts)
     result = nonlinear.run_sweep(cfg, checkpoint_dir=opts["checkpoint_dir"],
