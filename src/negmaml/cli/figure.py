@@ -22,7 +22,8 @@ from negmaml.cli._guard import check_output_dir, check_output_file
 
 __all__ = ["register"]
 
-_NAMES = ("2a", "2b", "3a", "3b", "4a", "4b", "5", "6a", "6b", "6c", "6d", "ksteps")
+_NAMES = ("2a", "2b", "3a", "3b", "4a", "4b", "5", "6a", "6b", "6c", "6d", "ksteps",
+          "sinusoid")
 _SHARED = {"runs", "seed", "out", "json", "no_progress"}
 _OURS = ("estimator", "test_tasks", "test_points", "cache_dir", "no_cache", "workers")
 
@@ -55,6 +56,14 @@ def _run(args: argparse.Namespace) -> int:
             setattr(args, dest, default)
         else:
             given.add(dest)
+    if args.name == "sinusoid":
+        from negmaml.cli.sinusoid import SINUSOID_OPTIONS, run_sinusoid
+
+        for dest in sorted(given - _SHARED - SINUSOID_OPTIONS):
+            raise ValueError(f"{info[dest][0]} does not apply to figure sinusoid")
+        return run_sinusoid(args)
+    for dest in sorted(given & {"iterations", "from_checkpoints"}):
+        raise ValueError(f"{info[dest][0]} applies only to figure sinusoid")
     if args.name == "ksteps":
         for dest in sorted(given - _SHARED - {"workers"}):
             raise ValueError(f"{info[dest][0]} does not apply to figure ksteps")
@@ -237,8 +246,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Figures 2a-6d cache their Monte Carlo results (see --cache-dir), so a rerun is "
                "instant. Figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'.")
     parser.add_argument("name", metavar="NAME", choices=_NAMES,
-                        help="2a, 2b, 3a, 3b, 4a, 4b, 5, 6a, 6b, 6c, 6d, or ksteps (K inner "
-                             "steps, beyond the paper)")
+                        help="2a, 2b, 3a, 3b, 4a, 4b, 5, 6a, 6b, 6c, 6d, ksteps (K inner "
+                             "steps, beyond the paper) or sinusoid (sinusoid regression, beyond "
+                             "the paper)")
     shared = parser.add_argument_group("all figures")
     g = parser.add_argument_group("figures 2a-6d (linear regression)")
     g.add_argument("--estimator", choices=("exact", "paper"), default=None,
@@ -256,10 +266,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="worker threads for the simulation (default: automatic)")
     before = {a.dest for a in parser._actions}
     add_figure5_arguments(parser)
+    from negmaml.cli.sinusoid import SINUSOID_PRESETS, add_sinusoid_arguments
+
+    add_sinusoid_arguments(parser)
     info: dict[str, tuple[str, Any]] = {}
     for action in parser._actions:
         if action.dest in _OURS or action.dest not in before:
             info[action.dest] = (action.option_strings[0], action.default)
+        if action.dest == "preset":  # figure sinusoid adds "full"; each figure checks its own
+            action.choices = tuple(dict.fromkeys((*action.choices, *SINUSOID_PRESETS)))
         if action.dest == "runs":
             action.help = ("runs per point (figures 2a-6d: default the caption's count, "
                            ">= 2; figure 5: overrides the preset)")
