@@ -174,7 +174,8 @@ def test_smoke_preset_runs_records_predictions_and_resumes(tmp_path):
     assert np.all(np.isfinite(st["one_step"]["mean"])) and st["iterations"] == cfg.iterations
     assert len(st["train"]["mean"][0]) == cfg.iterations  # window 1 below 100 iterations
     pred = doc["predictions"]
-    assert pred["recorded_utc"] and len(pred["stages"]["m5"]["lambda_trained"][0]) == 2
+    assert pred["stages"]["m5"]["recorded_utc"]
+    assert len(pred["stages"]["m5"]["lambda_trained"][0]) == 2
     again = R.run_experiment(cfg, tmp_path, progress=False)
     assert again["stages"]["m5"]["one_step"]["mean"] == st["one_step"]["mean"]
     out = O.write_json(doc, tmp_path / "s.json")

@@ -36,7 +36,16 @@ def _mean_se(x: np.ndarray) -> tuple[list[float], list[float]]:
 
 
 def stage_stats(alphas: tuple[float, ...], loss: np.ndarray) -> dict[str, Any]:
-    """Statistics of one stage from ``loss (runs, n_alpha)`` (one adaptation step)."""
+    """Statistics of one stage from ``loss (runs, n_alpha)`` (one adaptation step).
+
+    A non-finite loss (adaptation diverged) makes its alpha_t's mean non-finite; the argmin and
+    its bootstrap treat it as larger than every finite loss.
+    """
+    with np.errstate(invalid="ignore"):
+        return _stage_stats(alphas, np.where(np.isnan(loss), np.inf, loss))
+
+
+def _stage_stats(alphas: tuple[float, ...], loss: np.ndarray) -> dict[str, Any]:
     mean, se = _mean_se(loss)
     out: dict[str, Any] = {"mean": mean, "se": se}
     for ref in (0.0, 0.01):
@@ -119,6 +128,8 @@ def build_document(cfg: Any, data: dict[str, dict[str, Any]], pred: dict[str, An
             "m": st.m, "iterations": int(d["done"]), "runs": st.runs,
             "one_step": stage_stats(st.alphas, tl[:, :, 1] if tl.shape[2] > 1 else tl[:, :, 0]),
             "ten_step": stage_stats(st.alphas, tl[:, :, -1]),
+            "ten_step_nonfinite_runs": (~np.isfinite(tl[:, :, -1])).sum(axis=0).tolist(),
+            "ten_step_median": np.median(tl[:, :, -1], axis=0).tolist(),
             "steps_curve_mean": tl.mean(axis=0).tolist(),
             "train": _trace(np.asarray(d["train_loss"])),
             "seconds": float(d["seconds"])}
@@ -133,10 +144,22 @@ def build_document(cfg: Any, data: dict[str, dict[str, Any]], pred: dict[str, An
             "training_seconds": {k: float(v["seconds"]) for k, v in data.items()}}
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (strict JSON)."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``doc`` as strict JSON (non-finite numbers, e.g. diverged 10-step losses, as null)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1) + "\n")
+    out.write_text(json.dumps(_finite(doc), indent=1, allow_nan=False) + "\n")
     return out
 
 

@@ -42,6 +42,10 @@ def flat_jacobian(params: dict[str, Any], x: Any) -> tuple[Any, Any]:
 
 def kernel_lambda(params: dict[str, Any], xa: Any) -> Any:
     """Top eigenvalue of ``J J^T / K`` on each task's adaptation points ``xa (n_tasks, K, 1)``."""
+    return _jitted()["lambda"](params, xa)
+
+
+def _kernel_lambda(params: dict[str, Any], xa: Any) -> Any:
     import jax
     import jax.numpy as jnp
 
@@ -52,10 +56,26 @@ def kernel_lambda(params: dict[str, Any], xa: Any) -> Any:
     return jax.vmap(one)(xa)
 
 
-def _jac_tasks(params: dict[str, Any], x: Any) -> tuple[np.ndarray, np.ndarray]:
+def _jac_tasks_raw(params: dict[str, Any], x: Any) -> tuple[Any, Any]:
     import jax
 
-    f, j = jax.vmap(lambda xi: flat_jacobian(params, xi))(x)
+    return jax.vmap(lambda xi: flat_jacobian(params, xi))(x)
+
+
+_JITTED: dict[str, Any] = {}
+
+
+def _jitted() -> dict[str, Any]:
+    import jax
+
+    if not _JITTED:
+        _JITTED["lambda"] = jax.jit(_kernel_lambda)
+        _JITTED["jac"] = jax.jit(_jac_tasks_raw)
+    return _JITTED
+
+
+def _jac_tasks(params: dict[str, Any], x: Any) -> tuple[np.ndarray, np.ndarray]:
+    f, j = _jitted()["jac"](params, x)
     return np.asarray(f, np.float64), np.asarray(j, np.float64)
 
 

@@ -75,14 +75,29 @@ def _stage_predictions(cfg: S.SinusoidConfig, st: S.Stage, data: dict[str, Any])
     return out
 
 
-def predictions(cfg: S.SinusoidConfig, stage_data: dict[str, dict[str, Any]], *,
-                progress: bool = True) -> dict[str, Any]:
-    """Predictions for every sweep stage (not the baseline), from parameters only."""
+def predictions(cfg: S.SinusoidConfig, stage_data: dict[str, dict[str, Any]],
+                folder: str | os.PathLike[str], *, progress: bool = True) -> dict[str, Any]:
+    """Predictions for every sweep stage present (not the baseline), from parameters only.
+
+    Each stage's predictions are written once to its own file in ``folder``, stamped with the
+    time (UTC) they were computed, and read back on later calls.
+    """
     out: dict[str, Any] = {}
     todo = [st for st in S.stages(cfg) if st.name != "baseline" and st.name in stage_data]
     with Progress(len(todo), "sinusoid predictions", enabled=progress) as bar:
         for st in todo:
-            out[st.name] = _stage_predictions(cfg, st, stage_data[st.name])
+            spec = {**cfg.to_dict(), "stage": st.name, "preset": None}
+            if st.m > 0:  # the proxy pool enters only the fresh stage's predictions
+                del spec["fresh_proxy_pool"]
+            path = Path(folder) / f"sinusoid-predictions-{st.name}-{content_key(spec)[:16]}.json"
+            if path.exists():
+                out[st.name] = json.loads(path.read_text())
+            else:
+                out[st.name] = _stage_predictions(cfg, st, stage_data[st.name])
+                out[st.name]["recorded_utc"] = datetime.datetime.now(
+                    datetime.timezone.utc).isoformat(timespec="seconds")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(out[st.name], indent=1))
             bar.update()
     return out
 
@@ -107,16 +122,7 @@ def run_experiment(cfg: S.SinusoidConfig, folder: str | os.PathLike[str], *,
             if saved is not None and "test_loss" in saved:
                 data[st.name] = saved
     missing = [st.name for st in S.stages(cfg) if st.name not in data]
-    spec = {**cfg.to_dict(), "stages_present": sorted(data)}
-    pred_path = Path(folder) / f"sinusoid-predictions-{content_key(spec)[:16]}.json"
-    if pred_path.exists():
-        pred = json.loads(pred_path.read_text())
-    else:
-        pred = {"recorded_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"),
-                "stages": predictions(cfg, data, progress=progress)}
-        pred_path.parent.mkdir(parents=True, exist_ok=True)
-        pred_path.write_text(json.dumps(pred, indent=1))
+    pred = {"stages": predictions(cfg, data, folder, progress=progress)}
     doc = O.build_document(cfg, data, pred, wall=time.perf_counter() - t0)
     doc["missing_stages"] = missing
     return doc

@@ -68,7 +68,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"alphas": (0.0, 0.01), "pools": (5,), "runs": 2, "iterations": 6,
               "chunk": 3, "test_tasks": 20, "test_steps": 2, "baseline_runs": 0,
               "predict_runs": 1, "predict_test_tasks": 5},
-    "medium": {"predict_runs": 3},
+    "medium": {"predict_runs": 3, "fresh_proxy_pool": 50},
     "full": {"iterations": PUBLISHED_ITERATIONS, "chunk": 2000, "baseline_runs": 10,
              "predict_runs": 10},
 }
