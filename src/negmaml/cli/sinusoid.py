@@ -1,7 +1,7 @@
 """``negmaml figure sinusoid``: the sign of the optimal alpha_t on sinusoid regression.
 
-Beyond the paper (:mod:`negmaml.experiments.sinusoid`), behind the JAX extra. ``figure.py`` calls
-:func:`add_sinusoid_arguments` and :func:`run_sinusoid`. Options are checked before JAX is looked
+Beyond the paper (``negmaml.experiments.sinusoid``), behind the JAX extra. ``figure.py`` calls
+``add_sinusoid_arguments`` and ``run_sinusoid``. Options are checked before JAX is looked
 for (bad values: ValueError naming the flag, printed as one line with exit status 2); JAX missing:
 one line, exit status 2. Training is checkpointed to ``--checkpoint-dir``; a rerun with the same
 options resumes.

@@ -5,12 +5,12 @@ sign of the optimal training rate alpha_t on it, with finite task pools and fres
 
 Modules (JAX, the optional ``nn`` extra, is imported only inside functions):
 
-- :mod:`.tasks`: the task law ``y = A sin(x - phi)`` and its samplers;
-- :mod:`.maml`: the 1-40-40-1 ReLU network, one-step MAML with the full second-order
+- ``tasks``: the task law ``y = A sin(x - phi)`` and its samplers;
+- ``maml``: the 1-40-40-1 ReLU network, one-step MAML with the full second-order
   meta-gradient, Adam, batched over runs and alpha_t;
-- :mod:`.plain`: a second, plain implementation (loops over tasks, no vmap or jit);
-- :mod:`.predict`: predictions made before the sweep is analysed (tangent kernel, linearized
+- ``plain``: a second, plain implementation (loops over tasks, no vmap or jit);
+- ``predict``: predictions made before the sweep is analysed (tangent kernel, linearized
   network);
-- :mod:`.sweep`: presets, training with checkpoints, meta-test;
-- :mod:`.output`: statistics, JSON, Markdown table and plot.
+- ``sweep``: presets, training with checkpoints, meta-test;
+- ``output``: statistics, JSON, Markdown table and plot.
 """

@@ -10,7 +10,7 @@ The model and the algorithm as published (Finn et al. 2017, Section 5.1 and thei
   (JAX differentiates through the inner step);
 - Adam (beta1 0.9, beta2 0.999, eps 1e-8) with outer rate 0.001.
 
-Everything here is a pure function of its arguments; :func:`train_chunk` is jit-compiled and
+Everything here is a pure function of its arguments; ``train_chunk`` is jit-compiled and
 vmapped over alpha_t (inner) and runs (outer), sharing tasks across alpha_t (common random
 numbers). JAX is imported inside the functions.
 """
@@ -76,7 +76,7 @@ def mse(params: dict[str, Any], x: Any, y: Any) -> Any:
 
 
 def adapt(params: dict[str, Any], alpha: Any, x: Any, y: Any, steps: int = 1) -> dict[str, Any]:
-    """``steps`` gradient steps of rate ``alpha`` on :func:`mse` at ``(x, y)``."""
+    """``steps`` gradient steps of rate ``alpha`` on ``mse`` at ``(x, y)``."""
     import jax
 
     for _ in range(steps):

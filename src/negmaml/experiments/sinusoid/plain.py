@@ -1,9 +1,9 @@
 """A second, plain implementation of one-step MAML on the sinusoid network, for cross-checking.
 
-Written independently of :mod:`.maml`: the network is a list of ``(weight, bias)`` layers, the
+Written independently of ``maml``: the network is a list of ``(weight, bias)`` layers, the
 meta-loss a Python loop over tasks, the meta-gradient ``jax.grad`` of that loop (no ``vmap``, no
 ``jit``, no ``lax.scan``), and Adam a loop over the layers. It is slow and meant only for a few
-iterations on a small configuration (the tests compare it with :func:`.maml.train_chunk`).
+iterations on a small configuration (the tests compare it with ``maml.train_chunk``).
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def plain_train(params: dict[str, Any], alpha: float,
                 batches: Sequence[Sequence[tuple[Any, Any, Any, Any]]], lr: float = 1e-3,
                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
                 ) -> tuple[dict[str, Any], list[float]]:
-    """Adam on :func:`plain_meta_loss`, one iteration per entry of ``batches``.
+    """Adam on ``plain_meta_loss``, one iteration per entry of ``batches``.
 
-    ``params`` uses :mod:`.maml`'s names (``w1, b1, ..., w3, b3``) so that both start from the
+    ``params`` uses ``maml``'s names (``w1, b1, ..., w3, b3``) so that both start from the
     same point; returns the final parameters under the same names and the loss of each iteration
     (before its update).
     """

@@ -1,8 +1,8 @@
 """The whole sinusoid experiment: train every stage, record the predictions, then the statistics.
 
-Beyond the paper. :func:`run_experiment` trains (or resumes) every stage of
-:mod:`.sweep`, then computes the predictions of :mod:`.predict` from the trained networks alone and
-stamps them with the time, and only then reads the test losses (:mod:`.output`).
+Beyond the paper. ``run_experiment`` trains (or resumes) every stage of
+``sweep``, then computes the predictions of ``predict`` from the trained networks alone and
+stamps them with the time, and only then reads the test losses (``output``).
 """
 
 from __future__ import annotations
