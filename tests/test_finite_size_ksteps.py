@@ -162,7 +162,7 @@ def test_optima_through_the_table() -> None:
 
 
 def test_refusals() -> None:
-    with pytest.raises(ValueError, match="Sigma"):
+    with pytest.raises(ValueError, match="'finite-size-general'.*general covariances.*one step"):
         loss(0.1, 0.2, theory="finite-size", inner_steps=2, Sigma=np.eye(4),
              Sigma_w=np.eye(4) / 4, n_t=5, n_v=1, n_r=5, m=1, sigma=1.0)
     with pytest.raises(ValueError, match="spectrum"):
