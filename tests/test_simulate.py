@@ -364,7 +364,7 @@ _BAD = [
     (dict(m=True), "m"),
     (dict(alpha_t=float("nan")), "alpha_t"),
     (dict(alpha_r=[0.1, float("nan")]), "alpha_r"),
-    (dict(alpha_t=[0.1, 0.2, 0.3], alpha_r=[0.1, 0.2]), "alpha_t and alpha_r"),
+    (dict(alpha_t=[0.1, 0.2, 0.3], alpha_r=[0.1, 0.2]), "alpha_t .* and alpha_r .* must broadcast"),
     (dict(sigma=-1.0), "sigma"),
     (dict(nu=-0.1), "nu"),
     (dict(nu=None), "nu"),

@@ -49,7 +49,7 @@ import numpy as np
 
 from negmaml.numeric.chebyshev import evaluate_smooth
 from negmaml.numeric.validate import (
-    as_float_array,
+    broadcast_rates,
     check_nonnegative,
     check_positive_int,
     is_foreign_array,
@@ -331,14 +331,7 @@ def _target_side(alpha_r: np.ndarray, P: dict[str, Any]) -> tuple[np.ndarray, np
 
 
 def _grid(alpha_t: Any, alpha_r: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    at = as_float_array("alpha_t", alpha_t)
-    ar = as_float_array("alpha_r", alpha_r)
-    try:
-        shape = np.broadcast_shapes(at.shape, ar.shape)
-    except ValueError:
-        raise ValueError(f"alpha_t (shape {at.shape}) and alpha_r (shape {ar.shape}) must "
-                         "broadcast against each other") from None
-    return at, ar, shape
+    return broadcast_rates(alpha_t, alpha_r)
 
 
 def _dist2_on_grid(at: np.ndarray, P: dict[str, Any], deriv: bool) -> np.ndarray:

@@ -76,7 +76,12 @@ from negmaml.numeric.finite_size import (
     dist2_alpha_t_zero,
     single_task_traces,
 )
-from negmaml.numeric.validate import as_float_array, check_covariance, check_real
+from negmaml.numeric.validate import (
+    as_float_array,
+    broadcast_rates,
+    check_covariance,
+    check_real,
+)
 
 __all__ = [
     "GeneralFiniteSize",
@@ -425,14 +430,7 @@ def _isotropic_cached(a: np.ndarray, p: int, n_t: int, n_v: int, m: int
 
 
 def _grid(alpha_t: Any, alpha_r: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    at = as_float_array("alpha_t", alpha_t)
-    ar = as_float_array("alpha_r", alpha_r)
-    try:
-        shape = np.broadcast_shapes(at.shape, ar.shape)
-    except ValueError:
-        raise ValueError(f"alpha_t (shape {at.shape}) and alpha_r (shape {ar.shape}) must "
-                         "broadcast against each other") from None
-    return at, ar, shape
+    return broadcast_rates(alpha_t, alpha_r)
 
 
 def _out(x: np.ndarray) -> float | np.ndarray:

@@ -30,6 +30,7 @@ from negmaml.theories import PARAMETERS, Theory
 __all__ = [
     "RegimeError",
     "as_float_array",
+    "broadcast_rates",
     "check_bounded",
     "check_choice",
     "check_covariance",
@@ -283,3 +284,20 @@ def check_parameter(name: str, value: Any) -> Any:
     if kind == "real":
         return check_real(name, value, scalar=True)
     return value
+
+
+def broadcast_rates(alpha_t: Any, alpha_r: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """``alpha_t`` and ``alpha_r`` as float arrays, and the shape they broadcast to; ValueError
+    naming both shapes when they do not broadcast.
+
+    >>> broadcast_rates([0.1, 0.2], 0.3)[2]
+    (2,)
+    """
+    at = as_float_array("alpha_t", alpha_t)
+    ar = as_float_array("alpha_r", alpha_r)
+    try:
+        shape = np.broadcast_shapes(at.shape, ar.shape)
+    except ValueError:
+        raise ValueError(f"alpha_t (shape {at.shape}) and alpha_r (shape {ar.shape}) must "
+                         "broadcast against each other") from None
+    return at, ar, tuple(shape)

@@ -78,14 +78,7 @@ def _make_config(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r:
                  seed: Any, inner_steps: Any = 1, adapt_steps: Any = 1,
                  inputs: Any = "gaussian", df: Any = None) -> _Config:
     """Check every input at the boundary; ValueError names the parameter, value and valid range."""
-    at = _v.as_float_array("alpha_t", alpha_t)
-    ar = _v.as_float_array("alpha_r", alpha_r)
-    try:
-        shape = np.broadcast_shapes(at.shape, ar.shape)
-    except ValueError:
-        raise ValueError(
-            f"alpha_t and alpha_r must broadcast to one grid, got shapes {at.shape} and {ar.shape}"
-        ) from None
+    at, ar, shape = _v.broadcast_rates(alpha_t, alpha_r)
     p = _v.check_positive_int("p", p)
     n_t = _v.check_positive_int("n_t", n_t)
     n_v = _v.check_positive_int("n_v", n_v)
@@ -177,14 +170,7 @@ def _size_of(alpha_t: Any, alpha_r: Any, *, p: Any, n_t: Any, n_v: Any, n_r: Any
              nu: Any, runs: Any, test_tasks: Any, estimator: Any,
              common_random_numbers: Any) -> SimulationSize:
     """The sizes of a simulation, checked before anything of size ``p`` is allocated."""
-    at = _v.as_float_array("alpha_t", alpha_t)
-    ar = _v.as_float_array("alpha_r", alpha_r)
-    try:
-        shape = np.broadcast_shapes(at.shape, ar.shape)
-    except ValueError:
-        raise ValueError(
-            f"alpha_t and alpha_r must broadcast to one grid, got shapes {at.shape} and {ar.shape}"
-        ) from None
+    at, ar, shape = _v.broadcast_rates(alpha_t, alpha_r)
     return SimulationSize(
         p=_v.check_positive_int("p", p), n_t=_v.check_positive_int("n_t", n_t),
         n_v=_v.check_positive_int("n_v", n_v), n_r=_v.check_positive_int("n_r", n_r),
