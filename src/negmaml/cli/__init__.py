@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 
 from negmaml import __version__
+from negmaml.cli._errors import EXIT_USAGE, CLIError
+from negmaml.cli._guard import EXIT_INTERRUPTED, interrupted
 
 #: Modules of :mod:`negmaml.cli` that define subcommands, in the order ``--help`` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
@@ -28,11 +30,6 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "phase",
 )
 
-EXIT_USAGE = 2
-
-
-class CLIError(Exception):
-    """Bad input on the command line: reported as one line on stderr with exit status 2."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -93,8 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"negmaml {args.command}: error: {message}\n")
             return EXIT_USAGE
     except KeyboardInterrupt:
-        from negmaml.cli._guard import interrupted
-
         return interrupted(command)
 
 
@@ -106,8 +101,6 @@ def run() -> None:
     ``KeyboardInterrupt`` and end the process by SIGINT (status -2) after the one-line message.
     """
     import os
-
-    from negmaml.cli._guard import EXIT_INTERRUPTED, interrupted
 
     try:
         code = main()

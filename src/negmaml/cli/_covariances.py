@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.cli import CLIError
+from negmaml.cli._errors import CLIError
 
 __all__ = ["Covariances", "add_covariance_flags", "covariances", "size_names", "sizes_from"]
 

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from negmaml.cli import CLIError
+from negmaml.cli._errors import CLIError
 
 __all__ = ["EXIT_INTERRUPTED", "OutputPathError", "check_output_dir", "check_output_file",
            "interrupted"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.cli import CLIError
+from negmaml.cli._errors import CLIError
 from negmaml.numeric.validate import check_int, check_real
 from negmaml.theories import (
     NEAR_THRESHOLD_RATIO,

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from negmaml.cli import CLIError
+from negmaml.cli._errors import CLIError
 from negmaml.cli._guard import check_output_dir, check_output_file
 
 __all__ = ["register"]

@@ -20,7 +20,6 @@ import argparse
 import sys
 from typing import Any
 
-from negmaml.cli import CLIError
 from negmaml.cli._covariances import (
     Covariances,
     add_covariance_flags,
@@ -28,6 +27,7 @@ from negmaml.cli._covariances import (
     size_names,
     sizes_from,
 )
+from negmaml.cli._errors import CLIError
 from negmaml.cli._guard import check_output_file
 from negmaml.cli._params import (
     THEORY_FLAGS,

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.cli import CLIError
 from negmaml.cli._covariances import (
     Covariances,
     add_covariance_flags,
@@ -21,6 +20,7 @@ from negmaml.cli._covariances import (
     size_names,
     sizes_from,
 )
+from negmaml.cli._errors import CLIError
 from negmaml.cli._params import (
     THEORY_FLAGS,
     add_json_flag,
