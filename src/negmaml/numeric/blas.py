@@ -80,6 +80,20 @@ def single_threaded_blas() -> Iterator[None]:
     (the setting is per process, so they share it). Thread-safe and re-entrant: overlapping
     blocks, in one thread or several, share one limit, set by the first to enter and lifted by
     the last to leave. Does nothing where the library cannot be found.
+
+    Returns:
+        A context manager (a ``with`` block, yielding None).
+
+    Examples:
+        >>> from negmaml.numeric import blas
+        >>> before = [get() for get, _ in blas._blas_thread_controls()]
+        >>> with single_threaded_blas():
+        ...     with single_threaded_blas():  # nested blocks share one limit
+        ...         inside = [get() for get, _ in blas._blas_thread_controls()]
+        >>> all(n == 1 for n in inside)
+        True
+        >>> [get() for get, _ in blas._blas_thread_controls()] == before
+        True
     """
     global _depth, _saved
     with _lock:
@@ -99,7 +113,23 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 def with_single_threaded_blas(fn: F) -> F:
-    """Decorator: run ``fn`` under :func:`single_threaded_blas`."""
+    """Decorator: run ``fn`` under :func:`single_threaded_blas`.
+
+    Args:
+        fn: the function to wrap.
+
+    Returns:
+        A function with ``fn``'s signature and metadata (``functools.wraps``) that calls
+        ``fn`` inside a :func:`single_threaded_blas` block.
+
+    Examples:
+        >>> import numpy as np
+        >>> @with_single_threaded_blas
+        ... def gram(a):
+        ...     return a.T @ a
+        >>> gram(np.array([[1.0, 2.0]])).tolist(), gram.__name__
+        ([[1.0, 2.0], [2.0, 4.0]], 'gram')
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

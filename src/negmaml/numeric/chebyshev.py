@@ -48,13 +48,52 @@ def _clenshaw(c: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def evaluate_smooth(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *,
                     rtol: float = 1e-12, pointwise: bool = True) -> np.ndarray:
-    """``fn(x)`` for a sorted 1-D ``x`` of distinct values, through certified interpolation.
+    r"""``fn(x)`` at many sorted points, through certified piecewise Chebyshev interpolation.
 
-    ``fn`` maps a 1-D float array to a 1-D float array (vectorised, smooth on
-    ``[x[0], x[-1]]``). Returns ``fn(x)`` to relative accuracy ``rtol`` (checked; falls back
-    to ``fn(x)`` itself when a check fails or the function needs too many pieces).
-    ``pointwise=False`` (functions that change sign, e.g. derivatives): the error is measured
-    relative to the largest ``|fn|`` at the check points instead.
+    .. math::
+
+        f(x) \approx \sum_{k=0}^{32} c_k^{(j)}\, T_k\!\Big(\frac{2x - a_j - b_j}{b_j - a_j}\Big),
+        \qquad x \in [a_j, b_j]
+
+    where :math:`f` is ``fn``, :math:`x` is ``x``, :math:`T_k` are the Chebyshev polynomials
+    and :math:`[a_j, b_j]` the pieces of ``[x[0], x[-1]]``.
+
+    The function is sampled at the 33 Chebyshev-Lobatto points of each piece; a piece whose
+    last four coefficients exceed ``rtol/10`` of its largest value is halved, until every piece
+    is resolved. The series are summed by Clenshaw's recurrence, then *checked* against
+    ``fn`` itself at 64 points spread over ``x``. Where a check misses ``rtol``, where ``fn``
+    gives a non-finite value at a node, or where more pieces than ``x.size / 132`` (at most
+    8192) would be needed, ``fn(x)`` is returned instead: the result never differs from the
+    direct evaluation by more than ``rtol`` at the checked points (which hold the direct
+    values) and by the certified interpolation error elsewhere.
+
+    Args:
+        fn: a vectorised function mapping a 1-D float array to a 1-D float array of the same
+            length, smooth on ``[x[0], x[-1]]``.
+        x: sorted 1-D float array of distinct points.
+        rtol: the relative accuracy asked for.
+        pointwise: measure the error relative to ``|fn|`` at each check point (True), or
+            relative to the largest ``|fn|`` over the check points (False: for functions that
+            change sign, such as derivatives).
+
+    Returns:
+        A float array shaped like ``x``: ``fn(x)`` to relative accuracy ``rtol``.
+
+    Examples:
+        >>> x = np.linspace(0.0, 1.0, 1000)
+        >>> sizes = []
+        >>> def f(t):
+        ...     sizes.append(t.size)
+        ...     return np.exp(t)
+        >>> y = evaluate_smooth(f, x)
+        >>> sizes, bool(np.all(np.abs(y - np.exp(x)) <= 1e-12 * np.exp(x)))
+        ([33, 64], True)
+
+    References:
+        L. N. Trefethen, *Approximation Theory and Approximation Practice*, SIAM (2013),
+        Chapters 2-4 (Chebyshev points, series and their convergence); C. W. Clenshaw, "A note
+        on the summation of Chebyshev series", *Math. Tables Aids Comput.* 9(51), 118-120
+        (1955).
     """
     lo, hi = float(x[0]), float(x[-1])
     if hi <= lo:
