@@ -160,27 +160,40 @@ class Estimate:
 
 def check_fits(what: str, nbytes: float, seconds: float = 0.0, *, detail: str = "",
                hint: str = "") -> Estimate:
-    """The :class:`Estimate` of a job of ``nbytes`` bytes and ``seconds`` seconds, or
-    :class:`ResourceError` (one line naming the estimate and the limit) where it cannot fit in
-    :data:`MEMORY_FRACTION` of the memory available (:func:`available_memory`).
+    """The :class:`Estimate` of a job, or :class:`ResourceError` where it cannot fit in memory.
 
-    ``detail`` says where the bytes come from (``"for 10^9 rows"``); ``hint`` what to reduce.
+    The job may use :data:`MEMORY_FRACTION` of the memory available (:func:`available_memory`).
     Nothing is allocated: callers compute ``nbytes`` from sizes before any work.
 
-    >>> import os
-    >>> os.environ["NEGMAML_MEMORY_LIMIT"] = "1e9"
-    >>> import re
-    >>> try:
-    ...     check_fits("this job", 2e9, detail="for 10^8 rows", hint="reduce the grid")
-    ... except ResourceError as exc:
-    ...     print(*re.split(r"[,;] ", str(exc)), sep="\\n")
-    this job needs about 1.9 GB of memory (for 10^8 rows)
-    more than fits in the 953.7 MB available (NEGMAML_MEMORY_LIMIT
-    a job may use 90%)
-    reduce the grid
-    >>> check_fits("this job", 1e6, 120.0).describe()
-    'about 976.6 KB of memory and 2 min (rough estimate)'
-    >>> del os.environ["NEGMAML_MEMORY_LIMIT"]
+    Args:
+        what: the job, as the refusal names it (``"this phase diagram"``).
+        nbytes: estimated peak memory, in bytes.
+        seconds: estimated wall-clock seconds.
+        detail: where the bytes come from (``"for 10^9 rows"``), added to the message.
+        hint: what to reduce, added to the message.
+
+    Returns:
+        An :class:`Estimate` (``bytes``, ``seconds``, ``limit``, ``limit_source``).
+
+    Raises:
+        ResourceError: one line naming the estimate and the limit, where ``nbytes`` exceeds
+            the usable memory.
+
+    Examples:
+        >>> import os
+        >>> os.environ["NEGMAML_MEMORY_LIMIT"] = "1e9"
+        >>> import re
+        >>> try:
+        ...     check_fits("this job", 2e9, detail="for 10^8 rows", hint="reduce the grid")
+        ... except ResourceError as exc:
+        ...     print(*re.split(r"[,;] ", str(exc)), sep="\\n")
+        this job needs about 1.9 GB of memory (for 10^8 rows)
+        more than fits in the 953.7 MB available (NEGMAML_MEMORY_LIMIT
+        a job may use 90%)
+        reduce the grid
+        >>> check_fits("this job", 1e6, 120.0).describe()
+        'about 976.6 KB of memory and 2 min (rough estimate)'
+        >>> del os.environ["NEGMAML_MEMORY_LIMIT"]
     """
     limit, source = available_memory()
     nbytes = float(nbytes)
@@ -195,7 +208,18 @@ def check_fits(what: str, nbytes: float, seconds: float = 0.0, *, detail: str = 
 
 
 def format_bytes(n: float) -> str:
-    """``1.5 GB``, ``20 MB``, ``3.1 TB`` (powers of 1024)."""
+    """A number of bytes in words, in powers of 1024.
+
+    Args:
+        n: the number of bytes.
+
+    Returns:
+        A string such as ``512 B``, ``20.0 MB`` or ``1.5 GB`` (up to ``PB``).
+
+    Examples:
+        >>> format_bytes(512), format_bytes(20 * 2**20), format_bytes(1.5 * 2**30)
+        ('512 B', '20.0 MB', '1.5 GB')
+    """
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if abs(n) < 1024 or unit == "PB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -204,7 +228,20 @@ def format_bytes(n: float) -> str:
 
 
 def format_seconds(s: float) -> str:
-    """``0.4 s``, ``12 min``, ``3.4 h``, ``5.1 days``, ``3e+04 years``."""
+    """A duration in words, in the largest unit that keeps it readable.
+
+    Args:
+        s: the duration in seconds.
+
+    Returns:
+        A string such as ``0.4 s``, ``12 min``, ``3.4 h``, ``5.1 days`` or ``3.17e+04 years``.
+
+    Examples:
+        >>> format_seconds(0.4), format_seconds(720), format_seconds(3.4 * 3600)
+        ('0.4 s', '12 min', '3.4 h')
+        >>> format_seconds(1e12)
+        '3.17e+04 years'
+    """
     if s < 60:
         return f"{s:.1f} s"
     if s < 3600:
@@ -241,11 +278,22 @@ def _cgroup_available() -> int | None:
 
 
 def available_memory() -> tuple[int | None, str]:
-    """(bytes the machine can still give this process, where that number comes from).
+    """Bytes the machine can still give this process, and where that number comes from.
 
     ``MemAvailable`` of ``/proc/meminfo`` (Linux), lowered to a cgroup's remaining limit where
     one is set; else the physical memory (``sysconf``); else ``(None, "unknown")``, and nothing
     is refused. ``NEGMAML_MEMORY_LIMIT`` (bytes) overrides all of these.
+
+    Returns:
+        ``(bytes, source)``: the bytes available (None where unknown) and a phrase naming the
+        source, used in refusals.
+
+    Examples:
+        >>> import os
+        >>> os.environ["NEGMAML_MEMORY_LIMIT"] = "4e9"
+        >>> available_memory()
+        (4000000000, 'NEGMAML_MEMORY_LIMIT')
+        >>> del os.environ["NEGMAML_MEMORY_LIMIT"]
     """
     override = os.environ.get("NEGMAML_MEMORY_LIMIT")
     if override:
@@ -267,7 +315,15 @@ def available_memory() -> tuple[int | None, str]:
 
 
 def default_workers() -> int:
-    """Cores this process may use."""
+    """Cores this process may use (its CPU affinity where the platform has one).
+
+    Returns:
+        The number of cores, at least 1.
+
+    Examples:
+        >>> default_workers() >= 1
+        True
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -276,12 +332,40 @@ def default_workers() -> int:
 
 def plan_simulation(size: SimulationSize, *, workers: int | None, chunk: int | None,
                     show_progress: bool) -> Plan:
-    """Threads and batch size for ``size``; :class:`ResourceError` if it cannot fit in memory.
+    """Threads and batch size for a simulation; :class:`ResourceError` if it cannot fit.
 
     ``workers``/``chunk`` given by the caller are kept (a plan that then does not fit is
     refused); otherwise every core is used for jobs estimated at over
     :data:`PARALLEL_SECONDS`, and batches are bounded by :data:`FLOAT_BUDGET` floats per array
-    and, where memory is short, by the memory available.
+    and, where memory is short, by the memory available. The memory model is the module's:
+    the fixed inputs and results plus, per worker, :data:`WORKING_SET_FACTOR` times the floats
+    of a batch's working arrays.
+
+    Args:
+        size: the sizes of the simulation (:class:`SimulationSize`).
+        workers: threads, or None to choose.
+        chunk: runs per batch, or None to choose.
+        show_progress: a progress bar will be drawn (batches then cover at most 1/20 of the
+            runs, so that it moves).
+
+    Returns:
+        A :class:`Plan` (``workers``, ``chunk``, ``bytes``, ``seconds``, ``limit``,
+        ``limit_source``).
+
+    Raises:
+        ResourceError: where even one run at a time, or the caller's ``workers``/``chunk``,
+            would not fit in :data:`MEMORY_FRACTION` of the memory available.
+
+    Examples:
+        >>> import os
+        >>> os.environ["NEGMAML_MEMORY_LIMIT"] = "4e9"
+        >>> size = SimulationSize(p=60, n_t=30, n_v=2, n_r=20, m=3, runs=1000, test_tasks=100,
+        ...                       grid_points=5, train_rates=5, estimator="exact",
+        ...                       isotropic=True, crn=True)
+        >>> plan = plan_simulation(size, workers=2, chunk=50, show_progress=False)
+        >>> plan.workers, plan.chunk, format_bytes(plan.bytes)
+        (2, 50, '20.7 MB')
+        >>> del os.environ["NEGMAML_MEMORY_LIMIT"]
     """
     single = size.single_core_seconds()
     n_workers = workers if workers is not None else (
