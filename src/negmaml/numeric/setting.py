@@ -108,7 +108,29 @@ class Setting:
 
     @classmethod
     def from_params(cls, *, init_dist2: float | None = None, **params: Any) -> Setting:
-        """A setting from the theory functions' keywords (``init_dist2`` instead of w0/omega0)."""
+        """A setting from the theory functions' keywords (``init_dist2`` instead of w0/omega0).
+
+        A distance ``init_dist2 = |omega0 - w0|^2`` is realised as ``omega0 = 0`` and every
+        coordinate of ``w0`` equal to ``sqrt(init_dist2 / p)`` (the command line's convention).
+
+        Args:
+            init_dist2: ``|omega0 - w0|^2`` (>= 0), or None to take ``w0``/``omega0`` (or
+                their defaults) from ``params``.
+            **params: the other fields of :class:`Setting` (``p``, ``n_t`` ...).
+
+        Returns:
+            A validated :class:`Setting`.
+
+        Raises:
+            ValueError: for ``init_dist2`` together with ``w0`` or ``omega0``, a negative
+                distance, or any invalid field (as the constructor).
+
+        Examples:
+            >>> s = Setting.from_params(init_dist2=0.6, p=60, n_t=30, n_v=2, n_r=20, m=3,
+            ...                         sigma=1.0, nu=0.5)
+            >>> s.w0, s.omega0, round(s.init_dist2, 12)
+            (0.1, 0.0, 0.6)
+        """
         if init_dist2 is not None:
             if "w0" in params or "omega0" in params:
                 raise ValueError("give init_dist2 or w0/omega0, not both")
@@ -138,7 +160,30 @@ class Setting:
         return auto_theory(self.general, self.p, self.n_v, self.m)
 
     def theory_params(self, theory: str | None = None) -> dict[str, Any]:
-        """The keywords of ``theory``'s functions (default: :attr:`theory`) for this setting."""
+        """The keywords of ``theory``'s functions for this setting.
+
+        Args:
+            theory: a name of the theory table (:mod:`negmaml.theories`), or None for
+                :attr:`theory`, the one that applies.
+
+        Returns:
+            A dict holding exactly the parameters of that theory's row (``init_dist2`` for
+            Theorem 1, ``Sigma``, ``Sigma_w`` and ``F`` for Theorem 3 ...).
+
+        Raises:
+            ValueError: where the theory needs covariances and the setting has isotropic tasks,
+                or the reverse; at ``p = n_v m`` when ``theory`` is None.
+
+        Examples:
+            >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+            >>> s.theory_params()  # doctest: +NORMALIZE_WHITESPACE
+            {'p': 60, 'n_t': 30, 'n_v': 2, 'n_r': 20, 'm': 3, 'sigma': 1.0, 'nu': 0.5,
+             'init_dist2': 0.0}
+            >>> s.theory_params("general")
+            Traceback (most recent call last):
+            ...
+            ValueError: theory 'general' (Theorem 3, Eq. 14) needs Sigma and Sigma_w; ...
+        """
         row = get_theory(self.theory if theory is None else theory)
         values = {"p": self.p, "n_t": self.n_t, "n_v": self.n_v, "n_r": self.n_r, "m": self.m,
                   "sigma": self.sigma, "nu": self.nu, "init_dist2": self.init_dist2,
@@ -153,8 +198,21 @@ class Setting:
         return {k: values[k] for k in row.parameters}
 
     def simulate_params(self) -> dict[str, Any]:
-        """The keywords of :func:`negmaml.numeric.simulate` for this problem (the steps are
-        :attr:`inner_steps` and :attr:`adapt_steps`, which ``simulate(..., setting)`` reads)."""
+        """The keywords of :func:`negmaml.numeric.simulate` for this problem.
+
+        The steps are not among them: they are :attr:`inner_steps` and :attr:`adapt_steps`,
+        which ``simulate(..., setting)`` reads.
+
+        Returns:
+            A dict with ``p``, ``n_t``, ``n_v``, ``n_r``, ``m``, ``sigma``, ``w0``, ``omega0``
+            and ``nu`` (isotropic tasks) or ``Sigma`` and ``Sigma_w`` (general covariances).
+
+        Examples:
+            >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5, w0=0.1)
+            >>> s.simulate_params()  # doctest: +NORMALIZE_WHITESPACE
+            {'p': 60, 'n_t': 30, 'n_v': 2, 'n_r': 20, 'm': 3, 'sigma': 1.0, 'w0': 0.1,
+             'omega0': 0.0, 'nu': 0.5}
+        """
         out = {"p": self.p, "n_t": self.n_t, "n_v": self.n_v, "n_r": self.n_r, "m": self.m,
                "sigma": self.sigma, "w0": self.w0, "omega0": self.omega0}
         if self.general:
@@ -164,7 +222,21 @@ class Setting:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain values (lists for arrays) for JSON records."""
+        """Plain values (lists for arrays) for JSON records.
+
+        The covariance matrices are not written out (``covariances`` says whether they were
+        given); ``init_dist2`` is added.
+
+        Returns:
+            A dict of ``p``, ``n_t``, ``n_v``, ``n_r``, ``m``, ``sigma``, ``nu``, ``w0``,
+            ``omega0``, ``init_dist2``, ``covariances``, ``inner_steps`` and ``adapt_steps``.
+
+        Examples:
+            >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+            >>> d = s.as_dict()
+            >>> d["init_dist2"], d["covariances"], d["inner_steps"]
+            (0.0, False, 1)
+        """
         def plain(x: Any) -> Any:
             return x.tolist() if isinstance(x, np.ndarray) else x
 
