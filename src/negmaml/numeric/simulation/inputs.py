@@ -44,19 +44,63 @@ _TARGET_STREAM = 1
 
 
 def check_inputs(inputs: Any) -> str:
-    """One of :data:`INPUTS`."""
+    """One of :data:`INPUTS`, the input distributions the simulator samples.
+
+    Args:
+        inputs: the name to check.
+
+    Returns:
+        ``inputs``.
+
+    Raises:
+        ValueError: naming the choices, for any other value.
+
+    Examples:
+        >>> check_inputs("student")
+        'student'
+    """
     return _v.check_choice("inputs", inputs, INPUTS)
 
 
 def fourth_moment_coefficients(inputs: str, df: Any = None) -> tuple[Any, Any]:
-    """``(c3, c1)`` with ``F = c3 Sigma^3 + c1 Sigma Tr Sigma^2`` for diagonal ``Sigma``.
+    r"""The coefficients of Theorem 3's fourth-moment matrix for each input law.
 
-    gaussian ``(2, 1)``; student ``(mu_4 - 1, 1)`` with ``mu_4 = 3 + 6/(df - 4)``; elliptical
-    ``(2 kappa, kappa)`` with ``kappa = (df - 2)/(df - 4)``; ``df = inf`` is Gaussian. Derived
-    in the module docstring (beyond the paper; the Gaussian case is the paper's, below Eq. 111).
+    .. math::
 
-    >>> fourth_moment_coefficients("gaussian")
-    (2.0, 1.0)
+        F = \mathbb{E}\big[(x^T\Sigma x)\, x x^T\big] = c_3\, \Sigma^3 + c_1\, \Sigma
+            \operatorname{Tr}\Sigma^2,\qquad
+        (c_3, c_1) = \begin{cases} (2,\ 1) & \text{gaussian}\\
+            (\mu_4 - 1,\ 1),\ \mu_4 = 3 + \frac{6}{\nu - 4} & \text{student}\\
+            (2\kappa,\ \kappa),\ \kappa = \frac{\nu - 2}{\nu - 4} & \text{elliptical}
+            \end{cases}
+
+    where :math:`\nu` is ``df`` and the law is ``inputs``, for diagonal :math:`\Sigma`
+    (the student law's coordinates are independent in :math:`\Sigma`'s eigenbasis);
+    ``df = inf`` is Gaussian. Derived in the module docstring (beyond the paper; the Gaussian
+    case is the paper's, below Eq. 111).
+
+    Args:
+        inputs: ``"gaussian"``, ``"student"`` or ``"elliptical"``.
+        df: degrees of freedom ``> 4`` (a number or an array; ``inf`` allowed), default 10;
+            ignored for ``"gaussian"``.
+
+    Returns:
+        ``(c3, c1)``: floats for ``"gaussian"``, else NumPy values shaped like ``df``.
+
+    Raises:
+        ValueError: for an unknown law or ``df <= 4``.
+
+    Examples:
+        >>> fourth_moment_coefficients("gaussian")
+        (2.0, 1.0)
+        >>> [float(c) for c in fourth_moment_coefficients("student", 10.0)]
+        [3.0, 1.0]
+        >>> [c.tolist() for c in fourth_moment_coefficients("elliptical", [6.0, float("inf")])]
+        [[4.0, 2.0], [2.0, 1.0]]
+
+    References:
+        Bernacchia (2021), Section 5.3 and Eq. 111 (``F``; the Gaussian value below it, by
+        Isserlis' theorem). The non-Gaussian laws are beyond the paper.
     """
     check_inputs(inputs)
     if inputs == "gaussian":
@@ -71,12 +115,38 @@ def fourth_moment_coefficients(inputs: str, df: Any = None) -> tuple[Any, Any]:
 
 
 def fourth_moment(lam: Any, inputs: str = "gaussian", df: Any = None) -> np.ndarray:
-    """Diagonal of Theorem 3's ``F = E[(x^T Sigma x) x x^T]`` (Eq. 111) for ``Sigma = diag(lam)``.
+    r"""Diagonal of Theorem 3's fourth-moment matrix for ``Sigma = diag(lam)``.
 
-    See :func:`fourth_moment_coefficients` and the module docstring for the derivation.
+    .. math::
 
-    >>> fourth_moment([1.0, 1.0], "gaussian").tolist()
-    [4.0, 4.0]
+        F_{kk} = \mathbb{E}\big[(x^T\Sigma x)\, x_k^2\big]
+               = c_3\, \lambda_k^3 + c_1\, \lambda_k \sum_j \lambda_j^2
+
+    where :math:`\lambda_k` is ``lam[k]`` and :math:`(c_3, c_1)` are
+    :func:`fourth_moment_coefficients` of ``inputs`` and ``df`` (the derivation is in the module
+    docstring). ``F`` is diagonal for these laws and diagonal ``Sigma``.
+
+    Args:
+        lam: the eigenvalues of ``Sigma`` (>= 0), shape ``(..., p)``.
+        inputs: ``"gaussian"``, ``"student"`` or ``"elliptical"``.
+        df: degrees of freedom ``> 4``, default 10; ignored for ``"gaussian"``.
+
+    Returns:
+        The diagonal of ``F``, shaped like ``lam`` (broadcast with ``df``).
+
+    Raises:
+        ValueError: for negative eigenvalues, an unknown law or ``df <= 4``.
+
+    Examples:
+        >>> fourth_moment([1.0, 1.0], "gaussian").tolist()
+        [4.0, 4.0]
+        >>> fourth_moment([1.0, 2.0], "student", 10.0).tolist()
+        [8.0, 34.0]
+
+    References:
+        Bernacchia (2021), Section 5.3 and Eq. 111 (``F``; the Gaussian
+        ``F = 2 Sigma^3 + Sigma Tr Sigma^2`` below it). The non-Gaussian laws are beyond the
+        paper.
     """
     lam = _v.check_bounded("Sigma eigenvalues", lam, lo=0.0)
     c3, c1 = fourth_moment_coefficients(inputs, df)
@@ -86,12 +156,44 @@ def fourth_moment(lam: Any, inputs: str = "gaussian", df: Any = None) -> np.ndar
 
 def sample_inputs(lam: Any, inputs: str, n: int, rng: np.random.Generator,
                   df: float | None = None) -> np.ndarray:
-    """``n`` input vectors of the given distribution with ``E x x^T = diag(lam)``, shape (n, p).
+    r"""``n`` input vectors of the given law with ``E x x^T = diag(lam)``, shape ``(n, p)``.
 
-    The generators of the module docstring; ``df = inf`` gives Gaussian inputs.
+    .. math::
 
-    >>> sample_inputs([1.0, 4.0], "student", 3, np.random.default_rng(0), df=9.0).shape
-    (3, 2)
+        x = \Lambda^{1/2} g \ \ \text{(gaussian)},\qquad
+        x_k = \sqrt{\lambda_k}\,\sqrt{\tfrac{\nu - 2}{\nu}}\; t_{\nu,k} \ \ \text{(student)},
+        \qquad
+        x = \sqrt{\tfrac{\nu - 2}{\chi^2_\nu}}\; \Lambda^{1/2} g \ \ \text{(elliptical)}
+
+    where :math:`\Lambda = \operatorname{diag}(\lambda)`, :math:`\lambda_k` is ``lam[k]``,
+    :math:`\nu` is ``df``, :math:`g \sim N(0, I_p)`, :math:`t_{\nu,k}` are independent Student
+    t variables and :math:`\chi^2_\nu` is independent of :math:`g`. Each law has unit-variance
+    coordinates before scaling; its fourth moment is :func:`fourth_moment`. ``df = inf`` gives
+    Gaussian inputs.
+
+    Args:
+        lam: the eigenvalues of ``Sigma`` (>= 0), length ``p``.
+        inputs: ``"gaussian"``, ``"student"`` or ``"elliptical"``.
+        n: the number of vectors.
+        rng: the NumPy generator to draw from.
+        df: degrees of freedom ``> 4`` (default 10); ignored for ``"gaussian"``.
+
+    Returns:
+        A float array of shape ``(n, p)``, one input vector per row.
+
+    Raises:
+        ValueError: for negative eigenvalues, an unknown law or ``df <= 4``.
+
+    Examples:
+        >>> x = sample_inputs([1.0, 4.0], "student", 100000, np.random.default_rng(0), df=9.0)
+        >>> x.shape, x.var(axis=0).round(1).tolist()
+        ((100000, 2), [1.0, 4.0])
+
+    References:
+        Bernacchia (2021), Section 5.3 and Eqs. 109-111 (inputs of covariance ``Sigma`` and any
+        law); S. Kotz and S. Nadarajah, *Multivariate t Distributions and Their Applications*,
+        Cambridge University Press (2004), Chapter 1 (the multivariate t as a Gaussian over an
+        independent chi). The non-Gaussian laws are beyond the paper.
     """
     lam = _v.check_bounded("Sigma eigenvalues", lam, lo=0.0)
     check_inputs(inputs)

@@ -18,18 +18,54 @@ def naive_simulate(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_
                    w0: Any = 0.0, omega0: Any = 0.0, runs: int = 100, test_tasks: int = 100,
                    test_points: int = 50, seed: int = 0, inner_steps: int = 1,
                    adapt_steps: int = 1) -> SimulationResult:
-    """The paper's protocol as a plain per-run loop: the reference implementation.
+    r"""The paper's protocol as a plain per-run loop: the reference implementation.
+
+    .. math::
+
+        \omega^\star = \omega_0 + B^{+}(\gamma - B\omega_0),\qquad
+        \theta^\star = \Big(I - \tfrac{\alpha_r}{n_r} X^{rT} X^r\Big)\omega^\star
+            + \tfrac{\alpha_r}{n_r} X^{rT} y^r,\qquad
+        L^{test} = \tfrac{1}{2 n_s} |y^s - X^s\theta^\star|^2
+
+    where :math:`\alpha_t` is ``alpha_t`` (inside :math:`B` and :math:`\gamma`, Eqs. 66-68),
+    :math:`\alpha_r` is ``alpha_r``, :math:`n_s` is ``test_points``, :math:`\omega_0` is
+    ``omega0`` and :math:`B^+` is ``numpy.linalg.pinv(B)``.
 
     Written straight from Eqs. 18-27 and 69/83 with whole data matrices and
     ``numpy.linalg.pinv``; slow on purpose, used as the oracle of the tests and the baseline of
     ``benchmarks/bench_simulate.py``. Per run, the ``m`` training tasks are drawn once and
     reused for every grid point (common random numbers on the training side); target tasks are
     drawn afresh for every grid point. Run ``r`` uses ``default_rng(SeedSequence([seed, r]))``,
-    independent of :func:`simulate`'s streams. Arguments as in :func:`simulate`.
+    independent of :func:`simulate`'s streams.
 
     ``inner_steps``/``adapt_steps`` > 1 (beyond the paper): ``B_i = X_v A^K`` with
     ``numpy.linalg.matrix_power``, ``gamma_i`` from K literal gradient steps from zero, and
     K_r literal gradient steps at meta-test.
+
+    Args:
+        alpha_t, alpha_r: training and adaptation learning rates; broadcast to the grid.
+        p, n_t, n_v, n_r, m: dimension, training/validation/target points per task, tasks.
+        sigma: label noise (Eq. 29).
+        nu: task variability (Eq. 30); exclusive with ``Sigma``.
+        Sigma, Sigma_w: input and task covariances (Eqs. 109-110).
+        w0, omega0: task mean and outer-loop initial condition (scalars or length ``p``).
+        runs: number of runs (>= 2).
+        test_tasks, test_points: target tasks per run and test points per target task.
+        seed: non-negative integer seed.
+        inner_steps, adapt_steps: ``K`` and ``K_r`` gradient steps (default 1, the paper's).
+
+    Returns:
+        A :class:`SimulationResult` with ``params["estimator"] == "naive"``.
+
+    Examples:
+        >>> res = naive_simulate([0.0, 0.5], 0.2, p=10, n_t=5, n_v=2, n_r=5, m=2, sigma=0.5,
+        ...                      nu=0.5, runs=4, test_tasks=10, test_points=10)
+        >>> res.per_run.shape, res.params["estimator"]
+        ((4, 2), 'naive')
+
+    References:
+        Bernacchia (2021), Section 3 (Eqs. 1-3), Section 4 and Appendix 7.1 (Eqs. 18-30),
+        Appendix 7.3 (Eqs. 66-69, 83) and 7.4 (Eqs. 109-110).
     """
     cfg = _make_config(alpha_t, alpha_r, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu,
                        Sigma=Sigma, Sigma_w=Sigma_w, w0=w0, omega0=omega0, runs=runs,

@@ -55,10 +55,36 @@ class SimulationResult:
         return int(self.per_run.shape[0])
 
     def stderr_of_difference(self, a: int | tuple[int, ...], b: int | tuple[int, ...]) -> float:
-        """Standard error of ``mean[a] - mean[b]`` from the paired per-run differences.
+        r"""Standard error of ``mean[a] - mean[b]`` from the paired per-run differences.
 
-        With common random numbers the two points share their training draws, their errors are
-        positively correlated and this is much smaller than ``hypot(stderr[a], stderr[b])``.
+        .. math::
+
+            \operatorname{se}(\bar L_a - \bar L_b) = \sqrt{\frac{1}{R(R-1)} \sum_{r=1}^{R}
+            \big(d_r - \bar d\big)^2},\qquad d_r = L_{r,a} - L_{r,b}
+
+        where :math:`L_{r,a}` is ``per_run[r][a]``, :math:`a` and :math:`b` are ``a`` and
+        ``b``, and :math:`R` is :attr:`runs`. With common random numbers the two points share
+        their training draws, their errors are positively correlated and this is much smaller
+        than ``hypot(stderr[a], stderr[b])``.
+
+        Args:
+            a, b: indices of two grid points (an int, or a tuple for a grid of several
+                dimensions).
+
+        Returns:
+            The standard error, a float.
+
+        Examples:
+            >>> from negmaml.numeric import simulate
+            >>> res = simulate([-0.5, 0.0], 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
+            ...                nu=0.5, runs=400, estimator="exact")
+            >>> paired = res.stderr_of_difference(0, 1)
+            >>> bool(paired < 0.8 * np.hypot(res.stderr[0], res.stderr[1]))
+            True
+
+        References:
+            A. M. Law, *Simulation Modeling and Analysis*, 5th ed., McGraw-Hill (2015), Chapter
+            11 (variance reduction by common random numbers).
         """
         ia = a if isinstance(a, tuple) else (a,)
         ib = b if isinstance(b, tuple) else (b,)

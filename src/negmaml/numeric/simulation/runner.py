@@ -145,6 +145,13 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
             + \tfrac{\alpha_r}{n_r} X^{rT} y^r,
         \qquad L^{test} = \tfrac{1}{2 n_s} |y^s - X^s\theta^\star|^2            \quad (23{-}26)
 
+    where :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`n_t, n_v,
+    n_r, m` are ``n_t``, ``n_v``, ``n_r``, ``m``, :math:`n_s` is ``test_points``, :math:`\omega_0`
+    is ``omega0``; :math:`X^{t(i)}, y^{t(i)}` are task ``i``'s training data (its validation
+    data, of ``n_v`` points, make up :math:`\gamma` and :math:`B`, Eqs. 66-68), and
+    :math:`X^r, y^r` and :math:`X^s, y^s` a target task's adaptation and test data. The
+    returned mean estimates the average test loss :math:`\bar L^{test}` of Eq. 27.
+
     ``B^+`` is the Moore-Penrose pseudo-inverse: for ``p > n_v m`` this is Eq. 69, the
     minimum-norm solution reached from ``omega0`` (gradient descent from ``omega0`` converges
     to it); for ``p < n_v m`` it is the least-squares solution (Eq. 83), independent of
@@ -264,16 +271,24 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
     Returns:
         A :class:`SimulationResult`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> res = simulate(np.linspace(-1.5, 1.0, 5), 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
         ...                sigma=1.0, nu=0.5, runs=200, estimator="exact")
         >>> res.mean.shape, res.per_run.shape
         ((5,), (200, 5))
 
+        The same problem from a :class:`~negmaml.numeric.Setting`:
+
+        >>> from negmaml.numeric import Setting
+        >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+        >>> simulate(0.0, 0.2, s, runs=400, estimator="exact", seed=0)
+        SimulationResult(shape=(), runs=400, estimator='exact', mean±stderr=[0.7084±0.0017])
+
     References:
-        A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Sections 3-4,
-        Appendix 7.1 (Eqs. 18-27), 7.3 (Eqs. 59-69, 83), 7.4 (Eqs. 109-131).
+        A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Section 3 (MAML,
+        Eqs. 1-3), Section 4 and Appendix 7.1 (the protocol and the data, Eqs. 18-30), 7.3
+        (the outer loop's solution, Eqs. 59-69, 83), 7.4 (general covariances, Eqs. 109-131).
     """
     problem = dict(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, nu=nu, Sigma=Sigma,
                    Sigma_w=Sigma_w, w0=w0, omega0=omega0)
@@ -352,14 +367,31 @@ def estimate_resources(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int
                        progress: bool = False, **_: Any) -> Plan:
     """How :func:`simulate` would run these arguments: threads, batch size, memory and time.
 
-    Takes :func:`simulate`'s arguments (the ones that do not change the cost are ignored) and
-    returns a :class:`~negmaml.numeric.resources.Plan` (``workers``, ``chunk``, ``bytes``,
-    ``seconds``, ``limit``; :meth:`~negmaml.numeric.resources.Plan.describe` for one line).
-    Raises :class:`~negmaml.numeric.resources.ResourceError` where the job cannot fit in the
-    memory available (see :mod:`negmaml.numeric.resources`). Nothing of size ``p`` is
-    allocated.
+    Takes :func:`simulate`'s arguments (those that do not change the cost are ignored).
+    Nothing of size ``p`` is allocated; the memory and time models are those of
+    :mod:`negmaml.numeric.resources`.
 
-    Example:
+    Args:
+        alpha_t, alpha_r: the learning-rate grid, as for :func:`simulate` (its size and the
+            number of distinct ``alpha_t`` count).
+        p, n_t, n_v, n_r, m: dimension, points per task and tasks.
+        nu: task variability; None stands for general covariances (their larger working set).
+        runs, test_tasks: runs, and target tasks per run.
+        estimator: ``"paper"`` or ``"exact"``.
+        common_random_numbers: one job stream for the whole grid (True) or one per point.
+        workers, chunk_size: threads and runs per batch, or None to choose.
+        progress: a progress bar will be drawn (smaller batches).
+        **_: :func:`simulate`'s other arguments, ignored.
+
+    Returns:
+        A :class:`~negmaml.numeric.resources.Plan` (``workers``, ``chunk``, ``bytes``,
+        ``seconds``, ``limit``; :meth:`~negmaml.numeric.resources.Plan.describe` for one line).
+
+    Raises:
+        ResourceError: (:class:`~negmaml.numeric.resources.ResourceError`) where the job cannot
+            fit in the memory available.
+
+    Examples:
         >>> plan = estimate_resources(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, nu=0.5,
         ...                           runs=1000)
         >>> plan.bytes < 2**30
