@@ -77,7 +77,7 @@ class SimulationResult:
         Examples:
             >>> from negmaml.numeric import simulate
             >>> res = simulate([-0.5, 0.0], 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
-            ...                nu=0.5, runs=400, estimator="exact")
+            ...                nu=0.5, runs=200, estimator="exact")
             >>> paired = res.stderr_of_difference(0, 1)
             >>> bool(paired < 0.8 * np.hypot(res.stderr[0], res.stderr[1]))
             True

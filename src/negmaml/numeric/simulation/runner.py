@@ -282,8 +282,8 @@ def simulate(alpha_t: Any, alpha_r: Any, setting: Setting | None = None, *,
 
         >>> from negmaml.numeric import Setting
         >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
-        >>> simulate(0.0, 0.2, s, runs=400, estimator="exact", seed=0)
-        SimulationResult(shape=(), runs=400, estimator='exact', mean±stderr=[0.7084±0.0017])
+        >>> simulate(0.0, 0.2, s, runs=200, estimator="exact", seed=0)
+        SimulationResult(shape=(), runs=200, estimator='exact', mean±stderr=[0.706±0.0021])
 
     References:
         A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Section 3 (MAML,
