@@ -120,7 +120,7 @@ def with_single_threaded_blas(fn: F) -> F:
 
     Returns:
         A function with ``fn``'s signature and metadata (``functools.wraps``) that calls
-        ``fn`` inside a :func:`single_threaded_blas` block.
+            ``fn`` inside a :func:`single_threaded_blas` block.
 
     Examples:
         >>> import numpy as np

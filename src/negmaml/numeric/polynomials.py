@@ -253,7 +253,7 @@ def rational_argmin_scan(num: Any, den: Any, bracket: float = 50.0) -> float:
 
     Returns:
         The minimiser as a float, ``inf`` where no local minimum lies in the bracket or where
-        the limit at infinity is lower.
+            the limit at infinity is lower.
 
     Examples:
         >>> x = rational_argmin_scan([2.0, -2.0, 1.0], [1.0, 0.0, 1.0])
@@ -311,7 +311,7 @@ def poly_argmin(coefficients: list[float]) -> float:
 
     Returns:
         The minimiser as a float (the lowest of several equal minima in the order of the
-        roots).
+            roots).
 
     Examples:
         >>> poly_argmin([1.0, -2.0, 1.0])
@@ -438,7 +438,7 @@ def real_roots_rows(q: np.ndarray) -> np.ndarray:
 
     Returns:
         Shape ``(G, d)``: the real roots of each row, NaN where a root is complex or absent
-        (unsorted for regular rows).
+            (unsorted for regular rows).
 
     Examples:
         >>> real_roots_rows(np.array([[1.0, 0.0, -1.0], [1.0, 0.0, 1.0]]))
@@ -507,9 +507,9 @@ def rational_argmin_rows(num: np.ndarray, den: np.ndarray) -> dict[str, np.ndarr
 
     Returns:
         A dict of arrays of shape ``(G,)``: ``alpha`` (the minimiser, NaN where not attained),
-        ``attained``, ``flat`` (``N/D`` constant), ``loss_star`` (the minimum, NaN where not
-        attained), ``loss_zero`` (the value at ``alpha_t = 0``), ``slope_zero``
-        (``dL/dalpha_t`` at 0) and ``limit`` (the value at ``+-infinity``).
+            ``attained``, ``flat`` (``N/D`` constant), ``loss_star`` (the minimum, NaN where not
+            attained), ``loss_zero`` (the value at ``alpha_t = 0``), ``slope_zero``
+            (``dL/dalpha_t`` at 0) and ``limit`` (the value at ``+-infinity``).
 
     Examples:
         >>> num, den = np.array([[1.0, -2.0, 2.0]]), np.array([[1.0, 0.0, 1.0]])

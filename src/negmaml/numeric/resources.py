@@ -286,7 +286,7 @@ def available_memory() -> tuple[int | None, str]:
 
     Returns:
         ``(bytes, source)``: the bytes available (None where unknown) and a phrase naming the
-        source, used in refusals.
+            source, used in refusals.
 
     Examples:
         >>> import os
@@ -350,7 +350,7 @@ def plan_simulation(size: SimulationSize, *, workers: int | None, chunk: int | N
 
     Returns:
         A :class:`Plan` (``workers``, ``chunk``, ``bytes``, ``seconds``, ``limit``,
-        ``limit_source``).
+            ``limit_source``).
 
     Raises:
         ResourceError: where even one run at a time, or the caller's ``workers``/``chunk``,

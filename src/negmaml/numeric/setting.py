@@ -168,7 +168,7 @@ class Setting:
 
         Returns:
             A dict holding exactly the parameters of that theory's row (``init_dist2`` for
-            Theorem 1, ``Sigma``, ``Sigma_w`` and ``F`` for Theorem 3 ...).
+                Theorem 1, ``Sigma``, ``Sigma_w`` and ``F`` for Theorem 3 ...).
 
         Raises:
             ValueError: where the theory needs covariances and the setting has isotropic tasks,
@@ -205,7 +205,7 @@ class Setting:
 
         Returns:
             A dict with ``p``, ``n_t``, ``n_v``, ``n_r``, ``m``, ``sigma``, ``w0``, ``omega0``
-            and ``nu`` (isotropic tasks) or ``Sigma`` and ``Sigma_w`` (general covariances).
+                and ``nu`` (isotropic tasks) or ``Sigma`` and ``Sigma_w`` (general covariances).
 
         Examples:
             >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5, w0=0.1)
@@ -229,7 +229,7 @@ class Setting:
 
         Returns:
             A dict of ``p``, ``n_t``, ``n_v``, ``n_r``, ``m``, ``sigma``, ``nu``, ``w0``,
-            ``omega0``, ``init_dist2``, ``covariances``, ``inner_steps`` and ``adapt_steps``.
+                ``omega0``, ``init_dist2``, ``covariances``, ``inner_steps`` and ``adapt_steps``.
 
         Examples:
             >>> s = Setting(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)

@@ -535,7 +535,7 @@ def broadcast_rates(alpha_t: Any, alpha_r: Any) -> tuple[np.ndarray, np.ndarray,
 
     Returns:
         ``(alpha_t, alpha_r, shape)``: the two float64 arrays (not broadcast) and their
-        broadcast shape.
+            broadcast shape.
 
     Raises:
         ValueError: naming both shapes when they do not broadcast, or as

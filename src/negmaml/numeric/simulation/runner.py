@@ -385,7 +385,7 @@ def estimate_resources(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int
 
     Returns:
         A :class:`~negmaml.numeric.resources.Plan` (``workers``, ``chunk``, ``bytes``,
-        ``seconds``, ``limit``; :meth:`~negmaml.numeric.resources.Plan.describe` for one line).
+            ``seconds``, ``limit``; :meth:`~negmaml.numeric.resources.Plan.describe` for one line).
 
     Raises:
         ResourceError: (:class:`~negmaml.numeric.resources.ResourceError`) where the job cannot
