@@ -9,7 +9,8 @@ the public methods of :data:`CLASSES`, the docstring must have
   entry may group names, ``alpha_t, alpha_r: ...``; ``*args``/``**kwargs`` need one entry each,
   with or without the stars) and no parameter the signature lacks (unless it takes
   ``**kwargs``, whose keywords an entry may name);
-- a ``Returns:`` (or ``Yields:``) section;
+- a ``Returns:`` (or ``Yields:``) section, one item unless each is named (``name: ...``), its
+  continuation lines indented;
 - a doctest (``>>>``).
 
 Functions of the modules in :data:`MATH_MODULES` (prefix match) compute a mathematical quantity:
@@ -177,6 +178,10 @@ def test_returns(name: str, obj) -> None:
     sections = _sections(_doc(obj))
     body = sections.get("Returns") or sections.get("Yields")
     assert body and any(ln.strip() for ln in body), f"{name}: no Returns: section"
+    # griffe reads each line at the section's indentation as one more returned value
+    items = [ln for ln in body if ln.strip() and not ln.startswith(" ")]
+    assert len(items) == 1 or all(_ENTRY.match(ln) for ln in items), (
+        f"{name}: Returns: continuation lines must be indented (or each item named)")
 
 
 @pytest.mark.parametrize("name, obj", FUNCTIONS, ids=IDS)

@@ -147,6 +147,23 @@ class PiecewiseChebyshev:
     value by more than ``rtol`` (relative), is marked *direct*: its points are always
     evaluated by ``fn`` itself. Values and first derivatives (the derivative of the series)
     are returned.
+
+    Args:
+        fn: a vectorised function mapping a 1-D float array of length ``n`` to an array of
+            shape ``(k, n)`` (``k`` smooth functions at once).
+        width: the width of the pieces of the real line.
+        rtol: the relative accuracy asked for.
+
+    Examples:
+        >>> model = PiecewiseChebyshev(lambda t: np.stack([np.sin(t), np.cos(t)]))
+        >>> x = np.array([0.1, 0.2, 1.3])
+        >>> values, slopes = model(x)
+        >>> bool(np.all(np.abs(values - [np.sin(x), np.cos(x)]) <= 1e-12))
+        True
+        >>> bool(np.all(np.abs(slopes - [np.cos(x), -np.sin(x)]) <= 1e-10))
+        True
+        >>> sorted(model.pieces)  # the pieces [0, w), [w, 2w) and [10 w, 11 w) were built
+        [0, 1, 10]
     """
 
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray], width: float = 0.125,
