@@ -1,6 +1,10 @@
 """Pytest configuration shared by the test suite and the doctests of ``src/negmaml``."""
 
+import atexit
+import os
+import shutil
 import signal
+import tempfile
 
 import pytest
 
@@ -10,6 +14,18 @@ import pytest
 # is reset to its default in children, an ignored one is not).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# JAX compiles each kernel once per process, and the test suite starts many processes that
+# compile the same kernels (the command-line tests, the workers of ``pytest -n``). A persistent
+# compilation cache in a folder of this run, removed at its end, shares them: the user's cache
+# is never touched, and a run set up with ``JAX_COMPILATION_CACHE_DIR`` keeps its own. Children
+# inherit the variables; the process that made the folder removes it.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _jax_cache = tempfile.mkdtemp(prefix="negmaml-tests-jax-")
+    os.environ.update(JAX_COMPILATION_CACHE_DIR=_jax_cache,
+                      JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                      JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    atexit.register(shutil.rmtree, _jax_cache, ignore_errors=True)
 
 # The neural-network experiment needs the optional JAX extra; its doctest-free modules are left
 # out of ``--doctest-modules`` so the core's doctests run without it.
