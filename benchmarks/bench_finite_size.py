@@ -28,13 +28,14 @@ import numpy as np
 import negmaml
 from negmaml.experiments.figures import get_config
 from negmaml.numeric import (
+    loss_finite_size,
     loss_overparameterized,
     loss_underparameterized,
     optimal_alpha_t,
+    optimal_alpha_t_finite_size,
     simulate,
 )
 from negmaml.numeric.blas import with_single_threaded_blas
-from negmaml.numeric.finite_size import loss_finite_size, optimal_alpha_t_finite_size
 
 ALPHA_R = 0.2
 
@@ -259,10 +260,8 @@ def speed_general(diagram: int = 41) -> dict:
     from negmaml.experiments.phase import input_spectrum, task_spectrum
     from negmaml.numeric import Setting, loss
     from negmaml.numeric import finite_size as fs_mod
-    from negmaml.numeric.finite_size_general import (
-        loss_finite_size_general,
-        optimal_alpha_t_general,
-    )
+    from negmaml.numeric.finite_size_general import loss_finite_size_general
+    from negmaml.numeric.finite_size_general_optima import optimal_alpha_t_general
 
     out: dict = {"load_average": os.getloadavg()[0]}
     P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
@@ -339,7 +338,7 @@ def markdown(rows: list[dict], tm: dict, runs: int, seed: int, cmd: str,
     out = [
         "# Finite-size theory vs the paper's theorems: accuracy against exact Monte Carlo",
         "",
-        "**Beyond the paper.** `negmaml.numeric.finite_size.loss_finite_size` against the "
+        "**Beyond the paper.** `negmaml.numeric.loss_finite_size` against the "
         "simulator's `exact` estimator (`negmaml.numeric.simulate(..., estimator=\"exact\")`), "
         "and the paper's Theorem 1 (Eq. 5) / Theorem 2 (Eq. 9) against the same samples.",
         "",

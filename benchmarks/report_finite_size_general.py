@@ -14,7 +14,8 @@ import numpy as np
 
 import negmaml
 from negmaml.numeric import Setting, loss, optimal_alpha_t
-from negmaml.numeric.finite_size_general import optimal_alpha_t_general, prepare
+from negmaml.numeric.finite_size_general import prepare
+from negmaml.numeric.finite_size_general_optima import optimal_alpha_t_general
 
 SIGN_K = 3.0  # a Monte Carlo sign verdict needs |z| > 3 (paired standard error)
 

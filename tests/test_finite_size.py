@@ -16,6 +16,7 @@ import pytest
 import sympy as sp
 from _figures import FIG2, FIG3
 
+import negmaml.numeric as N
 from negmaml.derivations import finite_size as dfs
 from negmaml.numeric import finite_size as fs
 from negmaml.numeric import simulate
@@ -148,7 +149,7 @@ def _mc(alpha_t, params, runs, seed, d2=0.0):
 def test_exact_at_alpha_t_zero(params: dict, d2: float, runs: int) -> None:
     """Exact at alpha_t = 0: within k = 4 SE of the runs, no bias allowance."""
     res = _mc(0.0, params, runs, seed=11, d2=d2)
-    theory = fs.loss_finite_size(0.0, 0.2, **params, init_dist2=d2)
+    theory = N.loss_finite_size(0.0, 0.2, **params, init_dist2=d2)
     assert abs(theory - res.mean[0]) <= K * res.stderr[0], (theory, res.mean[0], res.stderr[0])
 
 
@@ -157,7 +158,7 @@ def test_overparameterized_agrees_with_monte_carlo() -> None:
     at 20000 runs the benchmark measures at most 0.10% (2b) and 0.33% (6b))."""
     for params, d2, alphas in ((FIG2, 0.0, [-1.5, 0.5]), (FIG6B, 0.5, [-1.0, 0.6])):
         res = _mc(alphas, params, 3000, seed=12, d2=d2)
-        theory = fs.loss_finite_size(alphas, 0.2, **params, init_dist2=d2)
+        theory = N.loss_finite_size(alphas, 0.2, **params, init_dist2=d2)
         assert np.all(np.abs(theory - res.mean) <= K * res.stderr + 0.005 * res.mean), (
             theory, res.mean, res.stderr)
 
@@ -167,7 +168,7 @@ def test_underparameterized_agrees_with_monte_carlo() -> None:
     runs the benchmark measures at most 0.40% over Figure 6c's grid)."""
     alphas = [-1.5, 0.8]
     res = _mc(alphas, FIG6C, 2000, seed=13)
-    theory = fs.loss_finite_size(alphas, 0.2, **FIG6C)
+    theory = N.loss_finite_size(alphas, 0.2, **FIG6C)
     assert np.all(np.abs(theory - res.mean) <= K * res.stderr + 0.01 * res.mean), (
         theory, res.mean, res.stderr)
 
@@ -181,13 +182,13 @@ def test_reduces_to_the_paper_in_its_limits() -> None:
     gaps = []
     for k in (1, 10, 100):
         P = dict(p=60 * k, n_t=30 * k, n_v=2, n_r=20 * k, m=3, sigma=1.0, nu=0.5)
-        gaps.append(np.max(np.abs(fs.loss_finite_size(a, 0.2, **P, init_dist2=0.3)
+        gaps.append(np.max(np.abs(N.loss_finite_size(a, 0.2, **P, init_dist2=0.3)
                                   / loss_overparameterized(a, 0.2, **P, init_dist2=0.3) - 1)))
     assert gaps[0] > 50 * gaps[1] > 2500 * gaps[2] > 0
     gaps = []
     for k in (1, 10, 100):
         P = dict(FIG3, m=FIG3["m"] * k)
-        gaps.append(np.max(np.abs(fs.loss_finite_size(a, 0.2, **P)
+        gaps.append(np.max(np.abs(N.loss_finite_size(a, 0.2, **P)
                                   / loss_underparameterized(a, 0.2, **P) - 1)))
     assert gaps[0] > 5 * gaps[1] > 25 * gaps[2] > 0
 
@@ -218,31 +219,31 @@ def test_one_task_traces_against_monte_carlo() -> None:
 def test_derivative_matches_central_differences(params: dict) -> None:
     a = np.linspace(-1.8, 1.4, 9)
     h = 1e-5
-    d = fs.dloss_finite_size_dalpha_t(a, 0.3, **params, init_dist2=0.2)
-    cd = (fs.loss_finite_size(a + h, 0.3, **params, init_dist2=0.2)
-          - fs.loss_finite_size(a - h, 0.3, **params, init_dist2=0.2)) / (2 * h)
+    d = N.dloss_finite_size_dalpha_t(a, 0.3, **params, init_dist2=0.2)
+    cd = (N.loss_finite_size(a + h, 0.3, **params, init_dist2=0.2)
+          - N.loss_finite_size(a - h, 0.3, **params, init_dist2=0.2)) / (2 * h)
     assert np.allclose(d, cd, rtol=1e-6, atol=1e-8 * np.max(np.abs(cd)))
 
 
 @pytest.mark.parametrize("params", [FIG2, FIG6C])
 def test_vectorised_equals_pointwise(params: dict) -> None:
     a = np.linspace(-2, 1.5, 11)
-    grid = fs.loss_finite_size(a, 0.2, **params)
+    grid = N.loss_finite_size(a, 0.2, **params)
     assert grid.shape == a.shape
-    loop = np.array([fs.loss_finite_size(float(x), 0.2, **params) for x in a])
+    loop = np.array([N.loss_finite_size(float(x), 0.2, **params) for x in a])
     assert np.allclose(grid, loop, rtol=1e-12, atol=0)
-    assert isinstance(fs.loss_finite_size(0.1, 0.2, **params), float)
-    both = fs.loss_finite_size(a[:, None], np.array([0.0, 0.2, 0.5]), **params)
+    assert isinstance(N.loss_finite_size(0.1, 0.2, **params), float)
+    both = N.loss_finite_size(a[:, None], np.array([0.0, 0.2, 0.5]), **params)
     assert both.shape == (11, 3)
     assert np.allclose(both[:, 1], grid, rtol=1e-12)
 
 
 def test_optimum_is_a_stationary_minimum() -> None:
-    a_star = fs.optimal_alpha_t_finite_size(alpha_r=0.2, **FIG2)
+    a_star = N.optimal_alpha_t_finite_size(alpha_r=0.2, **FIG2)
     assert a_star < 0
-    assert abs(fs.dloss_finite_size_dalpha_t(a_star, 0.2, **FIG2)) < 1e-9
+    assert abs(N.dloss_finite_size_dalpha_t(a_star, 0.2, **FIG2)) < 1e-9
     grid = np.linspace(-20, 20, 4001)
-    assert fs.loss_finite_size(a_star, 0.2, **FIG2) <= fs.loss_finite_size(grid, 0.2,
+    assert N.loss_finite_size(a_star, 0.2, **FIG2) <= N.loss_finite_size(grid, 0.2,
                                                                               **FIG2).min() + 1e-12
 
 
@@ -260,20 +261,20 @@ def test_optimum_is_a_stationary_minimum() -> None:
 def test_bad_input_is_refused(bad: dict, word: str) -> None:
     params = dict(FIG2, **bad)
     with pytest.raises(ValueError, match=word):
-        fs.loss_finite_size(0.0, 0.2, **params)
+        N.loss_finite_size(0.0, 0.2, **params)
 
 
 def test_bad_learning_rates_are_refused() -> None:
     with pytest.raises(ValueError, match="alpha_t"):
-        fs.loss_finite_size([0.0, np.inf], 0.2, **FIG2)
+        N.loss_finite_size([0.0, np.inf], 0.2, **FIG2)
     with pytest.raises(ValueError, match="broadcast"):
-        fs.loss_finite_size(np.zeros(3), np.zeros(2), **FIG2)
+        N.loss_finite_size(np.zeros(3), np.zeros(2), **FIG2)
     with pytest.raises(ValueError, match="sigma"):
-        fs.optimal_alpha_t_finite_size(alpha_r=0.2, **dict(FIG2, sigma=0.0))
+        N.optimal_alpha_t_finite_size(alpha_r=0.2, **dict(FIG2, sigma=0.0))
 
 
 def test_numeric_module_does_not_import_sympy() -> None:
-    code = ("import sys, negmaml.numeric.finite_size as f; "
+    code = ("import sys, negmaml.numeric as f; "
             f"f.loss_finite_size(0.1, 0.2, **{FIG2!r}); "
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

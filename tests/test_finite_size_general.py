@@ -7,17 +7,18 @@ import numpy as np
 import pytest
 
 from negmaml.experiments.phase import input_spectrum, task_spectrum
-from negmaml.numeric import simulate
+from negmaml.numeric import dloss_finite_size_dalpha_t, loss_finite_size, simulate
 from negmaml.numeric.chebyshev import evaluate_smooth
-from negmaml.numeric.finite_size import dloss_finite_size_dalpha_t, loss_finite_size
 from negmaml.numeric.finite_size_general import (
     coefficients_general,
     dloss_finite_size_general_dalpha_t,
     loss_finite_size_general,
+    prepare,
+)
+from negmaml.numeric.finite_size_general_optima import (
     optimal_alpha_r_general,
     optimal_alpha_t_general,
     optimal_rates_general,
-    prepare,
 )
 
 AT = np.linspace(-2.0, 1.5, 15)
@@ -256,7 +257,7 @@ def test_numeric_forms_match_the_derivation() -> None:
 
 def test_table_row_hook_gives_the_same_loss_and_optimum() -> None:
     """The model for a row of the theory table (PolynomialModel) evaluates the same theory."""
-    from negmaml.numeric.finite_size_general import finite_size_general_model
+    from negmaml.numeric.models import finite_size_general_model
 
     p = 30
     lam = input_spectrum("powerlaw", p, a=0.7)

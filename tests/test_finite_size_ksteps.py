@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import negmaml.numeric as N
 from negmaml.derivations import finite_size as dfs
 from negmaml.derivations import finite_size_ksteps as dks
 from negmaml.derivations import ksteps as dksteps
 from negmaml.derivations.theorem1 import E_dist2
-from negmaml.numeric import finite_size as fs
 from negmaml.numeric import finite_size_ksteps as fk
 from negmaml.numeric import loss, optimal_alpha_r, optimal_alpha_t, optimal_rates, simulate
 from negmaml.numeric.ksteps import _A, _pow, wishart_average
@@ -38,7 +38,7 @@ GRID = np.linspace(-2.0, 1.5, 15)
 
 @pytest.mark.parametrize("params", [FIG2, FIG3, OVER, UNDER])
 def test_one_step_is_todays_finite_size_theory(params: dict) -> None:
-    today = fs.loss_finite_size(GRID, 0.2, **params, init_dist2=0.3)
+    today = N.loss_finite_size(GRID, 0.2, **params, init_dist2=0.3)
     via_table = loss(GRID, 0.2, theory="finite-size", inner_steps=1, adapt_steps=1, **params,
                      init_dist2=0.3)
     module = fk.loss_finite_size_ksteps(GRID, 0.2, **params, init_dist2=0.3, inner_steps=1,
@@ -47,9 +47,9 @@ def test_one_step_is_todays_finite_size_theory(params: dict) -> None:
     no_adapt = fk.loss_finite_size_ksteps(GRID, 0.0, **params, init_dist2=0.3, adapt_steps=2)
     np.testing.assert_allclose(via_table, today, rtol=1e-12, atol=0)
     np.testing.assert_allclose(module, today, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(no_adapt, fs.loss_finite_size(GRID, 0.0, **params,
+    np.testing.assert_allclose(no_adapt, N.loss_finite_size(GRID, 0.0, **params,
                                                              init_dist2=0.3), rtol=1e-12)
-    d_today = fs.dloss_finite_size_dalpha_t(GRID, 0.2, **params, init_dist2=0.3)
+    d_today = N.dloss_finite_size_dalpha_t(GRID, 0.2, **params, init_dist2=0.3)
     d_new = fk.FiniteSizeKStepLoss(1, 1, **params, init_dist2=0.3).dloss_dalpha_t(GRID, 0.2)
     np.testing.assert_allclose(d_new, d_today, rtol=1e-9, atol=1e-12)
 

@@ -255,7 +255,7 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
            notes="Gaussian inputs, general Sigma and Sigma_w (dense or diagonal), both regimes, "
                  "w0 and omega0 as vectors; theory='finite-size' with covariances uses this row "
                  "(negmaml.numeric.finite_size_general)",
-           model="negmaml.numeric.finite_size_general:finite_size_general_model"),
+           model="negmaml.numeric.models:finite_size_general_model"),
 )})
 
 

@@ -69,14 +69,20 @@ def _run(args: argparse.Namespace) -> int:
         from negmaml.derivations import codegen
 
         pipeline.run_derivations(show, steps=pipeline.DERIVATION_STEPS)
+        from negmaml.derivations import codegen_aliases
+
         if args.check_codegen:
             status = codegen.main(["--check"] + ([] if args.out is None else ["--out", args.out]))
+            status |= codegen_aliases.main(["--check"])
             print("generated numeric code is fresh" if status == 0 else
                   "generated numeric code is stale (diff above)", file=sys.stderr)
             return 1 if status else 0
         target.parent.mkdir(parents=True, exist_ok=True)
         codegen.main(["--out", str(target)])
         print(f"wrote {target}")
+        if args.out is None:  # the per-theory aliases live beside it in the checkout
+            for path in codegen_aliases.write():
+                print(f"wrote {path}")
     return 0
 
 
@@ -90,8 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              " (e.g. 9,10), each with the paper check's verdict")
     parser.add_argument("--codegen", action="store_true",
                         help="regenerate the numeric code from the derivations: into --out, or "
-                             "into src/negmaml/numeric/_generated.py of the source checkout it "
-                             "runs from (never into an installed package)")
+                             "into src/negmaml/numeric/_generated.py (and the per-theory aliases, "
+                             "numeric/aliases/) of the source checkout it runs from (never into "
+                             "an installed package)")
     parser.add_argument("--out", metavar="PATH", default=None,
                         help="file for --codegen / --check-codegen")
     parser.add_argument("--check-codegen", action="store_true",

@@ -7,11 +7,12 @@ keywords or a :class:`Setting`::
 
     loss, dloss_dalpha_t, dloss_dalpha_r, loss_coefficients     # theory="auto" by default
 
-and, per theory, the paper's named functions::
+and, per theory, the named aliases generated from the table (:mod:`negmaml.numeric.aliases`)::
 
     loss_overparameterized, dloss_overparameterized_dalpha_t, dloss_overparameterized_dalpha_r
     loss_underparameterized, dloss_underparameterized_dalpha_t, dloss_underparameterized_dalpha_r
     loss_general, dloss_general_dalpha_t, dloss_general_dalpha_r
+    loss_finite_size, dloss_finite_size_dalpha_t, dloss_finite_size_dalpha_r
 
 **Optima.** ``optimal_alpha_t(theory, *, alpha_r, ...)``, ``optimal_alpha_r(theory, *,
 alpha_t, ...)`` (each vectorised over the other rate), ``optimal_rates(theory, ...)`` (both
@@ -47,27 +48,31 @@ References:
     A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021.
 """
 
-from negmaml.numeric.finite_size import (
+from negmaml.numeric.aliases import (
+    dloss_finite_size_dalpha_r,
     dloss_finite_size_dalpha_t,
-    loss_finite_size,
-    optimal_alpha_t_finite_size,
-)
-from negmaml.numeric.losses import (
-    dloss_dalpha_r,
-    dloss_dalpha_t,
     dloss_general_dalpha_r,
     dloss_general_dalpha_t,
     dloss_overparameterized_dalpha_r,
     dloss_overparameterized_dalpha_t,
     dloss_underparameterized_dalpha_r,
     dloss_underparameterized_dalpha_t,
+    loss_finite_size,
+    loss_general,
+    loss_general_mp,
+    loss_overparameterized,
+    loss_overparameterized_mp,
+    loss_underparameterized,
+    loss_underparameterized_mp,
+    optimal_alpha_t_finite_size,
+)
+from negmaml.numeric.losses import (
+    dloss_dalpha_r,
+    dloss_dalpha_t,
     gaussian_F,
     general_traces,
     loss,
     loss_coefficients,
-    loss_general,
-    loss_overparameterized,
-    loss_underparameterized,
 )
 from negmaml.numeric.optima import (
     optimal_alpha_r,
@@ -75,12 +80,7 @@ from negmaml.numeric.optima import (
     optimal_rates,
     stationary_alpha_t,
 )
-from negmaml.numeric.precise import (
-    loss_general_mp,
-    loss_mp,
-    loss_overparameterized_mp,
-    loss_underparameterized_mp,
-)
+from negmaml.numeric.precise import loss_mp
 from negmaml.numeric.setting import Setting
 from negmaml.numeric.simulation import SimulationResult, simulate
 from negmaml.numeric.validate import RegimeError
@@ -91,6 +91,7 @@ __all__ = [
     "SimulationResult",
     "dloss_dalpha_r",
     "dloss_dalpha_t",
+    "dloss_finite_size_dalpha_r",
     "dloss_finite_size_dalpha_t",
     "dloss_general_dalpha_r",
     "dloss_general_dalpha_t",

@@ -52,20 +52,18 @@ from negmaml.numeric.validate import (
     broadcast_rates,
     check_nonnegative,
     check_positive_int,
-    is_foreign_array,
 )
 from negmaml.theories import THEORIES, expectation_exists
 
 __all__ = [
     "FINITE_SIZE_KEYS",
-    "dloss_finite_size_dalpha_t",
+    "coefficients",
+    "dcoefficients_dalpha_t",
     "dist2_alpha_t_zero",
-    "loss_finite_size",
-    "optimal_alpha_t_finite_size",
     "single_task_traces",
 ]
 
-#: The parameters of :func:`loss_finite_size` besides the learning rates.
+#: The parameters of :func:`negmaml.numeric.aliases.loss_finite_size` besides the learning rates.
 FINITE_SIZE_KEYS: tuple[str, ...] = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2")
 
 _THETA_NODES = 48  # trapezoid nodes on the Marchenko-Pastur angle (spectrally accurate)
@@ -276,7 +274,7 @@ def _under_parts(at: np.ndarray, p: int, n_t: int, n_v: int, m: int,
                  complex_step: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic equivalent of ``E|omega*-w0|^2 = sigma^2 Vs + nu^2 Vn`` for ``p < N``.
 
-    See :func:`loss_finite_size`. Solves ``E_s[a^2 R/(1 + a^2 R)] = 1/m`` for ``R`` by Newton's
+    See :func:`negmaml.numeric.aliases.loss_finite_size`. Solves ``E_s[a^2 R/(1 + a^2 R)] = 1/m`` for ``R`` by Newton's
     method (increasing, concave: monotone from the lower bound ``1/(m E a^2)``).
     """
     lam_s, wl = _mp_nodes(p, n_t)
@@ -323,13 +321,6 @@ def _dist2_under(at: np.ndarray, P: dict[str, Any], complex_step: bool = False) 
     return P["sigma"] ** 2 * rs * vs + P["nu"] ** 2 * rn * vn
 
 
-def _target_side(alpha_r: np.ndarray, P: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 65: ``(sigma^2/2 (1 + alpha_r^2 p/n_r), h_r/2)``, exact (Eqs. 59-64)."""
-    p, n_r = P["p"], P["n_r"]
-    h_r = (1.0 - alpha_r) ** 2 + alpha_r**2 * (p + 1) / n_r
-    return 0.5 * P["sigma"] ** 2 * (1.0 + alpha_r**2 * p / n_r), 0.5 * h_r
-
-
 def _grid(alpha_t: Any, alpha_r: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     return broadcast_rates(alpha_t, alpha_r)
 
@@ -359,106 +350,6 @@ def _dist2_on_grid(at: np.ndarray, P: dict[str, Any], deriv: bool) -> np.ndarray
     return vals[inverse].reshape(at.shape)
 
 
-def _jax(*values: Any) -> bool:
-    """True when one of ``values`` is a JAX (or other foreign) array: the JAX path is taken."""
-    return any(is_foreign_array(v) for v in values)
-
-
-def _out(x: np.ndarray) -> float | np.ndarray:
-    return float(x) if np.ndim(x) == 0 else x
-
-
-def loss_finite_size(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int, n_r: int,
-                     m: int, sigma: float, nu: float,
-                     init_dist2: float = 0.0) -> float | np.ndarray:
-    r"""Average test loss of one-step MAML at finite sizes, both regimes (beyond the paper).
-
-    .. math::
-        L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2 p}{n_r}\Big)
-            + \frac{h_r}{2}\big(\nu^2 + \mathbb{E}|\omega^\star - w_0|^2\big)   \quad (65)
-
-    exact given ``E|omega* - w0|^2``, which is
-
-    - ``p > N`` (Theorem 1's regime, Eqs. 69-74):
-      ``(1 - N/p) d^2 + nu^2 N (p-n_v-1)/(p (p-N-1)) + c m sigma^2 (J_1 + alpha_t^2/n_t J_2)``,
-      ``c = (p-n_v-1)/(p-N-1)``; exact except ``J_1, J_2``, which are deterministic
-      equivalents (:func:`single_task_traces`);
-    - ``p < N`` (Theorem 2's regime, Eqs. 83-85): ``Tr[M^{-1} B^T Gamma B M^{-1}]`` with
-      ``M = sum_i K_i``; by free subordination at ``z = 0`` (``s = -omega(0)``), with
-      ``lambda = a^2 = (1 - alpha_t s_S)^2`` over the Marchenko-Pastur law of ``S``:
-
-      .. math::
-          \mathbb{E}\Big[\frac{\lambda R}{1 + \lambda R}\Big] = \frac1m,\quad
-          s = \frac{N - p}{m R},\quad \tau[M^{-1}] = \frac{(m-1) R}{N - p},\quad
-          \omega' = \Big(m - (m-1)\frac{\tau[(K+s)^{-2}]}{\tau[M^{-1}]^2}\Big)^{-1}
-
-      ``sigma^2 (p tau[M^{-1}] + alpha_t^2/n_t m omega' E Tr[X S X^T G (G+s)^{-2}])`` and
-      ``nu^2/p m omega' E Tr[G^2 (G+s)^{-2}]`` (``G = X A^2 X^T``, one task,
-      ``E Tr (G+s)^{-1} = R``); then each part rescaled to its exact ``alpha_t = 0`` value.
-      Deterministic equivalent; exact at ``alpha_t = 0``.
-
-    ``N = n_v m``, ``d^2 = init_dist2 = |omega_0 - w_0|^2`` (no effect for ``p < N``).
-    Refused (ValueError) for ``|p - N| <= 1``, where the expectation is infinite.
-    ``alpha_t`` and ``alpha_r`` broadcast; the work is done once per distinct ``alpha_t``.
-    Accuracy against the exact Monte Carlo estimator: ``docs/results/finite-size-accuracy.md``.
-
-    JAX arrays (also traced: ``jax.grad`` in ``alpha_t``, ``alpha_r``, ``sigma``, ``nu``,
-    ``init_dist2``) go through :mod:`negmaml.numeric.finite_size_jax`.
-
-    >>> round(loss_finite_size(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
-    ...                        nu=0.5), 6)
-    0.708626
-    """
-    if _jax(alpha_t, alpha_r, sigma, nu, init_dist2):
-        from negmaml.numeric.losses import loss
-
-        return loss(alpha_t, alpha_r, theory="finite-size", p=p, n_t=n_t, n_v=n_v, n_r=n_r,
-                    m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
-    P = _params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
-    at, ar, shape = _grid(alpha_t, alpha_r)
-    d2 = _dist2_on_grid(at, P, deriv=False)
-    noise, half_hr = _target_side(ar, P)
-    return _out(np.broadcast_to(noise + half_hr * (P["nu"] ** 2 + d2), shape).copy())
-
-
-def dloss_finite_size_dalpha_t(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int,
-                               n_r: int, m: int, sigma: float, nu: float,
-                               init_dist2: float = 0.0) -> float | np.ndarray:
-    """``dL/dalpha_t`` of :func:`loss_finite_size` (beyond the paper).
-
-    Complex-step differentiation through the fixed point of either regime: one complex Newton
-    step from the real root is the implicit-function derivative, accurate to rounding.
-    """
-    if _jax(alpha_t, alpha_r, sigma, nu, init_dist2):
-        from negmaml.numeric.losses import dloss_dalpha_t
-
-        return dloss_dalpha_t(alpha_t, alpha_r, theory="finite-size", p=p, n_t=n_t, n_v=n_v,
-                              n_r=n_r, m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
-    P = _params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
-    at, ar, shape = _grid(alpha_t, alpha_r)
-    dd2 = _dist2_on_grid(at, P, deriv=True)
-    _, half_hr = _target_side(ar, P)
-    return _out(np.broadcast_to(half_hr * dd2, shape).copy())
-
-
-def optimal_alpha_t_finite_size(*, alpha_r: float, p: int, n_t: int, n_v: int, n_r: int,
-                                m: int, sigma: float, nu: float, init_dist2: float = 0.0,
-                                bound: float = 20.0, grid_points: int = 801) -> float:
-    """The ``alpha_t`` in ``[-bound, bound]`` that minimises :func:`loss_finite_size`.
-
-    A vectorised grid (``grid_points``) locates the best cell; the sign change of
-    :func:`dloss_finite_size_dalpha_t` in the neighbouring cells is then bisected to 1e-12.
-    Returns ``-inf``/``inf`` when the minimum on the grid sits at an end (the infimum is then
-    approached as ``|alpha_t|`` grows). ``sigma = 0`` with ``p > n_v m`` makes the loss flat in
-    ``alpha_t``: refused.
-    """
-    from negmaml.numeric.optima import optimal_alpha_t
-
-    return float(optimal_alpha_t("finite-size", alpha_r=alpha_r, bound=bound,
-                                 grid_points=grid_points, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m,
-                                 sigma=sigma, nu=nu, init_dist2=init_dist2))
-
-
 # ---------------------------------------------------------------------------------------------
 # The row "finite-size" of the theory table: the loss as k0 + k1 alpha_r + k2 alpha_r^2
 
@@ -470,13 +361,9 @@ def _coefficient_params(p: float, n_t: float, n_v: float, n_r: float, m: float, 
 
 def coefficients(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: float, m: float,
                  sigma: float, nu: float, init_dist2: float) -> tuple[Any, Any, Any]:
-    """``(k0, k1, k2)`` of :func:`loss_finite_size` as a quadratic in ``alpha_r`` (Eq. 65 with
+    """``(k0, k1, k2)`` of :func:`negmaml.numeric.aliases.loss_finite_size` as a quadratic in ``alpha_r`` (Eq. 65 with
     ``h_r = (1 - alpha_r)^2 + alpha_r^2 (p+1)/n_r``), functions of ``alpha_t`` (beyond the paper).
     """
-    if _jax(alpha_t, sigma, nu, init_dist2):
-        from negmaml.numeric import finite_size_jax
-
-        return finite_size_jax.coefficients(alpha_t, p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     P = _coefficient_params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     at = np.asarray(alpha_t, dtype=float)
     e = P["nu"] ** 2 + _dist2_on_grid(at, P, deriv=False)
@@ -489,11 +376,6 @@ def dcoefficients_dalpha_t(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: 
                            m: float, sigma: float, nu: float,
                            init_dist2: float) -> tuple[Any, Any, Any]:
     """``d/dalpha_t`` of :func:`coefficients` (complex step through the fixed points)."""
-    if _jax(alpha_t, sigma, nu, init_dist2):
-        from negmaml.numeric import finite_size_jax
-
-        return finite_size_jax.dcoefficients_dalpha_t(alpha_t, p, n_t, n_v, n_r, m, sigma, nu,
-                                                      init_dist2)
     P = _coefficient_params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     de = _dist2_on_grid(np.asarray(alpha_t, dtype=float), P, deriv=True)
     return 0.5 * de, -de, 0.5 * (1.0 + (P["p"] + 1) / P["n_r"]) * de

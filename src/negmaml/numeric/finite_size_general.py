@@ -88,11 +88,7 @@ __all__ = [
     "coefficients_general",
     "dcoefficients_general_dalpha_t",
     "dloss_finite_size_general_dalpha_t",
-    "finite_size_general_model",
     "loss_finite_size_general",
-    "optimal_alpha_r_general",
-    "optimal_alpha_t_general",
-    "optimal_rates_general",
     "prepare",
 ]
 
@@ -480,38 +476,3 @@ def dcoefficients_general_dalpha_t(alpha_t: Any, *, p: int, n_t: int, n_v: int, 
     model = prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
                     Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F)
     return model.coefficients(as_float_array("alpha_t", alpha_t), deriv=True)
-
-
-# ----------------------------------------------------------------------------- table row hook
-
-
-def finite_size_general_model(row: Any, params: Any, inner_steps: int = 1,
-                              adapt_steps: int = 1) -> Any:
-    """A :class:`negmaml.numeric.models.PolynomialModel` of this theory, for a row of
-    :data:`negmaml.theories.THEORIES` (``model="negmaml.numeric.finite_size_general:
-    finite_size_general_model"``). ``params``: ``p, n_t, n_v, n_r, m, sigma, Sigma, Sigma_w``
-    and optionally ``w0, omega0``. One step only. Not rational in ``alpha_t``: optima on a grid
-    refined by bisection."""
-    from negmaml.numeric.models import PolynomialModel
-
-    if inner_steps != 1 or adapt_steps != 1:
-        raise ValueError(f"inner_steps={inner_steps}, adapt_steps={adapt_steps}: the general "
-                         "finite-size theory has one training and one adaptation step")
-    keys = ("p", "n_t", "n_v", "n_r", "m", "sigma", "Sigma", "Sigma_w", "w0", "omega0")
-    model = prepare(**{k: params[k] for k in keys if k in params})
-
-    class _Model(PolynomialModel):
-        def coefficients(self, alpha_t: Any) -> list[Any]:
-            return list(model.coefficients(np.asarray(alpha_t, dtype=float)))
-
-        def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
-            return list(model.coefficients(np.asarray(alpha_t, dtype=float), deriv=True))
-
-    return _Model(row, params)
-
-
-from negmaml.numeric.finite_size_general_optima import (  # noqa: E402 - re-exported
-    optimal_alpha_r_general,
-    optimal_alpha_t_general,
-    optimal_rates_general,
-)

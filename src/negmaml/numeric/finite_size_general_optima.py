@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from negmaml.numeric.finite_size_general import prepare
+
 __all__ = ["optimal_alpha_r_general", "optimal_alpha_t_general", "optimal_rates_general"]
 
 _BISECT = 100
@@ -84,8 +86,6 @@ def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
     the best cell). ``setting``: the keywords of
     :func:`negmaml.numeric.finite_size_general.prepare`.
     """
-    from negmaml.numeric.finite_size_general import prepare
-
     model = prepare(**setting)
     ar = np.asarray(alpha_r, dtype=float)
     if not np.all(np.isfinite(ar)):
@@ -106,8 +106,6 @@ def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
 
 def optimal_alpha_r_general(*, alpha_t: Any, **setting: Any) -> float | np.ndarray:
     """``alpha_r = -k1/(2 k2)`` at each ``alpha_t`` (vectorised; beyond the paper)."""
-    from negmaml.numeric.finite_size_general import prepare
-
     model = prepare(**setting)
     k0, k1, k2 = model.coefficients(np.asarray(alpha_t, dtype=float))
     out = -k1 / (2.0 * k2)
@@ -118,8 +116,6 @@ def optimal_rates_general(*, bound: float | None = None, grid_points: int = 401,
                           **setting: Any) -> tuple[float, float]:
     """Jointly optimal ``(alpha_t, alpha_r)``: ``alpha_t`` minimises the profile
     ``k0 - k1^2/(4 k2)``, then ``alpha_r = -k1/(2 k2)`` (beyond the paper)."""
-    from negmaml.numeric.finite_size_general import prepare
-
     model = prepare(**setting)
     b = _default_bound(model, bound)
     grid = np.linspace(-b, b, _grid_points(grid_points))

@@ -36,13 +36,15 @@ from negmaml.numeric.validate import is_foreign_array
 from negmaml.theories import Theory
 
 __all__ = [
-    "FiniteSizeModel",
+    "FiniteSizeGeneralModel",
     "FiniteSizeKStepModel",
+    "FiniteSizeModel",
     "GeneratedModel",
     "KStepGeneralModel",
     "KStepIsotropicModel",
     "PolynomialModel",
     "TheoryModel",
+    "finite_size_general_model",
     "finite_size_model",
     "general_model",
     "isotropic_model",
@@ -405,17 +407,25 @@ class FiniteSizeModel(PolynomialModel):
     rational in ``alpha_t`` (deterministic equivalents), so its optimum is found on a grid."""
 
     def __init__(self, row: Theory, params: Mapping[str, Any]) -> None:
-        from negmaml.numeric import finite_size
-
         super().__init__(row, params)
         self.args = _args(row, params)
-        self._module = finite_size
+
+    def _module(self, alpha_t: Any) -> Any:
+        """NumPy (:mod:`~negmaml.numeric.finite_size`), or JAX when ``alpha_t`` or a parameter
+        is a JAX array (:mod:`~negmaml.numeric.finite_size_jax`: ``jax.grad`` goes through)."""
+        if is_foreign_array(alpha_t) or any(is_foreign_array(a) for a in self.args):
+            from negmaml.numeric import finite_size_jax
+
+            return finite_size_jax
+        from negmaml.numeric import finite_size
+
+        return finite_size
 
     def coefficients(self, alpha_t: Any) -> list[Any]:
-        return list(self._module.coefficients(alpha_t, *self.args))
+        return list(self._module(alpha_t).coefficients(alpha_t, *self.args))
 
     def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
-        return list(self._module.dcoefficients_dalpha_t(alpha_t, *self.args))
+        return list(self._module(alpha_t).dcoefficients_dalpha_t(alpha_t, *self.args))
 
 
 class FiniteSizeKStepModel(_KStepAdapter):
@@ -448,6 +458,25 @@ class FiniteSizeKStepModel(_KStepAdapter):
         return np.array(flat).reshape(ar.shape)
 
 
+class FiniteSizeGeneralModel(PolynomialModel):
+    """The finite-size theory with general covariances (beyond the paper,
+    :mod:`negmaml.numeric.finite_size_general`), one step: not rational in ``alpha_t``, so its
+    optimum is found on a grid refined by bisection."""
+
+    def __init__(self, row: Theory, params: Mapping[str, Any]) -> None:
+        from negmaml.numeric.finite_size_general import prepare
+
+        super().__init__(row, params)
+        keys = ("p", "n_t", "n_v", "n_r", "m", "sigma", "Sigma", "Sigma_w", "w0", "omega0")
+        self.theory = prepare(**{k: params[k] for k in keys if k in params})
+
+    def coefficients(self, alpha_t: Any) -> list[Any]:
+        return list(self.theory.coefficients(np.asarray(alpha_t, dtype=float)))
+
+    def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
+        return list(self.theory.coefficients(np.asarray(alpha_t, dtype=float), deriv=True))
+
+
 # ------------------------------------------------------------------------ the rows' factories
 
 
@@ -473,3 +502,12 @@ def finite_size_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
     if inner_steps == adapt_steps == 1:
         return FiniteSizeModel(row, params)
     return FiniteSizeKStepModel(row, params, inner_steps, adapt_steps)
+
+
+def finite_size_general_model(row: Theory, params: Mapping[str, Any], inner_steps: int = 1,
+                              adapt_steps: int = 1) -> TheoryModel:
+    """The finite-size theory with general covariances: one step only."""
+    if inner_steps != 1 or adapt_steps != 1:
+        raise ValueError(f"inner_steps={inner_steps}, adapt_steps={adapt_steps}: the general "
+                         "finite-size theory has one training and one adaptation step")
+    return FiniteSizeGeneralModel(row, params)

@@ -21,7 +21,7 @@ from negmaml.numeric.dispatch import bind, theory_args
 from negmaml.numeric.validate import check_int
 from negmaml.theories import THEORIES
 
-__all__ = ["loss_general_mp", "loss_mp", "loss_overparameterized_mp", "loss_underparameterized_mp"]
+__all__ = ["loss_mp"]
 
 
 def _mpf(name: str, value: Any) -> mpmath.mpf:
@@ -95,34 +95,3 @@ def _kstep_mp(theory: str, alpha_t: Any, alpha_r: Any, dps: int, K: int, K_r: in
         c = exact.exact
         return +(value(c["u"], ar) + value(c["v"], ar) * value(c["num"], at)
                  / value(c["den"], at))
-
-
-def loss_overparameterized_mp(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int,
-                              n_r: int, m: int, sigma: Any, nu: Any, init_dist2: Any = 0,
-                              dps: int = 50,
-                              allow_outside_regime: bool = False) -> mpmath.mpf:
-    """Theorem 1, Eq. 5, at ``dps`` decimal digits.
-
-    See :func:`negmaml.numeric.loss_overparameterized` for the formula and the parameters.
-    """
-    return loss_mp("overparameterized", alpha_t, alpha_r, dps=dps,
-                   allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
-                   m=m, sigma=sigma, nu=nu, init_dist2=init_dist2)
-
-
-def loss_underparameterized_mp(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v: int,
-                               n_r: int, m: int, sigma: Any, nu: Any, dps: int = 50,
-                               allow_outside_regime: bool = False) -> mpmath.mpf:
-    """Theorem 2, Eq. 9, at ``dps`` decimal digits."""
-    return loss_mp("underparameterized", alpha_t, alpha_r, dps=dps,
-                   allow_outside_regime=allow_outside_regime, p=p, n_t=n_t, n_v=n_v, n_r=n_r,
-                   m=m, sigma=sigma, nu=nu)
-
-
-def loss_general_mp(alpha_t: Any, alpha_r: Any, *, Sigma: Any, Sigma_w: Any,  # noqa: N803
-                    n_t: int, n_v: int, n_r: int, m: int, sigma: Any, F: Any = None,
-                    dps: int = 50, allow_outside_regime: bool = False) -> mpmath.mpf:
-    """Theorem 3, Eq. 14, at ``dps`` decimal digits (traces computed in float64)."""
-    return loss_mp("general", alpha_t, alpha_r, dps=dps,
-                   allow_outside_regime=allow_outside_regime, Sigma=Sigma, Sigma_w=Sigma_w,
-                   n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, F=F)
