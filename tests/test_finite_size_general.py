@@ -257,7 +257,7 @@ def test_numeric_forms_match_the_derivation() -> None:
 
 def test_table_row_hook_gives_the_same_loss_and_optimum() -> None:
     """The model for a row of the theory table (PolynomialModel) evaluates the same theory."""
-    from negmaml.numeric.models import finite_size_general_model
+    from negmaml.numeric.finite_size_models import finite_size_general_model
 
     p = 30
     lam = input_spectrum("powerlaw", p, a=0.7)

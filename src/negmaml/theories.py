@@ -239,7 +239,8 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
            notes="isotropic inputs and tasks, both regimes (negmaml.derivations.finite_size, "
                  "negmaml.numeric.finite_size); several steps: negmaml.numeric."
                  "finite_size_ksteps (docs/results/finite-size-ksteps.md)",
-           model="negmaml.numeric.models:finite_size_model", max_inner_steps=MAX_INNER_STEPS,
+           model="negmaml.numeric.finite_size_models:finite_size_model",
+           max_inner_steps=MAX_INNER_STEPS,
            max_adapt_steps=MAX_INNER_STEPS, covariances_row="finite-size-general"),
     Theory("finite-size-general", "Finite-size theory, general covariances", "beyond the paper",
            ("Sigma", "Sigma_w", "n_t", "n_v", "n_r", "m", "sigma", "w0", "omega0"),
@@ -255,7 +256,7 @@ THEORIES: Mapping[str, Theory] = MappingProxyType({t.name: t for t in (
            notes="Gaussian inputs, general Sigma and Sigma_w (dense or diagonal), both regimes, "
                  "w0 and omega0 as vectors; theory='finite-size' with covariances uses this row "
                  "(negmaml.numeric.finite_size_general)",
-           model="negmaml.numeric.models:finite_size_general_model"),
+           model="negmaml.numeric.finite_size_models:finite_size_general_model"),
 )})
 
 

@@ -46,17 +46,63 @@ GENERAL_TRACES: tuple[str, ...] = tuple(gen.GENERAL_TRACES)
 
 
 def alpha_t_rational_function(theory: Theory) -> Callable[..., tuple[tuple, tuple]]:
-    """``f(alpha_r, *args) -> (N, D)``: the theory's loss as ``N(alpha_t)/D(alpha_t)``, the
-    polynomials' coefficients highest degree first (generated theories only). The arguments
-    may be arrays: the coefficients are then arrays too (one rational function per element)."""
+    r"""The loss of a generated theory as a ratio of two polynomials in ``alpha_t``.
+
+    .. math::
+        L(\alpha_t, \alpha_r) = \frac{N(\alpha_t; \alpha_r)}{D(\alpha_t)}
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r`` (the first argument of the
+    returned function); :math:`N, D` are returned as coefficient tuples, highest degree first.
+
+    Args:
+      theory: a generated row of :data:`negmaml.theories.THEORIES` (Theorems 1-3).
+
+    Returns:
+      ``f(alpha_r, *args) -> (N, D)``, ``args`` those of :func:`theory_args`. Array arguments give
+      array coefficients (one rational function per element).
+
+    References:
+      Bernacchia (2021), Eqs. 5, 9 and 14 (Theorems 1-3), rational in ``alpha_t`` through
+      ``h_t`` (Eq. 6); the form is derived by :func:`negmaml.derivations.optima.alpha_t_rational`.
+
+    Examples:
+      >>> from negmaml.theories import THEORIES
+      >>> row = THEORIES["underparameterized"]
+      >>> args = theory_args(row, dict(p=30, n_t=30, n_v=5, n_r=20, m=25, sigma=0.5, nu=0.5))
+      >>> num, den = alpha_t_rational_function(row)(0.2, *args)
+      >>> round(float(num[-1] / den[-1]), 6)  # L at alpha_t = 0
+      0.266582
+    """
     if theory.name not in gen.ALPHA_T_COEFFICIENTS:
         raise ValueError(f"theory {theory.name!r} has no generated rational form in alpha_t")
     return gen.ALPHA_T_COEFFICIENTS[theory.name]
 
 
 def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
-    """The table row for ``theory``; ``"auto"`` picks Theorem 3 when covariances are given,
-    otherwise the isotropic theorem of ``p`` versus ``n_v*m`` (:func:`negmaml.theories.regime_for`).
+    r"""The table row for ``theory``; ``"auto"`` picks it by the regime rule.
+
+    .. math::
+        p > n_v m:\ \text{Theorem 1},\qquad p < n_v m:\ \text{Theorem 2},\qquad
+        \Sigma\ \text{given}:\ \text{Theorem 3}
+
+    :math:`p` is ``params["p"]`` (or the size of ``params["Sigma"]``), :math:`n_v` is
+    ``params["n_v"]``, :math:`m` is ``params["m"]``.
+
+    Args:
+      theory: a row (returned as it is), a row's name, or ``"auto"``.
+      params: the keyword parameters (only ``p``, ``n_v``, ``m`` and ``Sigma`` are read).
+
+    Returns:
+      The :class:`negmaml.theories.Theory` row (:func:`negmaml.theories.auto_theory` for
+      ``"auto"``; ValueError at ``p = n_v m``).
+
+    References:
+      Bernacchia (2021), Section 5 (Theorems 1-3 and their regimes); the rule is
+      :func:`negmaml.theories.auto_theory`.
+
+    Examples:
+      >>> resolve_theory("auto", {"p": 30, "n_v": 5, "m": 25}).name
+      'underparameterized'
     """
     if isinstance(theory, Theory):
         return theory
@@ -74,8 +120,34 @@ def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
 
 def theory_and_params(theory: str | Theory, setting: Setting | None,
                       params: dict[str, Any]) -> tuple[Theory, dict[str, Any]]:
-    """The row and its keyword parameters, from a :class:`~negmaml.numeric.Setting` or from
-    keywords (not both); ``"auto"`` as in :func:`resolve_theory`."""
+    r"""The row and its keyword parameters, from a Setting or from keywords (not both).
+
+    .. math::
+        \text{row}(p, n_v, m) = \begin{cases} \text{Theorem 1} & p > n_v m \\
+        \text{Theorem 2} & p < n_v m \end{cases}
+
+    :math:`p` is ``p``, :math:`n_v` is ``n_v``, :math:`m` is ``m`` (from ``setting`` or
+    ``params``).
+
+    Args:
+      theory: a row's name or ``"auto"`` (:func:`resolve_theory`); with a setting, ``"auto"``
+        means the setting's theory.
+      setting: a :class:`~negmaml.numeric.Setting`, or None.
+      params: keyword parameters (must be empty when ``setting`` is given).
+
+    Returns:
+      ``(row, params)``: the row (the row's ``covariances_row`` when covariances are given) and
+      its parameters by name.
+
+    References:
+      Bernacchia (2021), Sections 3-4 (the parameters) and 5 (the regimes); the table
+      :data:`negmaml.theories.THEORIES`.
+
+    Examples:
+      >>> row, params = theory_and_params("finite-size", None, {"Sigma": [[1.0]]})
+      >>> row.name
+      'finite-size-general'
+    """
     if setting is not None:
         if not isinstance(setting, Setting):
             raise ValueError(f"setting must be a negmaml.numeric.Setting, got {setting!r}")
@@ -97,9 +169,28 @@ def _with_covariances(row: Theory, covariances: bool) -> Theory:
 
 
 def gaussian_F(Sigma: Any) -> np.ndarray:  # noqa: N803 - the paper's name
-    """``F = 2 Sigma^3 + Sigma Tr(Sigma^2)``: Eq. 111's fourth moment for Gaussian inputs.
+    r"""The fourth moment ``F`` of Gaussian inputs (Eq. 111).
 
-    Derived by :func:`negmaml.derivations.theorem3.gaussian_F`.
+    .. math::
+        F = \mathbb{E}\big[(x^T \Sigma x)\, x x^T\big]
+        = 2\Sigma^3 + \Sigma \operatorname{Tr}\Sigma^2
+
+    :math:`\Sigma` is ``Sigma``.
+
+    Args:
+      Sigma: the input covariance, a ``p x p`` symmetric positive definite matrix.
+
+    Returns:
+      ``F`` as a ``p x p`` float64 array.
+
+    References:
+      Bernacchia (2021), Eq. 111 (Appendix 7.4); derived by
+      :func:`negmaml.derivations.theorem3.gaussian_F`.
+
+    Examples:
+      >>> gaussian_F([[1.0, 0.0], [0.0, 1.0]])
+      array([[4., 0.],
+             [0., 4.]])
     """
     S = _v.check_covariance("Sigma", Sigma, None, definite=True)
     S2 = S @ S
@@ -119,7 +210,32 @@ def _parse_trace_name(name: str) -> list[str]:
 
 
 def general_traces(Sigma: Any, Sigma_w: Any, F: Any = None) -> dict[str, float]:  # noqa: N803
-    """The traces that Theorem 3's generated code takes, e.g. ``tr_F_S2 = Tr(F Sigma^2)``."""
+    r"""The traces of covariance products that Theorem 3's generated code takes.
+
+    .. math::
+        \mathrm{tr\_S2} = \operatorname{Tr}\Sigma^2,\quad
+        \mathrm{tr\_F\_S2} = \operatorname{Tr}(F\Sigma^2),\quad
+        \mathrm{tr\_S\_Sw} = \operatorname{Tr}(\Sigma\Sigma_w),\ \dots
+
+    :math:`\Sigma` is ``Sigma``, :math:`\Sigma_w` is ``Sigma_w``, :math:`F` is ``F``.
+
+    Args:
+      Sigma: the input covariance, ``p x p`` positive definite.
+      Sigma_w: the task covariance ``E[w w^T]``, ``p x p`` positive semidefinite.
+      F: the fourth moment (Eq. 111), or None for Gaussian inputs (:func:`gaussian_F`).
+
+    Returns:
+      ``{name: value}`` for every name of :data:`GENERAL_TRACES`.
+
+    References:
+      Bernacchia (2021), Theorem 3, Eqs. 14-16 (Appendix 7.4), which depend on the matrices only
+      through these traces.
+
+    Examples:
+      >>> import numpy as np
+      >>> general_traces(np.eye(3), np.eye(3) / 3)["tr_S2"]
+      3.0
+    """
     S = _v.check_covariance("Sigma", Sigma, None, definite=True)
     p = S.shape[0]
     Sw = _v.check_covariance("Sigma_w", Sigma_w, p, definite=False)
@@ -162,12 +278,36 @@ def _refuse_traced(name: str, value: Any, what: str) -> None:
 
 def validated_params(theory: Theory, params: dict[str, Any], *,
                      allow_outside_regime: bool = False) -> dict[str, Any]:
-    """The row's parameters by name, each checked by its kind, with ``p`` (the size of
-    ``Sigma`` for Theorem 3, whose generated code also takes ``traces``); the regime is checked
-    with the row's predicate (:class:`~negmaml.numeric.validate.RegimeError` unless
-    ``allow_outside_regime``). ``sigma``, ``nu`` and ``init_dist2`` given as JAX arrays (tracers
-    under ``jax.grad``) are passed on unchanged; the sizes and the covariance matrices must be
-    concrete (a clear ValueError otherwise)."""
+    r"""The row's parameters by name, each checked by its kind, and the regime checked.
+
+    .. math::
+        \text{holds}(p, n_v, m),\ \text{e.g.}\ p > n_v m\ \text{for Theorem 1}
+
+    :math:`p` is ``p`` (the size of ``Sigma`` for Theorem 3), :math:`n_v` is ``n_v``, :math:`m`
+    is ``m``.
+
+    Args:
+      theory: the row.
+      params: the keyword parameters; ``sigma``, ``nu`` and ``init_dist2`` may be JAX arrays
+        (tracers under ``jax.grad``), the sizes and matrices must be concrete.
+      allow_outside_regime: evaluate outside the row's regime instead of raising
+        :class:`~negmaml.numeric.validate.RegimeError`.
+
+    Returns:
+      The parameters with defaults filled in and ``p``; for Theorem 3 also ``traces``
+      (:func:`general_traces`).
+
+    References:
+      Bernacchia (2021), Sections 3-4 (the parameters, Eqs. 29-30) and Section 5 (the regimes);
+      the kinds are :data:`negmaml.theories.PARAMETERS`.
+
+    Examples:
+      >>> from negmaml.theories import THEORIES
+      >>> values = validated_params(THEORIES["overparameterized"],
+      ...                           dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5))
+      >>> values["p"], values["init_dist2"]
+      (60, 0.0)
+    """
     _check_names(theory, params)
     values = {k: params.get(k, theory.defaults.get(k)) for k in theory.parameters}
     for name in ("p", "n_t", "n_v", "n_r", "m"):
@@ -195,8 +335,31 @@ def validated_params(theory: Theory, params: dict[str, Any], *,
 
 def theory_args(theory: Theory, params: dict[str, Any], *,
                 allow_outside_regime: bool = False) -> tuple[float, ...]:
-    """Validated scalar arguments (after ``alpha_t``) of ``theory``'s generated coefficient
-    functions: the row's ``coefficient_args``, then Theorem 3's traces (:func:`validated_params`).
+    r"""The validated scalar arguments of a row's generated coefficient functions.
+
+    .. math::
+        (k_0, k_1, k_2)(\alpha_t) = f(\alpha_t, p, n_t, n_v, n_r, m, \sigma, \nu, \dots)
+
+    :math:`p, n_t, n_v, n_r, m` are ``p, n_t, n_v, n_r, m``, :math:`\sigma` is ``sigma``,
+    :math:`\nu` is ``nu`` (the row's ``coefficient_args``, in order).
+
+    Args:
+      theory: the row.
+      params: the keyword parameters (:func:`validated_params`).
+      allow_outside_regime: skip the regime check.
+
+    Returns:
+      The row's ``coefficient_args`` as floats, then Theorem 3's traces.
+
+    References:
+      Bernacchia (2021), Theorems 1-3 (Eqs. 5, 9, 14); the generated functions are
+      :mod:`negmaml.numeric._generated`.
+
+    Examples:
+      >>> from negmaml.theories import THEORIES
+      >>> theory_args(THEORIES["overparameterized"],
+      ...             dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5))
+      (60.0, 30.0, 2.0, 20.0, 3.0, 1.0, 0.5, 0.0)
     """
     values = validated_params(theory, params, allow_outside_regime=allow_outside_regime)
     traces = values.get("traces", {})
@@ -230,18 +393,37 @@ def _factory(row: Theory) -> Callable[..., TheoryModel]:
 def bind(theory: str | Theory = "auto", setting: Setting | None = None, *,
          allow_outside_regime: bool = False, inner_steps: int | None = None,
          adapt_steps: int | None = None, **params: Any) -> TheoryModel:
-    """The model of a theory of the table at validated parameters and steps.
+    r"""The model of a theory of the table at validated parameters and steps.
 
-    ``theory`` is a row's name or ``"auto"`` (:func:`negmaml.theories.auto_theory`); the
-    parameters come from ``setting`` or keywords (not both); ``inner_steps``/``adapt_steps``
-    default to the setting's (else 1) and are checked against the row's limits.
+    .. math::
+        L(\alpha_t, \alpha_r) = \sum_{j=0}^{2K_r} k_j(\alpha_t)\, \alpha_r^j
 
-    >>> model = bind("auto", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
-    >>> model.row.name, len(model.coefficients(0.0))
-    ('overparameterized', 3)
-    >>> bind("overparameterized", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5,
-    ...      adapt_steps=2).adapt_steps
-    2
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r`` (the model's methods),
+    :math:`K` is ``inner_steps``, :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      theory: a row's name or ``"auto"`` (:func:`negmaml.theories.auto_theory`).
+      setting: a :class:`~negmaml.numeric.Setting`, or None to use keywords.
+      allow_outside_regime: evaluate outside the row's regime instead of raising.
+      inner_steps: ``K``; default the setting's, else 1; checked against the row's limits.
+      adapt_steps: ``K_r``; as ``inner_steps``.
+      **params: the row's parameters as keywords (not with ``setting``).
+
+    Returns:
+      An object of the :class:`negmaml.numeric.models.TheoryModel` protocol, built by the
+      factory the row names (``Theory.model``).
+
+    References:
+      Bernacchia (2021), Theorems 1-3; beyond the paper: the finite-size and K-step rows
+      (:data:`negmaml.theories.THEORIES`, ``docs/adding-a-theory.md``).
+
+    Examples:
+      >>> model = bind("auto", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+      >>> model.row.name, len(model.coefficients(0.0))
+      ('overparameterized', 3)
+      >>> bind("overparameterized", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5,
+      ...      adapt_steps=2).adapt_steps
+      2
     """
     row, params = theory_and_params(theory, setting, params)
     K, K_r = row.check_steps(_steps_of(setting, "inner_steps", inner_steps),

@@ -63,7 +63,7 @@ __all__ = [
     "single_task_traces",
 ]
 
-#: The parameters of :func:`negmaml.numeric.aliases.loss_finite_size` besides the learning rates.
+#: The parameters of :func:`negmaml.numeric.aliases.loss_finite_size` besides the rates.
 FINITE_SIZE_KEYS: tuple[str, ...] = ("p", "n_t", "n_v", "n_r", "m", "sigma", "nu", "init_dist2")
 
 _THETA_NODES = 48  # trapezoid nodes on the Marchenko-Pastur angle (spectrally accurate)
@@ -102,12 +102,13 @@ def _params(p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any, sigma: Any, nu: Any,
 
 
 def dist2_alpha_t_zero(*, p: int, n_v: int, m: int) -> dict[str, float]:
-    r"""Exact ``E|omega* - w0|^2`` at ``alpha_t = 0`` as coefficients (beyond the paper).
+    r"""Exact ``E|omega* - w0|^2`` at ``alpha_t = 0``, as coefficients (beyond the paper).
 
-    Returns ``{"sigma2": a, "nu2": b, "init_dist2": c}`` with
-    ``E|omega*-w0|^2 = a sigma^2 + b nu^2 + c |omega_0 - w_0|^2``, exact at any size.
+    .. math::
+        \mathbb{E}|\omega^\star - w_0|^2 = a\,\sigma^2 + b\,\nu^2 + c\,|\omega_0 - w_0|^2
 
-    Overparameterized (``p >= N + 2``), from ``E Tr (X X^T)^{-1} = N/(p-N-1)`` and the
+    :math:`p` is ``p``, :math:`n_v` is ``n_v``, :math:`m` is ``m``, :math:`N = n_v m`. Exact at any
+    size. Overparameterized (``p >= N + 2``), from ``E Tr (X X^T)^{-1} = N/(p-N-1)`` and the
     Schur-complement identity ``E Tr[(W^{-1})_{ii} W_{ii}] = n_v (p-n_v-1)/(p-N-1)``:
 
     .. math:: a = \frac{N}{p-N-1},\quad b = \frac{N (p-n_v-1)}{p (p-N-1)},\quad c = 1-\frac{N}{p}
@@ -120,9 +121,24 @@ def dist2_alpha_t_zero(*, p: int, n_v: int, m: int) -> dict[str, float]:
     .. math:: a = \frac{p}{N-p-1},\quad b = \frac{m}{p}\Big[u p + v p\Big(1 +
               \frac{N p - 2}{N-p-1}\Big)\Big],\quad c = 0
 
-    with ``v = n_v (N - n_v)/(N (N-1)(N+2))`` and ``u = n_v/N - (N+1) v``. Derived in
-    :func:`negmaml.derivations.finite_size.dist2_alpha_t_zero` (a test checks equality).
-    Theorem 1 (Eq. 79) and Theorem 2 (Eq. 85) are the leading orders of these.
+    with ``v = n_v (N - n_v)/(N (N-1)(N+2))`` and ``u = n_v/N - (N+1) v``.
+
+    Args:
+      p: input dimension.
+      n_v: validation points per task.
+      m: training tasks.
+
+    Returns:
+      ``{"sigma2": a, "nu2": b, "init_dist2": c}``; ValueError for ``|p - N| <= 1`` (infinite).
+
+    References:
+      Beyond the paper: derived in :func:`negmaml.derivations.finite_size.dist2_alpha_t_zero` (a
+      test checks equality); Theorem 1 (Eq. 79) and Theorem 2 (Eq. 85) are its leading orders.
+      Accuracy: ``docs/results/finite-size-accuracy.md``.
+
+    Examples:
+      >>> {k: round(v, 6) for k, v in dist2_alpha_t_zero(p=60, n_v=2, m=3).items()}
+      {'sigma2': 0.113208, 'nu2': 0.107547, 'init_dist2': 0.9}
     """
     p, n_v, m = (check_positive_int(k, v) for k, v in (("p", p), ("n_v", n_v), ("m", m)))
     N = n_v * m
@@ -188,25 +204,41 @@ def _fixed_point_parts(T, a2, n, y, wy):
 
 def single_task_traces(alpha_t: Any, *, p: int, n_t: int, n_v: int,
                        _complex_step: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    r"""Deterministic equivalents of ``J_1`` and ``J_2`` of one task (beyond the paper).
-
-    ``J_1 = E Tr[(X A^2 X^T)^{-1}]`` and ``J_2 = E Tr[(X A^2 X^T)^{-1} X S X^T]`` with ``X``
-    (``n_v x p``) Gaussian, ``S = X_t^T X_t/n_t``, ``A = I - alpha_t S``. In the eigenbasis of
-    ``S`` (eigenvalues ``s_k``, ``a_k = 1 - alpha_t s_k``), ``X A^2 X^T = sum_k a_k^2 z_k z_k^T``
-    with ``z_k ~ N(0, I_{n_v})``. Sherman-Morrison on one ``k`` gives exactly
-    ``n_v = sum_k E[a_k^2 x_k/(1 + a_k^2 x_k)]`` with ``x_k = z_k^T R_{-k} z_k``. The
-    deterministic equivalent takes ``x_k = T'_k chi2_{n_v}/n_v`` (a quadratic form in
-    ``n_v`` Gaussians, kept exactly), ``T'_k = T + a_k^2 T^2/(n_v(1 + a_k^2 T))`` (the
-    leave-one-out shift of ``Tr R``) and the Marchenko-Pastur law for ``s_k``:
+    r"""Deterministic equivalents of the traces ``J_1`` and ``J_2`` of one task (beyond the paper).
 
     .. math:: n_v = p\, \mathbb{E}_{s, y}\Big[\frac{a^2 T' y}{1 + a^2 T' y}\Big],\qquad
               J_1 = T,\qquad J_2 = p\, \mathbb{E}_{s, y}\Big[\frac{s\, T' y}{1 + a^2 T' y}\Big]
 
-    solved by Newton's method in ``T`` from the lower bound ``n_v/(p E a^2)`` (the map is
-    increasing and concave, so the iterates increase monotonically), vectorised over
-    ``alpha_t``. At ``alpha_t = 0`` the equivalent gives ``J_2 = n_v`` (exact) and ``J_1``
-    within ``O(p^{-2})`` of the exact ``n_v/(p - n_v - 1)``; ``J_1`` is rescaled by that
-    ratio so that the theory is exact at ``alpha_t = 0``.
+    :math:`a = 1 - \alpha_t s` with :math:`\alpha_t` ``alpha_t``; :math:`p` is ``p``,
+    :math:`n_v` is ``n_v``, and :math:`s` follows the Marchenko-Pastur law of
+    ``S = X_t^T X_t/n_t`` (ratio ``p/n_t``, :math:`n_t` is ``n_t``).
+    ``J_1 = E Tr[(X A^2 X^T)^{-1}]`` and ``J_2 = E Tr[(X A^2 X^T)^{-1} X S X^T]`` with ``X``
+    (``n_v x p``) Gaussian and ``A = I - alpha_t S``. In the eigenbasis of ``S``, Sherman-Morrison
+    on one eigenvalue gives exactly ``n_v = sum_k E[a_k^2 x_k/(1 + a_k^2 x_k)]``; the equivalent
+    takes ``x_k = T'_k chi2_{n_v}/n_v`` (kept exactly) with the leave-one-out shift
+    ``T'_k = T + a_k^2 T^2/(n_v(1 + a_k^2 T))``. Solved by Newton's method from the lower bound
+    ``n_v/(p E a^2)`` (monotone), vectorised over ``alpha_t``. At ``alpha_t = 0``: ``J_2 = n_v``
+    exactly, and ``J_1`` is rescaled to the exact ``n_v/(p - n_v - 1)``.
+
+    Args:
+      alpha_t: training learning rate(s), array-like.
+      p: input dimension.
+      n_t: training points per task.
+      n_v: validation points per task.
+      _complex_step: internal: one complex Newton step for the complex-step derivative.
+
+    Returns:
+      ``(J_1, J_2)``, two arrays shaped like ``atleast_1d(alpha_t)``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size` (the exact reduction to one task,
+      Eqs. 69-74 of the paper's Theorem 1 regime); Monte Carlo check in
+      ``tests/test_finite_size.py`` and ``docs/results/finite-size-accuracy.md``.
+
+    Examples:
+      >>> J1, J2 = single_task_traces([0.0, -0.5], p=60, n_t=30, n_v=2)
+      >>> J1.round(6), J2.round(6)
+      (array([0.035088, 0.013393]), array([2.      , 0.714378]))
     """
     at = np.atleast_1d(np.asarray(alpha_t))
     lam, wl = _mp_nodes(p, n_t)
@@ -274,8 +306,9 @@ def _under_parts(at: np.ndarray, p: int, n_t: int, n_v: int, m: int,
                  complex_step: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic equivalent of ``E|omega*-w0|^2 = sigma^2 Vs + nu^2 Vn`` for ``p < N``.
 
-    See :func:`negmaml.numeric.aliases.loss_finite_size`. Solves ``E_s[a^2 R/(1 + a^2 R)] = 1/m`` for ``R`` by Newton's
-    method (increasing, concave: monotone from the lower bound ``1/(m E a^2)``).
+    See :func:`negmaml.numeric.aliases.loss_finite_size`. Solves
+    ``E_s[a^2 R/(1 + a^2 R)] = 1/m`` for ``R`` by Newton's method (increasing, concave:
+    monotone from the lower bound ``1/(m E a^2)``).
     """
     lam_s, wl = _mp_nodes(p, n_t)
     N = n_v * m
@@ -361,8 +394,39 @@ def _coefficient_params(p: float, n_t: float, n_v: float, n_r: float, m: float, 
 
 def coefficients(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: float, m: float,
                  sigma: float, nu: float, init_dist2: float) -> tuple[Any, Any, Any]:
-    """``(k0, k1, k2)`` of :func:`negmaml.numeric.aliases.loss_finite_size` as a quadratic in ``alpha_r`` (Eq. 65 with
-    ``h_r = (1 - alpha_r)^2 + alpha_r^2 (p+1)/n_r``), functions of ``alpha_t`` (beyond the paper).
+    r"""The loss of the finite-size theory as a quadratic in ``alpha_r`` (beyond the paper).
+
+    .. math::
+        L = k_0(\alpha_t) + k_1(\alpha_t)\,\alpha_r + k_2(\alpha_t)\,\alpha_r^2,\quad
+        k_0 = \frac{\sigma^2 + e}{2},\ k_1 = -e,\
+        k_2 = \frac{\sigma^2 p}{2 n_r} + \frac{1}{2}\Big(1 + \frac{p+1}{n_r}\Big) e
+
+    :math:`e = \nu^2 + \mathbb{E}|\omega^\star - w_0|^2(\alpha_t)`; :math:`\alpha_t` is
+    ``alpha_t``, :math:`p, n_t, n_v, n_r, m` are ``p, n_t, n_v, n_r, m``, :math:`\sigma` is
+    ``sigma``, :math:`\nu` is ``nu``, :math:`|\omega_0 - w_0|^2` is ``init_dist2``.
+    The row ``finite-size`` of the table evaluates these (NumPy; JAX arrays go through
+    :mod:`negmaml.numeric.finite_size_jax`, chosen by the model).
+
+    Args:
+      alpha_t: training learning rate(s), array-like (NumPy).
+      p, n_t, n_v, n_r, m: the sizes (whole numbers, as floats of the table's
+        ``coefficient_args``).
+      sigma: label noise standard deviation.
+      nu: task variability.
+      init_dist2: ``|omega_0 - w_0|^2``.
+
+    Returns:
+      ``(k0, k1, k2)``, each shaped like ``alpha_t``.
+
+    References:
+      Beyond the paper: Eq. 65 of Bernacchia (2021) (exact target side, Appendix 7.3) with the
+      finite-size ``E|omega* - w0|^2`` of :mod:`negmaml.derivations.finite_size`; accuracy in
+      ``docs/results/finite-size-accuracy.md``.
+
+    Examples:
+      >>> ks = coefficients(0.0, 60, 30, 2, 20, 3, 1.0, 0.5, 0.0)
+      >>> [round(float(k), 6) for k in ks]
+      [0.695047, -0.390094, 2.289941]
     """
     P = _coefficient_params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     at = np.asarray(alpha_t, dtype=float)
@@ -375,7 +439,40 @@ def coefficients(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: float, m: 
 def dcoefficients_dalpha_t(alpha_t: Any, p: float, n_t: float, n_v: float, n_r: float,
                            m: float, sigma: float, nu: float,
                            init_dist2: float) -> tuple[Any, Any, Any]:
-    """``d/dalpha_t`` of :func:`coefficients` (complex step through the fixed points)."""
+    r"""The ``alpha_t`` derivatives of :func:`coefficients` (beyond the paper).
+
+    .. math::
+        L = k_0(\alpha_t) + k_1(\alpha_t)\,\alpha_r + k_2(\alpha_t)\,\alpha_r^2,\quad
+        k_0 = \frac{\sigma^2 + e}{2},\ k_1 = -e,\
+        k_2 = \frac{\sigma^2 p}{2 n_r} + \frac{1}{2}\Big(1 + \frac{p+1}{n_r}\Big) e
+
+    :math:`e = \nu^2 + \mathbb{E}|\omega^\star - w_0|^2(\alpha_t)`; :math:`\alpha_t` is
+    ``alpha_t``, :math:`p, n_t, n_v, n_r, m` are ``p, n_t, n_v, n_r, m``, :math:`\sigma` is
+    ``sigma``, :math:`\nu` is ``nu``, :math:`|\omega_0 - w_0|^2` is ``init_dist2``.
+    The derivatives are complex-step derivatives through the fixed points (one complex
+    Newton step from the real root: the implicit-function derivative, accurate to rounding).
+
+    Args:
+      alpha_t: training learning rate(s), array-like (NumPy).
+      p, n_t, n_v, n_r, m: the sizes (whole numbers, as floats of the table's
+        ``coefficient_args``).
+      sigma: label noise standard deviation.
+      nu: task variability.
+      init_dist2: ``|omega_0 - w_0|^2``.
+
+    Returns:
+      ``(dk0, dk1, dk2)``, the ``alpha_t`` derivatives, each shaped like ``alpha_t``.
+
+    References:
+      Beyond the paper: Eq. 65 of Bernacchia (2021) (exact target side, Appendix 7.3) with the
+      finite-size ``E|omega* - w0|^2`` of :mod:`negmaml.derivations.finite_size`; accuracy in
+      ``docs/results/finite-size-accuracy.md``.
+
+    Examples:
+      >>> ks = dcoefficients_dalpha_t(0.0, 60, 30, 2, 20, 3, 1.0, 0.5, 0.0)
+      >>> [round(float(k), 6) for k in ks]
+      [0.113208, -0.226415, 0.458491]
+    """
     P = _coefficient_params(p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     de = _dist2_on_grid(np.asarray(alpha_t, dtype=float), P, deriv=True)
     return 0.5 * de, -de, 0.5 * (1.0 + (P["p"] + 1) / P["n_r"]) * de

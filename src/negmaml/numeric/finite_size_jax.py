@@ -6,12 +6,12 @@ quadrature nodes), which JAX cannot trace. This module lets ``jax.grad``, ``jax.
 and ``init_dist2``:
 
 - ``E|omega* - w0|^2`` is linear in ``init_dist2``, ``nu^2`` and ``sigma^2`` in both regimes
-  (see :func:`negmaml.numeric.finite_size.loss_finite_size`):
+  (see :func:`negmaml.numeric.aliases.loss_finite_size`):
   ``a(alpha_t) init_dist2 + b(alpha_t) nu^2 + c(alpha_t) sigma^2``. The three functions of
   ``alpha_t`` are evaluated by that module's NumPy code through ``jax.pure_callback``;
 - their ``alpha_t`` derivatives are a ``jax.custom_jvp`` rule evaluated the same way: the
   complex-step derivative through the fixed point, which is the implicit-function derivative
-  (:func:`negmaml.numeric.finite_size.dloss_finite_size_dalpha_t`);
+  (:func:`negmaml.numeric.aliases.dloss_finite_size_dalpha_t`);
 - the rest, Eq. 65 as a quadratic in ``alpha_r`` and the dependence on ``sigma``, ``nu`` and
   ``init_dist2``, is JAX arithmetic.
 
@@ -89,8 +89,39 @@ def _inputs(alpha_t: Any, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any, sigma: A
 
 def coefficients(alpha_t: Any, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any, sigma: Any,
                  nu: Any, init_dist2: Any) -> tuple[Any, Any, Any]:
-    """:func:`negmaml.numeric.finite_size.coefficients` for JAX arrays (beyond the paper):
-    ``(k0, k1, k2)`` of Eq. 65 as a quadratic in ``alpha_r``."""
+    r"""The finite-size loss's ``(k0, k1, k2)`` for JAX arrays (beyond the paper).
+
+    .. math::
+        \mathbb{E}|\omega^\star - w_0|^2 = a(\alpha_t)\,|\omega_0 - w_0|^2 + b(\alpha_t)\,\nu^2
+        + c(\alpha_t)\,\sigma^2,\qquad e = \nu^2 + \mathbb{E}|\omega^\star - w_0|^2
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\sigma` is ``sigma``, :math:`\nu` is ``nu``,
+    :math:`|\omega_0 - w_0|^2` is ``init_dist2``; :math:`a, b, c` are NumPy values
+    (``jax.pure_callback``) with a custom JVP in :math:`\alpha_t`, the rest is JAX arithmetic;
+    the coefficients are those of :func:`negmaml.numeric.finite_size.coefficients`.
+
+
+    Args:
+      alpha_t: training learning rate(s), a JAX array (traced under ``jax.grad``/``jit``/``vmap``).
+      p, n_t, n_v, n_r, m: the sizes, concrete numbers.
+      sigma: label noise standard deviation (may be traced).
+      nu: task variability (may be traced).
+      init_dist2: ``|omega_0 - w_0|^2`` (may be traced).
+
+    Returns:
+      ``(k0, k1, k2)`` of the loss in ``alpha_r``, JAX arrays shaped like ``alpha_t``.
+
+    References:
+      Beyond the paper: Eq. 65 of Bernacchia (2021) with the finite-size
+      ``E|omega* - w0|^2`` (:mod:`negmaml.derivations.finite_size`); accuracy in
+      ``docs/results/finite-size-accuracy.md``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> ks = coefficients(jnp.asarray(0.0), 60, 30, 2, 20, 3, 1.0, 0.5, 0.0)
+      >>> [round(float(k), 6) for k in ks]
+      [0.695047, -0.390094, 2.289941]
+    """
     at, P, sizes = _inputs(alpha_t, p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     basis, _ = _jax_basis()
     b = basis(at, sizes)
@@ -102,7 +133,40 @@ def coefficients(alpha_t: Any, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any, sig
 
 def dcoefficients_dalpha_t(alpha_t: Any, p: Any, n_t: Any, n_v: Any, n_r: Any, m: Any,
                            sigma: Any, nu: Any, init_dist2: Any) -> tuple[Any, Any, Any]:
-    """``d/dalpha_t`` of :func:`coefficients` (the implicit-function derivative)."""
+    r"""The ``alpha_t`` derivatives of :func:`coefficients` (beyond the paper).
+
+    .. math::
+        \mathbb{E}|\omega^\star - w_0|^2 = a(\alpha_t)\,|\omega_0 - w_0|^2 + b(\alpha_t)\,\nu^2
+        + c(\alpha_t)\,\sigma^2,\qquad e = \nu^2 + \mathbb{E}|\omega^\star - w_0|^2
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\sigma` is ``sigma``, :math:`\nu` is ``nu``,
+    :math:`|\omega_0 - w_0|^2` is ``init_dist2``; :math:`a, b, c` are NumPy values
+    (``jax.pure_callback``) with a custom JVP in :math:`\alpha_t`, the rest is JAX arithmetic;
+    the coefficients are those of :func:`negmaml.numeric.finite_size.coefficients`.
+    The derivative is the implicit-function derivative of the NumPy fixed point; it cannot
+    be differentiated again (a ValueError says so).
+
+    Args:
+      alpha_t: training learning rate(s), a JAX array (traced under ``jax.grad``/``jit``/``vmap``).
+      p, n_t, n_v, n_r, m: the sizes, concrete numbers.
+      sigma: label noise standard deviation (may be traced).
+      nu: task variability (may be traced).
+      init_dist2: ``|omega_0 - w_0|^2`` (may be traced).
+
+    Returns:
+      ``(dk0, dk1, dk2)``, JAX arrays shaped like ``alpha_t``.
+
+    References:
+      Beyond the paper: Eq. 65 of Bernacchia (2021) with the finite-size
+      ``E|omega* - w0|^2`` (:mod:`negmaml.derivations.finite_size`); accuracy in
+      ``docs/results/finite-size-accuracy.md``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> ks = dcoefficients_dalpha_t(jnp.asarray(0.0), 60, 30, 2, 20, 3, 1.0, 0.5, 0.0)
+      >>> [round(float(k), 6) for k in ks]
+      [0.113208, -0.226415, 0.458491]
+    """
     at, P, sizes = _inputs(alpha_t, p, n_t, n_v, n_r, m, sigma, nu, init_dist2)
     _, dbasis = _jax_basis()
     d = dbasis(at, sizes)

@@ -68,13 +68,32 @@ _STEP = 1e-30  # complex step for d/dalpha_t
 
 
 def gauss_rule(moments: list[Fraction], nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of the ``nodes``-point Gauss rule of a measure from its moments.
+    r"""Nodes and weights of the Gauss rule of a measure, from its moments in exact arithmetic.
 
-    ``moments[j] = int x^j dmu`` for ``j = 0..2 nodes - 1``, exact rationals. Chebyshev's
-    algorithm (Gautschi, *Orthogonal Polynomials*, 2004, Sec. 2.1.7) gives the three-term
-    recurrence coefficients ``a_k, b_k``; done in exact arithmetic, so the ill-conditioning of
-    the map from moments to coefficients costs nothing. Golub-Welsch then gives the nodes (the
-    eigenvalues of the Jacobi matrix) and weights (``b_0`` times the squared first components).
+    .. math::
+        \sum_{i=1}^{M} w_i\, x_i^j = \int x^j\, d\mu(x),\qquad j = 0, \dots, 2M - 1
+
+    :math:`M` is ``nodes``; ``moments[j]`` is :math:`\int x^j d\mu`. Chebyshev's algorithm
+    (Gautschi, *Orthogonal Polynomials*, 2004, Sec. 2.1.7) gives the three-term recurrence
+    coefficients in exact rational arithmetic (so the ill-conditioning of the map from moments
+    costs nothing); Golub-Welsch gives the nodes (eigenvalues of the Jacobi matrix) and weights.
+
+    Args:
+      moments: ``[int x^j dmu for j in range(2 nodes)]`` as exact rationals (``Fraction``).
+      nodes: the number of nodes ``M``.
+
+    Returns:
+      ``(x, w)``: nodes (ascending) and weights, float64 arrays of length ``nodes``.
+
+    References:
+      Beyond the paper (numerical method): Gautschi (2004), Sec. 2.1.7; used for the exact mean
+      spectral law of ``S`` in :mod:`negmaml.derivations.finite_size_ksteps`,
+      ``docs/results/finite-size-ksteps.md``.
+
+    Examples:
+      >>> from fractions import Fraction
+      >>> gauss_rule([Fraction(1), Fraction(0), Fraction(1), Fraction(0)], 2)
+      (array([-1.,  1.]), array([0.5, 0.5]))
     """
     if len(moments) < 2 * nodes:
         raise ValueError(f"{nodes} Gauss nodes need {2 * nodes} moments, got {len(moments)}")
@@ -118,7 +137,34 @@ def _finite_nodes(p: int, n_t: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def spectral_nodes(p: int, n_t: int, spectrum: str) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes ``s`` and weights of the spectral law of ``S`` used by the theory."""
+    r"""Nodes and weights of the spectral law of ``S = X_t^T X_t/n_t`` used by the theory.
+
+    .. math::
+        \mathbb{E}\,\tfrac1p\operatorname{Tr} f(S) \approx \sum_i w_i\, f(s_i)
+
+    :math:`p` is ``p``, :math:`n_t` is ``n_t``. ``"marchenko-pastur"``: the limiting law of
+    ratio ``p/n_t`` (trapezoid rule in the angle, an atom at 0 when ``p > n_t``); ``"finite"``:
+    the exact mean spectral law at ``(n_t, p)`` as a 15-node Gauss rule (:func:`gauss_rule`) whose
+    moments are the exact ``E Tr W^j`` (first call slow: exact rational moments up to degree 29).
+
+    Args:
+      p: input dimension.
+      n_t: training points per task.
+      spectrum: ``"marchenko-pastur"`` or ``"finite"``.
+
+    Returns:
+      ``(s, w)``: nodes and weights (summing to 1), float64 arrays.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_ksteps` (the one-step finite-size
+      theory, :mod:`negmaml.derivations.finite_size`, with ``A -> A^K``); accuracy in
+      ``docs/results/finite-size-ksteps.md``.
+
+    Examples:
+      >>> s, w = spectral_nodes(60, 30, "marchenko-pastur")
+      >>> round(float(w @ s), 6), round(float(w @ s**2), 6)  # mean 1, second moment 1 + p/n_t
+      (1.0, 3.0)
+    """
     if spectrum == "marchenko-pastur":
         return _fs._mp_nodes(p, n_t)
     if spectrum == "finite":
@@ -157,11 +203,40 @@ def _newton_over(T, a2, p, n_v, wl, y, wy):
 
 def one_task_traces(alpha_t: Any, *, p: int, n_t: int, n_v: int, K: int, spectrum: str,
                     _complex_step: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    r"""``J_1 = E Tr[(X A^{2K} X^T)^{-1}]`` and ``J_2 = E Tr[(X A^{2K} X^T)^{-1} X q_K(S) X^T]``.
+    r"""One task's traces ``J_1`` and ``J_2`` after ``K`` inner steps (deterministic equivalents).
 
+    .. math::
+        J_1 = \mathbb{E}\operatorname{Tr}\big[(X A^{2K} X^T)^{-1}\big],\qquad
+        J_2 = \mathbb{E}\operatorname{Tr}\big[(X A^{2K} X^T)^{-1} X q_K(S) X^T\big]
+
+    :math:`A = I - \alpha_t S` with :math:`\alpha_t` ``alpha_t``, :math:`K` is ``K``,
+    :math:`q_K(s) = s\,(\sum_{k<K} (1-\alpha_t s)^k)^2`; :math:`p` is ``p``, :math:`n_t` is
+    ``n_t``, :math:`n_v` is ``n_v`` (rows of :math:`X`). The fixed point of
     :func:`negmaml.numeric.finite_size.single_task_traces` with ``a^2 -> a_K^2`` and
-    ``s -> q_K(s)`` (the same fixed point, Newton's method from the same lower bound); ``J_1``
-    rescaled to its exact ``alpha_t = 0`` value ``n_v/(p - n_v - 1)``. Deterministic equivalent.
+    ``s -> q_K(s)``; ``J_1`` rescaled to its exact ``alpha_t = 0`` value ``n_v/(p - n_v - 1)``.
+
+    Args:
+      alpha_t: training learning rate(s), array-like.
+      p: input dimension.
+      n_t: training points per task.
+      n_v: validation points per task.
+      K: inner steps.
+      spectrum: the law of ``S`` (:func:`spectral_nodes`).
+      _complex_step: internal: one complex Newton step for the complex-step derivative.
+
+    Returns:
+      ``(J_1, J_2)``, arrays shaped like ``atleast_1d(alpha_t)``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_ksteps` (the one-step finite-size
+      theory, :mod:`negmaml.derivations.finite_size`, with ``A -> A^K``); accuracy in
+      ``docs/results/finite-size-ksteps.md``.
+
+    Examples:
+      >>> J1, J2 = one_task_traces([0.0, -0.5], p=60, n_t=30, n_v=2, K=2,
+      ...                          spectrum="marchenko-pastur")
+      >>> J1.round(6), J2.round(6)
+      (array([0.035088, 0.002704]), array([8.      , 1.647954]))
     """
     at = np.atleast_1d(np.asarray(alpha_t))
     lam, wl = spectral_nodes(p, n_t, spectrum)
@@ -337,7 +412,35 @@ class FiniteSizeKStepLoss:
 
 def finite_size_ksteps_loss(inner_steps: int, adapt_steps: int, args: dict[str, float],
                             spectrum: str | None = None) -> FiniteSizeKStepLoss:
-    """A cached :class:`FiniteSizeKStepLoss` for validated parameters (names of the table)."""
+    r"""A cached :class:`FiniteSizeKStepLoss` for validated parameters (the table's names).
+
+    .. math::
+        L(\alpha_t, \alpha_r) = u(\alpha_r)
+        + v(\alpha_r)\,\mathbb{E}|\omega^\star - w_0|^2(\alpha_t)
+
+    :math:`\alpha_t` and :math:`\alpha_r` are the arguments of the object's methods; :math:`K` is
+    ``inner_steps``, :math:`K_r` is ``adapt_steps``; the other parameters are ``args``.
+
+    Args:
+      inner_steps: ``K``, training steps.
+      adapt_steps: ``K_r``, adaptation steps.
+      args: ``p, n_t, n_v, n_r, m, sigma, nu, init_dist2`` by name (validated numbers).
+      spectrum: the law of ``S`` (None: Marchenko-Pastur at ``K = 1``, the finite law above).
+
+    Returns:
+      The loss object (cached per parameter set).
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_ksteps` (the one-step finite-size
+      theory, :mod:`negmaml.derivations.finite_size`, with ``A -> A^K``); accuracy in
+      ``docs/results/finite-size-ksteps.md``.
+
+    Examples:
+      >>> kl = finite_size_ksteps_loss(2, 1, dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
+      ...                              nu=0.5, init_dist2=0.0), spectrum="marchenko-pastur")
+      >>> round(float(kl.loss(-0.5, 0.2)), 6)
+      0.685699
+    """
     ints = {k: int(args[k]) for k in ("p", "n_t", "n_v", "n_r", "m")}
     key = (inner_steps, adapt_steps, spectrum, tuple(sorted({**args, **ints}.items())))
     return _cached(key)
@@ -355,15 +458,46 @@ def loss_finite_size_ksteps(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_v
                             spectrum: str | None = None) -> float | np.ndarray:
     r"""Average test loss at finite sizes after ``K`` training and ``K_r`` adaptation steps.
 
-    Beyond the paper. ``L = u(alpha_r) + v(alpha_r) E|omega* - w_0|^2`` with the exact
-    ``K_r``-step target side and the finite-size ``E|omega* - w_0|^2`` with ``A -> A^K``
-    (module docstring). ``spectrum``: the law of ``S`` in the spectral averages, ``None`` for
-    Marchenko-Pastur at ``K = 1`` (today's theory) and the exact finite law for ``K >= 2``.
-    ``alpha_t`` and ``alpha_r`` broadcast.
+    .. math::
+        L(\alpha_t, \alpha_r) = u(\alpha_r)
+        + v(\alpha_r)\,\mathbb{E}|\omega^\star - w_0|^2(\alpha_t)
 
-    >>> round(loss_finite_size_ksteps(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
-    ...                               nu=0.5, inner_steps=3), 6)
-    0.708626
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`K` is
+    ``inner_steps``, :math:`K_r` is ``adapt_steps``. :math:`u, v` are the exact
+    :math:`K_r`-step target side (polynomials of degree :math:`2K_r`,
+    :func:`negmaml.numeric.ksteps.test_side`); the finite-size
+    :math:`\mathbb{E}|\omega^\star - w_0|^2` with ``A -> A^K`` (module docstring). ``alpha_t``
+    and ``alpha_r`` broadcast. ``theory="finite-size"`` with ``inner_steps`` of the generic
+    functions evaluates the same theory.
+
+    Args:
+      alpha_t: training learning rate(s), array-like.
+      alpha_r: adaptation learning rate(s), array-like.
+      p: input dimension.
+      n_t: training points per task.
+      n_v: validation points per task.
+      n_r: target points per task.
+      m: training tasks.
+      sigma: label noise standard deviation.
+      nu: task variability.
+      init_dist2: ``|omega_0 - w_0|^2``.
+      inner_steps: ``K``, 1 to 8.
+      adapt_steps: ``K_r``, 1 to 8.
+      spectrum: the law of ``S``: None for Marchenko-Pastur at ``K = 1`` (the one-step theory)
+        and the exact finite law for ``K >= 2``, or ``"marchenko-pastur"``/``"finite"``.
+
+    Returns:
+      A float for scalar rates, else a float64 array of their broadcast shape.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_ksteps` (the one-step finite-size
+      theory, :mod:`negmaml.derivations.finite_size`, with ``A -> A^K``); accuracy in
+      ``docs/results/finite-size-ksteps.md``.
+
+    Examples:
+      >>> round(loss_finite_size_ksteps(-0.5, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0,
+      ...                               nu=0.5, inner_steps=2, spectrum="marchenko-pastur"), 6)
+      0.685699
     """
     kl = FiniteSizeKStepLoss(inner_steps, adapt_steps, p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m,
                              sigma=sigma, nu=nu, init_dist2=init_dist2, spectrum=spectrum)

@@ -70,11 +70,42 @@ def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: A
              setting: Setting | None = None, *, allow_outside_regime: bool = False,
              inner_steps: int | None = None, adapt_steps: int | None = None,
              **params: Any) -> FloatOrArray:
-    """``quantity`` (``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``) of a theory of the table,
-    through the row's model (:func:`negmaml.numeric.dispatch.bind`).
+    r"""A quantity of a theory of the table through the row's model.
 
-    ``inner_steps`` (``K``) and ``adapt_steps`` (``K_r``) other than 1 evaluate the row's K-step
-    model (beyond the paper), within the row's limits.
+    .. math::
+        L,\quad \frac{\partial L}{\partial \alpha_t}\quad\text{or}\quad
+        \frac{\partial L}{\partial \alpha_r},\qquad
+        L = \sum_{j=0}^{2K_r} k_j(\alpha_t)\,\alpha_r^j
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`K` is ``inner_steps``,
+    :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      quantity: ``"loss"``, ``"dalpha_t"`` or ``"dalpha_r"``.
+      theory: a row (or its name, or ``"auto"``).
+      alpha_t: training learning rate (inner loop), array-like.
+      alpha_r: adaptation learning rate (meta-test), array-like; broadcasts against
+        ``alpha_t``.
+      setting: a :class:`~negmaml.numeric.Setting`, or None to give keywords.
+      allow_outside_regime: evaluate outside the row's regime instead of raising.
+      inner_steps: ``K`` (default: the setting's, else 1).
+      adapt_steps: ``K_r`` (default: the setting's, else 1).
+      **params: the row's parameters as keywords.
+
+    Returns:
+      A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
+      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+
+    References:
+      Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
+      paper: the K-step theories (:mod:`negmaml.derivations.ksteps`, ``docs/results/ksteps.md``)
+      and the finite-size theory (:mod:`negmaml.derivations.finite_size`,
+      ``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> round(evaluate("dalpha_r", "overparameterized", 0.0, 0.2,
+      ...                p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5), 6)
+      0.52875
     """
     method = _METHODS.get(quantity)
     if method is None:
@@ -89,13 +120,44 @@ def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None,
          theory: str = "auto", allow_outside_regime: bool = False,
          inner_steps: int | None = None, adapt_steps: int | None = None,
          **params: Any) -> FloatOrArray:
-    """Average test loss of any theory of the table, from a :class:`Setting` or keywords.
+    r"""Average test loss of any theory of the table, from a Setting or keywords.
 
-    ``theory="auto"`` uses Theorem 3 when covariances are given, otherwise Theorem 1 for
-    ``p > n_v m`` and Theorem 2 for ``p < n_v m`` (:func:`negmaml.theories.regime_for`).
+    .. math::
+        L(\alpha_t, \alpha_r) = \sum_{j=0}^{2K_r} k_j(\alpha_t)\,\alpha_r^j
 
-    >>> round(loss(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5), 6)
-    0.702875
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`K` is ``inner_steps``,
+    :math:`K_r` is ``adapt_steps``. One step (:math:`K = K_r = 1`) is the paper's
+    quadratic in :math:`\alpha_r`.
+
+    Args:
+      alpha_t: training learning rate (inner loop), array-like.
+      alpha_r: adaptation learning rate (meta-test), array-like; broadcasts against
+        ``alpha_t``.
+      setting: a :class:`~negmaml.numeric.Setting` holding the parameters (and its theory and
+        steps), or None to give them as keywords.
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``: Theorem 3 when
+        covariances are given, else Theorem 1 for ``p > n_v m`` and Theorem 2 for ``p < n_v m``.
+      allow_outside_regime: evaluate outside the row's regime instead of raising
+        :class:`~negmaml.numeric.validate.RegimeError`.
+      inner_steps: ``K``, training steps (default: the setting's, else 1; beyond the paper for
+        K > 1, within the row's limits).
+      adapt_steps: ``K_r``, adaptation steps (as ``inner_steps``).
+      **params: the row's parameters as keywords (``p, n_t, n_v, n_r, m, sigma, nu`` ...), not
+        with ``setting``.
+
+    Returns:
+      A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
+      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+
+    References:
+      Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
+      paper: the K-step theories (:mod:`negmaml.derivations.ksteps`, ``docs/results/ksteps.md``)
+      and the finite-size theory (:mod:`negmaml.derivations.finite_size`,
+      ``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> round(loss(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5), 6)
+      0.702875
     """
     return evaluate("loss", theory, alpha_t, alpha_r, setting,
                     allow_outside_regime=allow_outside_regime,
@@ -106,7 +168,44 @@ def dloss_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | No
                    theory: str = "auto", allow_outside_regime: bool = False,
                    inner_steps: int | None = None, adapt_steps: int | None = None,
                    **params: Any) -> FloatOrArray:
-    """``dL/dalpha_t`` of any theory of the table (derived symbolically where generated)."""
+    r"""``dL/dalpha_t`` of any theory of the table (derived symbolically where generated).
+
+    .. math::
+        \frac{\partial L}{\partial \alpha_t} = \sum_{j=0}^{2K_r} k_j'(\alpha_t)\,\alpha_r^j
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`K` is ``inner_steps``,
+    :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      alpha_t: training learning rate (inner loop), array-like.
+      alpha_r: adaptation learning rate (meta-test), array-like; broadcasts against
+        ``alpha_t``.
+      setting: a :class:`~negmaml.numeric.Setting` holding the parameters (and its theory and
+        steps), or None to give them as keywords.
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``: Theorem 3 when
+        covariances are given, else Theorem 1 for ``p > n_v m`` and Theorem 2 for ``p < n_v m``.
+      allow_outside_regime: evaluate outside the row's regime instead of raising
+        :class:`~negmaml.numeric.validate.RegimeError`.
+      inner_steps: ``K``, training steps (default: the setting's, else 1; beyond the paper for
+        K > 1, within the row's limits).
+      adapt_steps: ``K_r``, adaptation steps (as ``inner_steps``).
+      **params: the row's parameters as keywords (``p, n_t, n_v, n_r, m, sigma, nu`` ...), not
+        with ``setting``.
+
+    Returns:
+      A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
+      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+
+    References:
+      Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
+      paper: the K-step theories (:mod:`negmaml.derivations.ksteps`, ``docs/results/ksteps.md``)
+      and the finite-size theory (:mod:`negmaml.derivations.finite_size`,
+      ``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> round(dloss_dalpha_t(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5), 6)
+      0.0762
+    """
     return evaluate("dalpha_t", theory, alpha_t, alpha_r, setting,
                     allow_outside_regime=allow_outside_regime,
                     inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
@@ -116,7 +215,45 @@ def dloss_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | No
                    theory: str = "auto", allow_outside_regime: bool = False,
                    inner_steps: int | None = None, adapt_steps: int | None = None,
                    **params: Any) -> FloatOrArray:
-    """``dL/dalpha_r = k1 + 2 k2 alpha_r`` of any theory of the table."""
+    r"""``dL/dalpha_r`` of any theory of the table.
+
+    .. math::
+        \frac{\partial L}{\partial \alpha_r} = \sum_{j=1}^{2K_r} j\, k_j(\alpha_t)\,\alpha_r^{j-1}
+        \qquad (k_1 + 2 k_2 \alpha_r\ \text{for one step})
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`K` is ``inner_steps``,
+    :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      alpha_t: training learning rate (inner loop), array-like.
+      alpha_r: adaptation learning rate (meta-test), array-like; broadcasts against
+        ``alpha_t``.
+      setting: a :class:`~negmaml.numeric.Setting` holding the parameters (and its theory and
+        steps), or None to give them as keywords.
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``: Theorem 3 when
+        covariances are given, else Theorem 1 for ``p > n_v m`` and Theorem 2 for ``p < n_v m``.
+      allow_outside_regime: evaluate outside the row's regime instead of raising
+        :class:`~negmaml.numeric.validate.RegimeError`.
+      inner_steps: ``K``, training steps (default: the setting's, else 1; beyond the paper for
+        K > 1, within the row's limits).
+      adapt_steps: ``K_r``, adaptation steps (as ``inner_steps``).
+      **params: the row's parameters as keywords (``p, n_t, n_v, n_r, m, sigma, nu`` ...), not
+        with ``setting``.
+
+    Returns:
+      A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
+      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+
+    References:
+      Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
+      paper: the K-step theories (:mod:`negmaml.derivations.ksteps`, ``docs/results/ksteps.md``)
+      and the finite-size theory (:mod:`negmaml.derivations.finite_size`,
+      ``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> round(dloss_dalpha_r(0.0, 0.2, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5), 6)
+      0.52875
+    """
     return evaluate("dalpha_r", theory, alpha_t, alpha_r, setting,
                     allow_outside_regime=allow_outside_regime,
                     inner_steps=inner_steps, adapt_steps=adapt_steps, **params)
@@ -126,13 +263,42 @@ def loss_coefficients(alpha_t: ArrayLike, setting: Setting | None = None, *,
                       theory: str = "auto", allow_outside_regime: bool = False,
                       inner_steps: int | None = None, adapt_steps: int | None = None,
                       **params: Any) -> tuple[Any, ...]:
-    """``(k_0, ..., k_{2 K_r})`` with ``L = sum_j k_j alpha_r^j``, as functions of ``alpha_t``.
+    r"""The coefficients of the loss in ``alpha_r``, as functions of ``alpha_t``.
 
-    One adaptation step (the paper's setting): ``(k0, k1, k2)`` of the quadratic in ``alpha_r``.
+    .. math::
+        L = \sum_{j=0}^{2K_r} k_j(\alpha_t)\,\alpha_r^j \qquad
+        (k_0 + k_1\alpha_r + k_2\alpha_r^2\ \text{for one adaptation step})
 
-    >>> k0, k1, k2 = loss_coefficients(0.0, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
-    >>> round(k0 + 0.2 * k1 + 0.04 * k2, 6)
-    0.702875
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`K` is ``inner_steps``,
+    :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      alpha_t: training learning rate (inner loop), array-like.
+      setting: a :class:`~negmaml.numeric.Setting` holding the parameters (and its theory and
+        steps), or None to give them as keywords.
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``: Theorem 3 when
+        covariances are given, else Theorem 1 for ``p > n_v m`` and Theorem 2 for ``p < n_v m``.
+      allow_outside_regime: evaluate outside the row's regime instead of raising
+        :class:`~negmaml.numeric.validate.RegimeError`.
+      inner_steps: ``K``, training steps (default: the setting's, else 1; beyond the paper for
+        K > 1, within the row's limits).
+      adapt_steps: ``K_r``, adaptation steps (as ``inner_steps``).
+      **params: the row's parameters as keywords (``p, n_t, n_v, n_r, m, sigma, nu`` ...), not
+        with ``setting``.
+
+    Returns:
+      ``(k_0, ..., k_{2 K_r})``, each a float or an array shaped like ``alpha_t``.
+
+    References:
+      Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
+      paper: the K-step theories (:mod:`negmaml.derivations.ksteps`, ``docs/results/ksteps.md``)
+      and the finite-size theory (:mod:`negmaml.derivations.finite_size`,
+      ``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> k0, k1, k2 = loss_coefficients(0.0, p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
+      >>> round(k0 + 0.2 * k1 + 0.04 * k2, 6)
+      0.702875
     """
     model = bind(theory, setting, allow_outside_regime=allow_outside_regime,
                  inner_steps=inner_steps, adapt_steps=adapt_steps, **params)

@@ -18,8 +18,7 @@ the model from a row, a :class:`~negmaml.numeric.Setting` or keywords, and the s
 
 The models here: :class:`GeneratedModel` (Theorems 1-3, one step, generated from the SymPy
 derivations), :class:`KStepIsotropicModel` and :class:`KStepGeneralModel` (K steps, beyond the
-paper), :class:`FiniteSizeModel` and :class:`FiniteSizeKStepModel` (the finite-size theory,
-one step and K steps, beyond the paper).
+paper); the finite-size theories' models are :mod:`negmaml.numeric.finite_size_models`.
 """
 
 from __future__ import annotations
@@ -36,16 +35,11 @@ from negmaml.numeric.validate import is_foreign_array
 from negmaml.theories import Theory
 
 __all__ = [
-    "FiniteSizeGeneralModel",
-    "FiniteSizeKStepModel",
-    "FiniteSizeModel",
     "GeneratedModel",
     "KStepGeneralModel",
     "KStepIsotropicModel",
     "PolynomialModel",
     "TheoryModel",
-    "finite_size_general_model",
-    "finite_size_model",
     "general_model",
     "isotropic_model",
 ]
@@ -402,87 +396,45 @@ def _pad(c: list[float], size: int) -> list[float]:
     return list(c) + [0.0] * (size - len(c))
 
 
-class FiniteSizeModel(PolynomialModel):
-    """The finite-size theory (beyond the paper, :mod:`negmaml.numeric.finite_size`): not
-    rational in ``alpha_t`` (deterministic equivalents), so its optimum is found on a grid."""
-
-    def __init__(self, row: Theory, params: Mapping[str, Any]) -> None:
-        super().__init__(row, params)
-        self.args = _args(row, params)
-
-    def _module(self, alpha_t: Any) -> Any:
-        """NumPy (:mod:`~negmaml.numeric.finite_size`), or JAX when ``alpha_t`` or a parameter
-        is a JAX array (:mod:`~negmaml.numeric.finite_size_jax`: ``jax.grad`` goes through)."""
-        if is_foreign_array(alpha_t) or any(is_foreign_array(a) for a in self.args):
-            from negmaml.numeric import finite_size_jax
-
-            return finite_size_jax
-        from negmaml.numeric import finite_size
-
-        return finite_size
-
-    def coefficients(self, alpha_t: Any) -> list[Any]:
-        return list(self._module(alpha_t).coefficients(alpha_t, *self.args))
-
-    def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
-        return list(self._module(alpha_t).dcoefficients_dalpha_t(alpha_t, *self.args))
-
-
-class FiniteSizeKStepModel(_KStepAdapter):
-    """The finite-size theory with ``K`` training and ``K_r`` adaptation steps (beyond the paper,
-    :mod:`negmaml.numeric.finite_size_ksteps`): ``L = u(alpha_r) + v(alpha_r) d(alpha_t)`` with
-    ``d`` a deterministic equivalent, not rational in ``alpha_t``: its optimum is found on a
-    grid. Isotropic inputs and tasks only."""
-
-    def __init__(self, row: Theory, params: Mapping[str, Any], inner_steps: int,
-                 adapt_steps: int) -> None:
-        from negmaml.numeric.finite_size_ksteps import finite_size_ksteps_loss
-
-        if any(params.get(k) is not None for k in ("Sigma", "Sigma_w")):
-            raise ValueError(f"inner_steps={inner_steps}, adapt_steps={adapt_steps}: the "
-                             "finite-size theory with several steps is derived for isotropic "
-                             "inputs and tasks only; Sigma and Sigma_w must not be given")
-        super().__init__(row, params, inner_steps, adapt_steps)
-        self.kstep = finite_size_ksteps_loss(inner_steps, adapt_steps,
-                                             {k: float(params[k]) for k in row.coefficient_args})
-
-    def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
-        dd = self.kstep.ddist2(alpha_t)
-        return [vj * dd for vj in self.kstep.v]
-
-    def optimal_alpha_t(self, alpha_r: np.ndarray, *, bound: float = 20.0,
-                        grid_points: int = 801) -> np.ndarray:
-        ar = np.asarray(alpha_r, dtype=float)
-        flat = [self.kstep.optimal_alpha_t(float(a), bound=bound, grid_points=grid_points)
-                for a in ar.ravel()]
-        return np.array(flat).reshape(ar.shape)
-
-
-class FiniteSizeGeneralModel(PolynomialModel):
-    """The finite-size theory with general covariances (beyond the paper,
-    :mod:`negmaml.numeric.finite_size_general`), one step: not rational in ``alpha_t``, so its
-    optimum is found on a grid refined by bisection."""
-
-    def __init__(self, row: Theory, params: Mapping[str, Any]) -> None:
-        from negmaml.numeric.finite_size_general import prepare
-
-        super().__init__(row, params)
-        keys = ("p", "n_t", "n_v", "n_r", "m", "sigma", "Sigma", "Sigma_w", "w0", "omega0")
-        self.theory = prepare(**{k: params[k] for k in keys if k in params})
-
-    def coefficients(self, alpha_t: Any) -> list[Any]:
-        return list(self.theory.coefficients(np.asarray(alpha_t, dtype=float)))
-
-    def dcoefficients_dalpha_t(self, alpha_t: Any) -> list[Any]:
-        return list(self.theory.coefficients(np.asarray(alpha_t, dtype=float), deriv=True))
-
-
 # ------------------------------------------------------------------------ the rows' factories
 
 
 def isotropic_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
                     adapt_steps: int) -> TheoryModel:
-    """Theorems 1 and 2: the generated one-step model, or the K-step model."""
+    r"""Theorems 1 and 2: the generated one-step model, or the K-step model.
+
+    .. math::
+        L = \sum_{j=0}^{2K_r} k_j(\alpha_t)\,\alpha_r^j,\qquad
+        k_j = u_j + v_j\,\frac{\mathrm{num}(\alpha_t)}{\mathrm{den}(\alpha_t)}
+        \quad (K\ \text{steps})
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r`` (the model's methods),
+    :math:`K` is ``inner_steps``, :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      row: the row of :data:`negmaml.theories.THEORIES`.
+      params: the validated parameters (:func:`negmaml.numeric.dispatch.validated_params`).
+      inner_steps: ``K``, training steps (checked against the row's limits).
+      adapt_steps: ``K_r``, adaptation steps (checked against the row's limits).
+
+    Returns:
+      A :class:`TheoryModel`.
+
+    References:
+      Bernacchia (2021), Theorem 1 (Eq. 5, Appendix 7.3.1) and Theorem 2 (Eq. 9, Appendix
+      7.3.2); several steps beyond the paper: :mod:`negmaml.derivations.ksteps`,
+      ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> from negmaml.numeric.dispatch import validated_params
+      >>> from negmaml.theories import THEORIES
+      >>> row = THEORIES["overparameterized"]
+      >>> params = validated_params(row, dict(p=60, n_t=30, n_v=2, n_r=20, m=3,
+      ...                                     sigma=1.0, nu=0.5))
+      >>> model = isotropic_model(row, params, 2, 1)
+      >>> type(model).__name__, round(float(model.loss(0.0, 0.2)), 6)
+      ('KStepIsotropicModel', 0.702875)
+    """
     if inner_steps == adapt_steps == 1:
         return GeneratedModel(row, params)
     return KStepIsotropicModel(row, params, inner_steps, adapt_steps)
@@ -490,24 +442,39 @@ def isotropic_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
 
 def general_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
                   adapt_steps: int) -> TheoryModel:
-    """Theorem 3: the generated one-step model, or the K-step model (Gaussian inputs)."""
+    r"""Theorem 3: the generated one-step model, or the K-step model (Gaussian inputs).
+
+    .. math::
+        L = \sum_{j=0}^{2K_r} k_j(\alpha_t)\,\alpha_r^j,\qquad
+        L = u(\alpha_r) + \frac{N(\alpha_t; \alpha_r)}{D(\alpha_t)}\quad (K\ \text{steps})
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r`` (the model's methods),
+    :math:`K` is ``inner_steps``, :math:`K_r` is ``adapt_steps``.
+
+    Args:
+      row: the row of :data:`negmaml.theories.THEORIES`.
+      params: the validated parameters (:func:`negmaml.numeric.dispatch.validated_params`).
+      inner_steps: ``K``, training steps (checked against the row's limits).
+      adapt_steps: ``K_r``, adaptation steps (checked against the row's limits).
+
+    Returns:
+      A :class:`TheoryModel`.
+
+    References:
+      Bernacchia (2021), Theorem 3 (Eq. 14, Appendix 7.4); several steps beyond the paper:
+      :mod:`negmaml.derivations.ksteps_general`, ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> from negmaml.numeric.dispatch import validated_params
+      >>> from negmaml.theories import THEORIES
+      >>> row = THEORIES["general"]
+      >>> params = validated_params(row, dict(
+      ...     Sigma=np.eye(60), Sigma_w=np.eye(60) / 240, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0))
+      >>> model = general_model(row, params, 1, 1)
+      >>> type(model).__name__, round(float(model.loss(0.0, 0.2)), 6)
+      ('GeneratedModel', 0.702875)
+    """
     if inner_steps == adapt_steps == 1:
         return GeneratedModel(row, params)
     return KStepGeneralModel(row, params, inner_steps, adapt_steps)
-
-
-def finite_size_model(row: Theory, params: Mapping[str, Any], inner_steps: int,
-                      adapt_steps: int) -> TheoryModel:
-    """The finite-size theory: one step, or K steps (beyond the paper)."""
-    if inner_steps == adapt_steps == 1:
-        return FiniteSizeModel(row, params)
-    return FiniteSizeKStepModel(row, params, inner_steps, adapt_steps)
-
-
-def finite_size_general_model(row: Theory, params: Mapping[str, Any], inner_steps: int = 1,
-                              adapt_steps: int = 1) -> TheoryModel:
-    """The finite-size theory with general covariances: one step only."""
-    if inner_steps != 1 or adapt_steps != 1:
-        raise ValueError(f"inner_steps={inner_steps}, adapt_steps={adapt_steps}: the general "
-                         "finite-size theory has one training and one adaptation step")
-    return FiniteSizeGeneralModel(row, params)

@@ -47,19 +47,39 @@ def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> float | np.ndarray:
 def optimal_alpha_r(theory: str, *, alpha_t: Any, setting: Setting | None = None,
                     inner_steps: int | None = None, adapt_steps: int | None = None,
                     **params: Any) -> float | np.ndarray:
-    """The adaptation learning rate that minimises the theory's loss, given ``alpha_t``.
+    r"""The adaptation learning rate that minimises the theory's loss, given ``alpha_t``.
 
-    Vectorised over ``alpha_t``. ``params`` are those of the theory's loss function (e.g.
-    ``p, n_t, n_v, n_r, m, sigma, nu``). Sections 5.1-5.3 show it lies strictly between 0 and
-    ``1/(1 + (p+1)/n_r)``.
+    .. math::
+        \alpha_r^\star(\alpha_t) = \operatorname{argmin}_{\alpha_r} L(\alpha_t, \alpha_r)
+        = -\frac{k_1(\alpha_t)}{2 k_2(\alpha_t)}\quad\text{(one adaptation step)}
 
-    ``inner_steps``/``adapt_steps`` other than 1 (beyond the paper): the K-step loss is a
-    polynomial of degree ``2 K_r`` in ``alpha_r``; its global minimiser is the real root of the
-    derivative with the lowest value.
+    :math:`\alpha_t` is ``alpha_t``; :math:`k_j` are :func:`negmaml.numeric.loss_coefficients`.
+    With several adaptation steps the loss is a polynomial of degree :math:`2K_r` in
+    :math:`\alpha_r`: the minimiser is the real root of its derivative with the lowest value.
+    Sections 5.1-5.3 show that for one step it lies strictly between 0 and
+    :math:`1/(1 + (p+1)/n_r)`.
 
-    >>> round(optimal_alpha_r("auto", alpha_t=0.0, p=60, n_t=30, n_v=2, n_r=20, m=3,
-    ...                       sigma=1.0, nu=0.5), 4)
-    0.083
+    Args:
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``.
+      alpha_t: training learning rate(s), array-like (vectorised).
+      setting: a :class:`~negmaml.numeric.Setting` (or None to give keywords).
+      inner_steps: ``K`` (default: the setting's, else 1; beyond the paper for K > 1).
+      adapt_steps: ``K_r`` (as ``inner_steps``).
+      **params: the row's parameters as keywords, and ``allow_outside_regime``.
+
+    Returns:
+      A float for a scalar ``alpha_t``, else an array shaped like it.
+
+    References:
+      Bernacchia (2021), Section 5 (Eq. 8 for Theorem 1; Sections 5.1-5.3 for the optimal
+      rates); the optima are derived in :mod:`negmaml.derivations.optima`. Beyond the paper: the
+      K-step optima (``docs/results/ksteps.md``) and the finite-size optimum
+      (``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> round(optimal_alpha_r("auto", alpha_t=0.0, p=60, n_t=30, n_v=2, n_r=20, m=3,
+      ...                       sigma=1.0, nu=0.5), 4)
+      0.083
     """
     model = _bind(theory, setting, params, inner_steps, adapt_steps)
     at = _v.check_real("alpha_t", alpha_t)
@@ -71,8 +91,35 @@ def optimal_alpha_r(theory: str, *, alpha_t: Any, setting: Setting | None = None
 
 def stationary_alpha_t(theory: str, *, alpha_r: float, setting: Setting | None = None,
                        **params: Any) -> np.ndarray:
-    """Real stationary points in ``alpha_t`` of the theory's loss, sorted (one-step theories
-    that are rational in ``alpha_t``: Theorems 1-3)."""
+    r"""Real stationary points in ``alpha_t`` of a one-step theory that is rational in ``alpha_t``.
+
+    .. math::
+        \frac{\partial}{\partial\alpha_t}\frac{N(\alpha_t)}{D(\alpha_t)} = 0
+        \iff N'(\alpha_t) D(\alpha_t) - N(\alpha_t) D'(\alpha_t) = 0
+
+    :math:`\alpha_t` is the variable; :math:`N, D` depend on ``alpha_r`` and the parameters
+    (Theorem 1: the pair of Eq. 8, whatever ``alpha_r``).
+
+    Args:
+      theory: a generated row (Theorems 1-3) or ``"auto"``.
+      alpha_r: the adaptation learning rate, a scalar.
+      setting: a :class:`~negmaml.numeric.Setting` (or None to give keywords).
+      **params: the row's parameters as keywords, and ``allow_outside_regime``.
+
+    Returns:
+      The real stationary points, sorted, as a float64 array.
+
+    References:
+      Bernacchia (2021), Section 5 (Eq. 8 for Theorem 1; Sections 5.1-5.3 for the optimal
+      rates); the optima are derived in :mod:`negmaml.derivations.optima`. Beyond the paper: the
+      K-step optima (``docs/results/ksteps.md``) and the finite-size optimum
+      (``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> stationary_alpha_t("overparameterized", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20,
+      ...                    m=3, sigma=1.0, nu=0.5).round(4)
+      array([-1.0112,  0.4945])
+    """
     for name in ("inner_steps", "adapt_steps"):
         if name in params:
             raise ValueError(f"{name} is not a parameter of this function")
@@ -88,24 +135,42 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
                     bound: float = 20.0, grid_points: int = 801,
                     inner_steps: int | None = None, adapt_steps: int | None = None,
                     **params: Any) -> float | np.ndarray:
-    """The training learning rate that minimises the theory's loss over the real line.
+    r"""The training learning rate that minimises the theory's loss over the real line.
 
-    Theorem 1: ``alpha_t^-`` of Eq. 8, always negative. Theorems 2 and 3: the best real
-    stationary point, or ``inf`` when the infimum is only approached as ``|alpha_t| ->
-    infinity`` (both limits are equal). Theories without a rational form (the finite-size
-    theory): the best point of a ``grid_points`` grid over ``[-bound, bound]`` refined by
-    bisection of the derivative, ``+-inf`` when it sits at an end. A loss flat in ``alpha_t``
-    (``sigma = 0`` with ``p > n_v m``) is refused. Vectorised over ``alpha_r``.
+    .. math::
+        \alpha_t^\star(\alpha_r) = \operatorname{argmin}_{\alpha_t} L(\alpha_t, \alpha_r)
 
-    >>> round(optimal_alpha_t("auto", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
-    ...                       sigma=1.0, nu=0.5), 4)
-    -1.0112
+    :math:`\alpha_r` is ``alpha_r``. Theorem 1: :math:`\alpha_t^-` of Eq. 8, always negative.
+    Theorems 2 and 3 (and the K-step isotropic theories, where it does not depend on
+    :math:`\alpha_r`): the best real stationary point of :math:`N/D`, or ``inf`` when the
+    infimum is only approached as :math:`|\alpha_t| \to \infty`. Theories without a rational
+    form (finite size): the best point of a ``grid_points`` grid over ``[-bound, bound]`` refined
+    by bisection of the derivative, ``+-inf`` at an end. A loss flat in :math:`\alpha_t`
+    (``sigma = 0`` with ``p > n_v m``) is refused.
 
-    ``inner_steps``/``adapt_steps`` other than 1 (beyond the paper): the K-step loss is
-    ``u(alpha_r) + v(alpha_r) num(alpha_t)/den(alpha_t)``; the best real stationary point of
-    ``num/den`` (or ``inf``, as above), the same for every ``alpha_r`` with ``v > 0``. Theorem 3
-    with several steps (``theory="general"``, Gaussian inputs): the loss is
-    ``u(alpha_r) + N(alpha_t; alpha_r)/D(alpha_t)``, so the optimum depends on ``alpha_r``.
+    Args:
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``.
+      alpha_r: adaptation learning rate(s), array-like (vectorised).
+      bound: half-width of the grid of the theories without a rational form.
+      grid_points: points of that grid (at least 3).
+      setting: a :class:`~negmaml.numeric.Setting` (or None to give keywords).
+      inner_steps: ``K`` (default: the setting's, else 1; beyond the paper for K > 1).
+      adapt_steps: ``K_r`` (as ``inner_steps``).
+      **params: the row's parameters as keywords, and ``allow_outside_regime``.
+
+    Returns:
+      A float for a scalar ``alpha_r``, else an array shaped like it.
+
+    References:
+      Bernacchia (2021), Section 5 (Eq. 8 for Theorem 1; Sections 5.1-5.3 for the optimal
+      rates); the optima are derived in :mod:`negmaml.derivations.optima`. Beyond the paper: the
+      K-step optima (``docs/results/ksteps.md``) and the finite-size optimum
+      (``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> round(optimal_alpha_t("auto", alpha_r=0.2, p=60, n_t=30, n_v=2, n_r=20, m=3,
+      ...                       sigma=1.0, nu=0.5), 4)
+      -1.0112
     """
     model = _bind(theory, setting, params, inner_steps, adapt_steps)
     ar = _v.check_real("alpha_r", alpha_r)
@@ -119,17 +184,38 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
 def optimal_rates(theory: str, *, setting: Setting | None = None, bracket: float = 50.0,
                   inner_steps: int | None = None, adapt_steps: int | None = None,
                   **params: Any) -> tuple[float, float, float]:
-    """The joint minimum ``(alpha_t*, alpha_r*, L*)`` over both learning rates.
+    r"""The joint minimum over both learning rates (one adaptation step).
 
-    For each ``alpha_t`` the best ``alpha_r`` is the closed form ``-k1/(2 k2)``, so the joint
-    problem is one-dimensional: ``min over alpha_t of k0 - k1^2/(4 k2)``. It is minimised on a
-    dense grid over ``[-bracket, bracket]`` (20001 points), refined by golden-section search
-    around the best grid point; the value there is compared with the limit at ``|alpha_t| =
-    bracket`` (a minimum on the bracket's edge is reported as ``inf`` for ``alpha_t``).
+    .. math::
+        \min_{\alpha_t,\alpha_r} L = \min_{\alpha_t}\Big(k_0 - \frac{k_1^2}{4k_2}\Big)(\alpha_t),
+        \qquad \alpha_r^\star = -\frac{k_1}{2k_2}
 
-    >>> at, ar, best = optimal_rates("auto", p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, nu=0.5)
-    >>> at < 0 < ar
-    True
+    :math:`k_j(\alpha_t)` are :func:`negmaml.numeric.loss_coefficients`. The profile is
+    minimised on a 20001-point grid over ``[-bracket, bracket]`` refined by golden-section search;
+    a minimum on the bracket's edge is reported as ``+-inf`` for :math:`\alpha_t`.
+
+    Args:
+      theory: a row of :data:`negmaml.theories.THEORIES`, or ``"auto"``.
+      bracket: half-width of the search interval in ``alpha_t``.
+      setting: a :class:`~negmaml.numeric.Setting` (or None to give keywords).
+      inner_steps: ``K`` (default: the setting's, else 1; beyond the paper for K > 1).
+      adapt_steps: ``K_r`` (as ``inner_steps``).
+      **params: the row's parameters as keywords, and ``allow_outside_regime``.
+
+    Returns:
+      ``(alpha_t*, alpha_r*, L*)`` as floats.
+
+    References:
+      Bernacchia (2021), Section 5 (Eq. 8 for Theorem 1; Sections 5.1-5.3 for the optimal
+      rates); the optima are derived in :mod:`negmaml.derivations.optima`. Beyond the paper: the
+      K-step optima (``docs/results/ksteps.md``) and the finite-size optimum
+      (``docs/results/finite-size-accuracy.md``).
+
+    Examples:
+      >>> at, ar, best = optimal_rates("auto", p=60, n_t=30, n_v=2, n_r=20, m=3,
+      ...                               sigma=1.0, nu=0.5)
+      >>> at < 0 < ar
+      True
     """
     model = _bind(theory, setting, params, inner_steps, adapt_steps)
     bracket = _v.check_real("bracket", bracket, minimum=0, strict=True, scalar=True)
