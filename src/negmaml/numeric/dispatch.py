@@ -85,8 +85,8 @@ def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
         p > n_v m:\ \text{Theorem 1},\qquad p < n_v m:\ \text{Theorem 2},\qquad
         \Sigma\ \text{given}:\ \text{Theorem 3}
 
-    :math:`p` is ``params["p"]`` (or the size of ``params["Sigma"]``), :math:`n_v` is
-    ``params["n_v"]``, :math:`m` is ``params["m"]``.
+    :math:`p` is ``p``, :math:`n_v` is ``n_v``, :math:`m` is ``m`` (keys of ``params``; :math:`p`
+    is the size of ``Sigma`` when it is given).
 
     Args:
       theory: a row (returned as it is), a row's name, or ``"auto"``.

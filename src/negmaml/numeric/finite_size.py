@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.numeric.chebyshev import evaluate_smooth
+from negmaml.numeric.chebyshev import PiecewiseChebyshev, evaluate_smooth
 from negmaml.numeric.validate import (
     broadcast_rates,
     check_nonnegative,
@@ -381,6 +381,52 @@ def _dist2_on_grid(at: np.ndarray, P: dict[str, Any], deriv: bool) -> np.ndarray
     else:
         vals = direct(flat)
     return vals[inverse].reshape(at.shape)
+
+
+# ------------------------------------------------------------------ for general covariances
+
+
+def _isotropic_parts(a: np.ndarray, p: int, n_t: int, n_v: int, m: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The isotropic finite-size theory's ``sigma^2`` and ``nu^2`` coefficients of
+    ``E|omega* - w0|^2`` (:mod:`negmaml.numeric.finite_size`), real or complex ``a``."""
+    cs = np.iscomplexobj(a)
+    N = n_v * m
+    if p > N:
+        J1, J2 = single_task_traces(a, p=p, n_t=n_t, n_v=n_v, _complex_step=cs)
+        c = (p - n_v - 1) / (p - N - 1)
+        nu2 = dist2_alpha_t_zero(p=p, n_v=n_v, m=m)["nu2"]
+        return c * m * (J1 + a**2 / n_t * J2), np.full(a.shape, nu2, dtype=a.dtype)
+    vs, vn = _under_parts(a, p, n_t, n_v, m, cs)
+    rs, rn = _under_zero_ratios(p, n_t, n_v, m)
+    return rs * vs, rn * vn
+
+
+@lru_cache(maxsize=64)
+def _isotropic_model(p: int, n_t: int, n_v: int, m: int) -> PiecewiseChebyshev:
+    def fn(x: np.ndarray) -> np.ndarray:
+        out = np.empty((2, x.size))
+        for i in range(0, x.size, 4096):  # bounded memory
+            s, n = _isotropic_parts(x[i:i + 4096], p, n_t, n_v, m)
+            out[0, i:i + 4096], out[1, i:i + 4096] = s, n
+        return out
+
+    return PiecewiseChebyshev(fn)
+
+
+def _isotropic_cached(a: np.ndarray, p: int, n_t: int, n_v: int, m: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_isotropic_parts` through a cached certified Chebyshev model (1e-12 relative;
+    pieces where it cannot be certified are solved directly). Complex ``a`` (the complex step)
+    gets ``f + i h f'`` from the model's derivative."""
+    model = _isotropic_model(p, n_t, n_v, m)
+    vals, der = model(a.real)
+    if not np.iscomplexobj(a):
+        return vals[0], vals[1]
+    if der is None:
+        return _isotropic_parts(a, p, n_t, n_v, m)
+    h = a.imag
+    return vals[0] + 1j * h * der[0], vals[1] + 1j * h * der[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,14 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.numeric.chebyshev import PiecewiseChebyshev
-from negmaml.numeric.finite_size import (
-    _params,
-    _under_parts,
-    _under_zero_ratios,
-    dist2_alpha_t_zero,
-    single_task_traces,
-)
+from negmaml.numeric.finite_size import _isotropic_cached, _params, dist2_alpha_t_zero
 from negmaml.numeric.validate import (
     as_float_array,
     broadcast_rates,
@@ -233,15 +226,38 @@ _PREPARED: OrderedDict[str, GeneralFiniteSize] = OrderedDict()
 
 def prepare(*, p: int, n_t: int, n_v: int, n_r: int, m: int, sigma: float, Sigma: Any,  # noqa: N803
             Sigma_w: Any, w0: Any = 0.0, omega0: Any = 0.0, F: Any = None) -> GeneralFiniteSize:
-    """Validate a setting and diagonalise ``Sigma`` once (cached): a :class:`GeneralFiniteSize`.
+    r"""Validate a setting and diagonalise ``Sigma`` once (cached).
 
-    The result is cached by the content of every argument, so repeated calls with the same
-    matrices cost one hash of them.
+    .. math::
+        L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2}{n_r}\operatorname{Tr}\Sigma^2\Big)
+        + \frac12\operatorname{Tr}\big[H_r(\Sigma_w + D)\big]
 
-    ``Sigma`` (positive definite) and ``Sigma_w`` (semidefinite): ``p x p`` matrices or length-p
-    diagonals; ``w0``, ``omega0``: scalars (every coordinate) or length-p vectors. ``F`` (non-
-    Gaussian inputs) is refused. ``|p - n_v m| <= 1`` and ``m = 1`` with ``p < n_v`` are refused
-    as in the isotropic theory.
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`\Sigma` is
+    ``Sigma``, :math:`\Sigma_w` is ``Sigma_w``, :math:`\sigma` is ``sigma``,
+    :math:`D = \mathbb{E}(\omega^\star - w_0)(\omega^\star - w_0)^T` (module docstring).
+
+    Args:
+      p, n_t, n_v, n_r, m: input dimension, training, validation and target points per task,
+        training tasks.
+      sigma: label noise standard deviation.
+      Sigma, Sigma_w: input and task covariances, ``p x p`` matrices or length-p diagonals.
+      w0, omega0: task mean and initial condition, scalars or length-p vectors.
+      F: non-Gaussian fourth moments are refused (must be None).
+
+    Returns:
+      A :class:`GeneralFiniteSize` (its ``loss``, ``dloss_dalpha_t`` and ``coefficients``).
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general` (exact Eqs. 115-124 of
+      Bernacchia (2021) with a deterministic equivalent of ``D``); accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, Sigma=np.ones(60),
+      ...          Sigma_w=np.full(60, 0.25 / 60))  # the isotropic theory's setting
+      >>> round(float(prepare(**P).loss(0.0, 0.2)), 6)
+      0.708626
     """
     if F is not None:
         raise ValueError("F: the general finite-size theory is derived for Gaussian inputs "
@@ -379,49 +395,6 @@ def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, t
     return s_noise * iid + shared(g_shift), shared(w), dd
 
 
-def _isotropic_parts(a: np.ndarray, p: int, n_t: int, n_v: int, m: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """The isotropic finite-size theory's ``sigma^2`` and ``nu^2`` coefficients of
-    ``E|omega* - w0|^2`` (:mod:`negmaml.numeric.finite_size`), real or complex ``a``."""
-    cs = np.iscomplexobj(a)
-    N = n_v * m
-    if p > N:
-        J1, J2 = single_task_traces(a, p=p, n_t=n_t, n_v=n_v, _complex_step=cs)
-        c = (p - n_v - 1) / (p - N - 1)
-        nu2 = dist2_alpha_t_zero(p=p, n_v=n_v, m=m)["nu2"]
-        return c * m * (J1 + a**2 / n_t * J2), np.full(a.shape, nu2, dtype=a.dtype)
-    vs, vn = _under_parts(a, p, n_t, n_v, m, cs)
-    rs, rn = _under_zero_ratios(p, n_t, n_v, m)
-    return rs * vs, rn * vn
-
-
-@lru_cache(maxsize=64)
-def _isotropic_model(p: int, n_t: int, n_v: int, m: int) -> PiecewiseChebyshev:
-    def fn(x: np.ndarray) -> np.ndarray:
-        out = np.empty((2, x.size))
-        for i in range(0, x.size, 4096):  # bounded memory
-            s, n = _isotropic_parts(x[i:i + 4096], p, n_t, n_v, m)
-            out[0, i:i + 4096], out[1, i:i + 4096] = s, n
-        return out
-
-    return PiecewiseChebyshev(fn)
-
-
-def _isotropic_cached(a: np.ndarray, p: int, n_t: int, n_v: int, m: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_isotropic_parts` through a cached certified Chebyshev model (1e-12 relative;
-    pieces where it cannot be certified are solved directly). Complex ``a`` (the complex step)
-    gets ``f + i h f'`` from the model's derivative."""
-    model = _isotropic_model(p, n_t, n_v, m)
-    vals, der = model(a.real)
-    if not np.iscomplexobj(a):
-        return vals[0], vals[1]
-    if der is None:
-        return _isotropic_parts(a, p, n_t, n_v, m)
-    h = a.imag
-    return vals[0] + 1j * h * der[0], vals[1] + 1j * h * der[1]
-
-
 # ----------------------------------------------------------------------------- functions
 
 
@@ -437,12 +410,40 @@ def loss_finite_size_general(alpha_t: Any, alpha_r: Any, *, p: int, n_t: int, n_
                              n_r: int, m: int, sigma: float, Sigma: Any, Sigma_w: Any,  # noqa: N803
                              w0: Any = 0.0, omega0: Any = 0.0,
                              F: Any = None) -> float | np.ndarray:
-    """Average test loss of one-step MAML with general covariances at finite sizes.
+    r"""Average test loss of one-step MAML with general covariances at finite sizes.
 
-    ``Sigma``, ``Sigma_w``: ``p x p`` matrices or length-p diagonals; ``w0``, ``omega0``:
-    scalars (every coordinate) or length-p vectors; ``F`` (non-Gaussian inputs) is refused. See
-    :func:`prepare` and the module docstring (beyond the paper). ``alpha_t`` and ``alpha_r``
-    broadcast.
+    .. math::
+        L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2}{n_r}\operatorname{Tr}\Sigma^2\Big)
+        + \frac12\operatorname{Tr}\big[H_r(\Sigma_w + D)\big]
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`\Sigma` is
+    ``Sigma``, :math:`\Sigma_w` is ``Sigma_w``, :math:`\sigma` is ``sigma``,
+    :math:`D = \mathbb{E}(\omega^\star - w_0)(\omega^\star - w_0)^T` (module docstring).
+    ``alpha_t`` and ``alpha_r`` broadcast.
+
+    Args:
+      alpha_t, alpha_r: training and adaptation learning rates, array-like.
+      p, n_t, n_v, n_r, m: input dimension, training, validation and target points per task,
+        training tasks.
+      sigma: label noise standard deviation.
+      Sigma, Sigma_w: input and task covariances, ``p x p`` matrices or length-p diagonals.
+      w0, omega0: task mean and initial condition, scalars or length-p vectors.
+      F: non-Gaussian fourth moments are refused (must be None).
+
+    Returns:
+      A float for scalar rates, else a float64 array of their broadcast shape.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general` (exact Eqs. 115-124 of
+      Bernacchia (2021) with a deterministic equivalent of ``D``); accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, Sigma=np.ones(60),
+      ...          Sigma_w=np.full(60, 0.25 / 60))  # the isotropic theory's setting
+      >>> round(loss_finite_size_general(0.0, 0.2, **P), 6)
+      0.708626
     """
     return prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
                    Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F).loss(alpha_t, alpha_r)
@@ -453,7 +454,40 @@ def dloss_finite_size_general_dalpha_t(alpha_t: Any, alpha_r: Any, *, p: int, n_
                                        Sigma: Any, Sigma_w: Any,  # noqa: N803
                                        w0: Any = 0.0, omega0: Any = 0.0,
                                        F: Any = None) -> float | np.ndarray:
-    """``dL/dalpha_t`` of :func:`loss_finite_size_general` (complex step, beyond the paper)."""
+    r"""``dL/dalpha_t`` of :func:`loss_finite_size_general` (complex step).
+
+    .. math::
+        L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2}{n_r}\operatorname{Tr}\Sigma^2\Big)
+        + \frac12\operatorname{Tr}\big[H_r(\Sigma_w + D)\big]
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`\Sigma` is
+    ``Sigma``, :math:`\Sigma_w` is ``Sigma_w``, :math:`\sigma` is ``sigma``,
+    :math:`D = \mathbb{E}(\omega^\star - w_0)(\omega^\star - w_0)^T` (module docstring).
+
+    Args:
+      alpha_t, alpha_r: training and adaptation learning rates, array-like.
+      p, n_t, n_v, n_r, m: input dimension, training, validation and target points per task,
+        training tasks.
+      sigma: label noise standard deviation.
+      Sigma, Sigma_w: input and task covariances, ``p x p`` matrices or length-p diagonals.
+      w0, omega0: task mean and initial condition, scalars or length-p vectors.
+      F: non-Gaussian fourth moments are refused (must be None).
+
+    Returns:
+      ``dL/dalpha_t``, shaped like the loss.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general` (exact Eqs. 115-124 of
+      Bernacchia (2021) with a deterministic equivalent of ``D``); accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, Sigma=np.ones(60),
+      ...          Sigma_w=np.full(60, 0.25 / 60))  # the isotropic theory's setting
+      >>> round(dloss_finite_size_general_dalpha_t(0.0, 0.2, **P), 6)
+      0.086264
+    """
     return prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
                    Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F).dloss_dalpha_t(alpha_t, alpha_r)
 
@@ -462,7 +496,40 @@ def coefficients_general(alpha_t: Any, *, p: int, n_t: int, n_v: int, n_r: int, 
                          sigma: float, Sigma: Any, Sigma_w: Any,  # noqa: N803
                          w0: Any = 0.0, omega0: Any = 0.0,
                          F: Any = None) -> tuple[Any, Any, Any]:
-    """``(k0, k1, k2)`` with ``L = k0 + k1 alpha_r + k2 alpha_r^2`` at each ``alpha_t``."""
+    r"""``(k0, k1, k2)`` with ``L = k0 + k1 alpha_r + k2 alpha_r^2`` at each ``alpha_t``.
+
+    .. math::
+        L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2}{n_r}\operatorname{Tr}\Sigma^2\Big)
+        + \frac12\operatorname{Tr}\big[H_r(\Sigma_w + D)\big]
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`\Sigma` is
+    ``Sigma``, :math:`\Sigma_w` is ``Sigma_w``, :math:`\sigma` is ``sigma``,
+    :math:`D = \mathbb{E}(\omega^\star - w_0)(\omega^\star - w_0)^T` (module docstring).
+
+    Args:
+      alpha_t: training learning rate(s), array-like.
+      p, n_t, n_v, n_r, m: input dimension, training, validation and target points per task,
+        training tasks.
+      sigma: label noise standard deviation.
+      Sigma, Sigma_w: input and task covariances, ``p x p`` matrices or length-p diagonals.
+      w0, omega0: task mean and initial condition, scalars or length-p vectors.
+      F: non-Gaussian fourth moments are refused (must be None).
+
+    Returns:
+      ``(k0, k1, k2)``, each shaped like ``alpha_t``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general` (exact Eqs. 115-124 of
+      Bernacchia (2021) with a deterministic equivalent of ``D``); accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, Sigma=np.ones(60),
+      ...          Sigma_w=np.full(60, 0.25 / 60))  # the isotropic theory's setting
+      >>> [round(float(k), 6) for k in coefficients_general(0.0, **P)]
+      [0.695047, -0.390094, 2.289941]
+    """
     model = prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
                     Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F)
     return model.coefficients(as_float_array("alpha_t", alpha_t))
@@ -472,7 +539,40 @@ def dcoefficients_general_dalpha_t(alpha_t: Any, *, p: int, n_t: int, n_v: int, 
                                    m: int, sigma: float, Sigma: Any, Sigma_w: Any,  # noqa: N803
                                    w0: Any = 0.0, omega0: Any = 0.0,
                                    F: Any = None) -> tuple[Any, Any, Any]:
-    """``d/dalpha_t`` of :func:`coefficients_general` (complex step)."""
+    r"""``d/dalpha_t`` of :func:`coefficients_general` (complex step).
+
+    .. math::
+        L = \frac{\sigma^2}{2}\Big(1 + \frac{\alpha_r^2}{n_r}\operatorname{Tr}\Sigma^2\Big)
+        + \frac12\operatorname{Tr}\big[H_r(\Sigma_w + D)\big]
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``, :math:`\Sigma` is
+    ``Sigma``, :math:`\Sigma_w` is ``Sigma_w``, :math:`\sigma` is ``sigma``,
+    :math:`D = \mathbb{E}(\omega^\star - w_0)(\omega^\star - w_0)^T` (module docstring).
+
+    Args:
+      alpha_t: training learning rate(s), array-like.
+      p, n_t, n_v, n_r, m: input dimension, training, validation and target points per task,
+        training tasks.
+      sigma: label noise standard deviation.
+      Sigma, Sigma_w: input and task covariances, ``p x p`` matrices or length-p diagonals.
+      w0, omega0: task mean and initial condition, scalars or length-p vectors.
+      F: non-Gaussian fourth moments are refused (must be None).
+
+    Returns:
+      ``(dk0, dk1, dk2)``, each shaped like ``alpha_t``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general` (exact Eqs. 115-124 of
+      Bernacchia (2021) with a deterministic equivalent of ``D``); accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1.0, Sigma=np.ones(60),
+      ...          Sigma_w=np.full(60, 0.25 / 60))  # the isotropic theory's setting
+      >>> [round(float(k), 6) for k in dcoefficients_general_dalpha_t(0.0, **P)]
+      [0.113208, -0.226415, 0.458491]
+    """
     model = prepare(p=p, n_t=n_t, n_v=n_v, n_r=n_r, m=m, sigma=sigma, Sigma=Sigma,
                     Sigma_w=Sigma_w, w0=w0, omega0=omega0, F=F)
     return model.coefficients(as_float_array("alpha_t", alpha_t), deriv=True)

@@ -78,13 +78,38 @@ def _refine(model: Any, grid: np.ndarray, values: np.ndarray, slope) -> np.ndarr
 
 def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
                             grid_points: int = 401, **setting: Any) -> float | np.ndarray:
-    """The ``alpha_t`` in ``[-bound, bound]`` minimising the general finite-size loss at each
-    ``alpha_r`` (vectorised over ``alpha_r``; beyond the paper).
+    r"""The ``alpha_t`` minimising the general finite-size loss at each ``alpha_r``.
 
-    ``bound`` defaults to ``20 Tr Sigma / Tr Sigma^2``; the grid has ``grid_points`` (401:
-    spacing ``0.1 Tr Sigma / Tr Sigma^2``, then a superlinear root search of the derivative in
-    the best cell). ``setting``: the keywords of
-    :func:`negmaml.numeric.finite_size_general.prepare`.
+    .. math::
+        \alpha_t^\star(\alpha_r) = \operatorname{argmin}_{|\alpha_t| \le b}
+        \big(k_0 + k_1\alpha_r + k_2\alpha_r^2\big)(\alpha_t)
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``; :math:`k_j(\alpha_t)` are
+    :func:`negmaml.numeric.finite_size_general.coefficients_general` of ``setting``.
+    :math:`b` is ``bound``. One vectorised grid of ``grid_points`` (every ``alpha_r`` shares its
+    coefficients), then a superlinear root search of the derivative
+    in the best cell; ``-inf``/``inf`` when the grid minimum is an end.
+
+    Args:
+      alpha_r: adaptation learning rate(s), array-like (vectorised).
+      bound: half-width of the search; default ``20 Tr Sigma / Tr Sigma^2`` (20 at ``Sigma = I``).
+      grid_points: points of the grid (at least 5).
+      **setting: the keywords of :func:`negmaml.numeric.finite_size_general.prepare` (``p, n_t,
+        n_v, n_r, m, sigma, Sigma, Sigma_w`` and optionally ``w0, omega0``).
+
+    Returns:
+      A float for a scalar ``alpha_r``, else an array shaped like it.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general`; accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=20, n_t=10, n_v=2, n_r=10, m=3, sigma=0.5,
+      ...          Sigma=np.linspace(0.5, 1.5, 20), Sigma_w=np.full(20, 0.01))
+      >>> round(optimal_alpha_t_general(alpha_r=0.2, bound=2.0, grid_points=41, **P), 4)
+      -1.1181
     """
     model = prepare(**setting)
     ar = np.asarray(alpha_r, dtype=float)
@@ -105,7 +130,33 @@ def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
 
 
 def optimal_alpha_r_general(*, alpha_t: Any, **setting: Any) -> float | np.ndarray:
-    """``alpha_r = -k1/(2 k2)`` at each ``alpha_t`` (vectorised; beyond the paper)."""
+    r"""The ``alpha_r`` minimising the general finite-size loss at each ``alpha_t``.
+
+    .. math::
+        \alpha_r^\star(\alpha_t) = -\frac{k_1(\alpha_t)}{2 k_2(\alpha_t)}
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``; :math:`k_j(\alpha_t)` are
+    :func:`negmaml.numeric.finite_size_general.coefficients_general` of ``setting``.
+
+    Args:
+      alpha_t: training learning rate(s), array-like (vectorised).
+      **setting: the keywords of :func:`negmaml.numeric.finite_size_general.prepare` (``p, n_t,
+        n_v, n_r, m, sigma, Sigma, Sigma_w`` and optionally ``w0, omega0``).
+
+    Returns:
+      A float for a scalar ``alpha_t``, else an array shaped like it.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general`; accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=20, n_t=10, n_v=2, n_r=10, m=3, sigma=0.5,
+      ...          Sigma=np.linspace(0.5, 1.5, 20), Sigma_w=np.full(20, 0.01))
+      >>> round(optimal_alpha_r_general(alpha_t=0.0, **P), 4)
+      0.2234
+    """
     model = prepare(**setting)
     k0, k1, k2 = model.coefficients(np.asarray(alpha_t, dtype=float))
     out = -k1 / (2.0 * k2)
@@ -114,8 +165,36 @@ def optimal_alpha_r_general(*, alpha_t: Any, **setting: Any) -> float | np.ndarr
 
 def optimal_rates_general(*, bound: float | None = None, grid_points: int = 401,
                           **setting: Any) -> tuple[float, float]:
-    """Jointly optimal ``(alpha_t, alpha_r)``: ``alpha_t`` minimises the profile
-    ``k0 - k1^2/(4 k2)``, then ``alpha_r = -k1/(2 k2)`` (beyond the paper)."""
+    r"""Jointly optimal ``(alpha_t, alpha_r)`` of the general finite-size loss.
+
+    .. math::
+        \alpha_t^\star = \operatorname{argmin}_{|\alpha_t| \le b}\Big(k_0 - \frac{k_1^2}{4k_2}\Big),
+        \qquad \alpha_r^\star = -\frac{k_1}{2k_2}(\alpha_t^\star)
+
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``; :math:`k_j(\alpha_t)` are
+    :func:`negmaml.numeric.finite_size_general.coefficients_general` of ``setting``.
+    :math:`b` is ``bound``.
+
+    Args:
+      bound: half-width of the search (default as :func:`optimal_alpha_t_general`).
+      grid_points: points of the grid (at least 5).
+      **setting: the keywords of :func:`negmaml.numeric.finite_size_general.prepare` (``p, n_t,
+        n_v, n_r, m, sigma, Sigma, Sigma_w`` and optionally ``w0, omega0``).
+
+    Returns:
+      ``(alpha_t*, alpha_r*)`` as floats (``alpha_r*`` is nan when ``alpha_t*`` is infinite).
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_general`; accuracy in
+      ``docs/results/finite-size-general-accuracy.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> P = dict(p=20, n_t=10, n_v=2, n_r=10, m=3, sigma=0.5,
+      ...          Sigma=np.linspace(0.5, 1.5, 20), Sigma_w=np.full(20, 0.01))
+      >>> [round(x, 4) for x in optimal_rates_general(bound=2.0, grid_points=41, **P)]
+      [-1.1189, 0.2149]
+    """
     model = prepare(**setting)
     b = _default_bound(model, bound)
     grid = np.linspace(-b, b, _grid_points(grid_points))

@@ -47,7 +47,29 @@ _Poly2 = dict[tuple[int, int], Fraction]
 
 
 def check_steps(name: str, value: Any) -> int:
-    """``value`` as a whole number of steps in ``1..MAX_STEPS``; ValueError otherwise."""
+    r"""``value`` as a whole number of steps in ``1..MAX_STEPS``; ValueError otherwise.
+
+    .. math::
+        K \in \{1, \dots, K_{\max}\}
+
+    :math:`K` is ``value``, :math:`K_{\max}` is :data:`MAX_STEPS` (moments of degree :math:`4K`
+    are needed).
+
+    Args:
+      name: the parameter's name, for the message (``"inner_steps"``, ``"adapt_steps"``).
+      value: the number of steps.
+
+    Returns:
+      ``value`` as an ``int``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps` (Theorems 1 and 2 of Bernacchia (2021),
+      Eqs. 5 and 9, for ``K`` and ``K_r`` steps); ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> check_steps("inner_steps", 3)
+      3
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
             or not 1 <= int(value) <= MAX_STEPS:
         raise ValueError(f"{name} must be a whole number from 1 to {MAX_STEPS}, got {value!r}")
@@ -92,10 +114,32 @@ def _moment(power: int, traces: tuple[int, ...], n: Fraction, p: Fraction) -> Fr
 
 def wishart_average(open_poly: _Poly2, trace_poly: _Poly2 | None, n: Fraction,
                     p: Fraction) -> list[Fraction]:
-    """Ascending coefficients in ``alpha`` of ``c`` with ``E[f(W) Tr g(W)] = c I_p``.
+    r"""Exact Wishart average of a polynomial in ``(alpha, W)``, times a trace.
 
-    ``open_poly`` (``f``) and ``trace_poly`` (``g``, or None for no trace) are polynomials in
-    ``(alpha, W)`` given as ``{(i, j): coefficient of alpha^i W^j}``.
+    .. math::
+        \mathbb{E}\big[f(\alpha, W)\operatorname{Tr} g(\alpha, W)\big] = c(\alpha)\, I_p,\qquad
+        W = X^T X,\ X \in \mathbb{R}^{n\times p}\ \text{standard Gaussian}
+
+    :math:`f` is ``open_poly``, :math:`g` is ``trace_poly``, :math:`n` is ``n``, :math:`p` is
+    ``p``; moments from the pure-Python Stein recursion
+    (:func:`negmaml.engines.wishart_recursion.trace_moment`).
+
+    Args:
+      open_poly: ``f`` as ``{(i, j): coefficient of alpha^i W^j}``.
+      trace_poly: ``g`` in the same form, or None for no trace.
+      n, p: the Wishart matrix's degrees of freedom and size, exact rationals.
+
+    Returns:
+      The ascending coefficients of ``c`` in ``alpha``, exact rationals.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps` (Theorems 1 and 2 of Bernacchia (2021),
+      Eqs. 5 and 9, for ``K`` and ``K_r`` steps); ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> from fractions import Fraction
+      >>> wishart_average({(0, 1): Fraction(1)}, None, Fraction(10), Fraction(4))  # E W = n I
+      [Fraction(10, 1)]
     """
     out: dict[int, Fraction] = {}
     for (i, j), x in open_poly.items():
@@ -190,9 +234,33 @@ def _test_side(K_r: int, p: Fraction, n_r: Fraction, sigma: Fraction, nu: Fracti
 
 def test_side(adapt_steps: int, *, p: float, n_r: float, sigma: float, nu: float
               ) -> tuple[list[float], list[float]]:
-    """``(u, v)`` ascending in ``alpha_r`` with ``E[L | omega*] = u + v |omega* - w_0|^2``.
+    r"""The exact target side after ``K_r`` adaptation steps, as polynomials in ``alpha_r``.
 
-    Beyond the paper: Eq. 65 with ``adapt_steps`` (``K_r``) steps, exact at finite ``n_r, p``.
+    .. math::
+        \mathbb{E}[L \mid \omega^\star] = u(\alpha_r) + v(\alpha_r)\,|\omega^\star - w_0|^2
+
+    :math:`K_r` is ``adapt_steps``; :math:`u, v` have degree :math:`2K_r` and depend on
+    :math:`p` (``p``), :math:`n_r` (``n_r``), :math:`\sigma` (``sigma``), :math:`\nu` (``nu``).
+    At one step this is Eq. 65 of the paper (:math:`v = h_r/2`).
+
+    Args:
+      adapt_steps: ``K_r``.
+      p: input dimension.
+      n_r: target points per task.
+      sigma: label noise standard deviation.
+      nu: task variability.
+
+    Returns:
+      ``(u, v)``, ascending coefficients in ``alpha_r`` (floats), exact at finite ``n_r, p``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps` (Theorems 1 and 2 of Bernacchia (2021),
+      Eqs. 5 and 9, for ``K`` and ``K_r`` steps); ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> u, v = test_side(1, p=60, n_r=20, sigma=1.0, nu=0.5)
+      >>> [round(x, 6) for x in u], v
+      ([0.625, -0.25, 2.00625], [0.5, -1.0, 2.025])
     """
     u, v = _test_side(check_steps("adapt_steps", adapt_steps), Fraction(p), Fraction(n_r),
                       Fraction(sigma), Fraction(nu))
@@ -274,7 +342,34 @@ def _padd_f(a: list[float], b: list[float]) -> list[float]:
 
 def ksteps_loss(regime: str, inner_steps: int, adapt_steps: int, args: dict[str, float]
                 ) -> KStepLoss:
-    """A cached :class:`KStepLoss` for validated parameters ``args`` (names of the table)."""
+    r"""A cached :class:`KStepLoss` for validated parameters (the table's names).
+
+    .. math::
+        L(\alpha_t, \alpha_r) = u(\alpha_r) + v(\alpha_r)\,
+        \frac{\mathrm{num}(\alpha_t)}{\mathrm{den}(\alpha_t)}
+
+    :math:`\alpha_t, \alpha_r` are the arguments of the object's methods; :math:`K` is
+    ``inner_steps``, :math:`K_r` is ``adapt_steps``; the other parameters are ``args``.
+
+    Args:
+      regime: ``"overparameterized"`` (Theorem 1) or ``"underparameterized"`` (Theorem 2).
+      inner_steps: ``K``.
+      adapt_steps: ``K_r``.
+      args: ``p, n_t, n_v, n_r, m, sigma, nu`` (and ``init_dist2``) by name, numbers.
+
+    Returns:
+      The loss object, cached per parameter set.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps` (Theorems 1 and 2 of Bernacchia (2021),
+      Eqs. 5 and 9, for ``K`` and ``K_r`` steps); ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> kl = ksteps_loss("overparameterized", 2, 1, dict(p=60.0, n_t=30.0, n_v=2.0, n_r=20.0,
+      ...                  m=3.0, sigma=1.0, nu=0.5, init_dist2=0.0))
+      >>> round(float(kl.loss(-0.5, 0.2)), 6)
+      0.682339
+    """
     key = (regime, inner_steps, adapt_steps, tuple(sorted(args.items())))
     return _cached(key)
 

@@ -44,7 +44,30 @@ MAX_STEPS_GENERAL = THEORIES["general"].max_inner_steps
 
 
 def check_steps_general(name: str, value: Any) -> int:
-    """``value`` as a whole number of steps in ``1..MAX_STEPS_GENERAL``; ValueError otherwise."""
+    r"""``value`` as a whole number of steps in ``1..MAX_STEPS_GENERAL``; ValueError otherwise.
+
+    .. math::
+        K \in \{1, \dots, K_{\max}\}
+
+    :math:`K` is ``value``, :math:`K_{\max}` is :data:`MAX_STEPS_GENERAL` (the ``general`` row's
+    limit).
+
+    Args:
+      name: the parameter's name, for the message.
+      value: the number of steps.
+
+    Returns:
+      ``value`` as an ``int``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps_general` (Theorem 3 of Bernacchia
+      (2021), Eqs. 14-16 and Appendix 7.4, for ``K`` and ``K_r`` steps, Gaussian inputs);
+      ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> check_steps_general("inner_steps", 2)
+      2
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
             or not 1 <= int(value) <= MAX_STEPS_GENERAL:
         raise ValueError(f"{name} must be a whole number from 1 to {MAX_STEPS_GENERAL} with "
@@ -101,11 +124,35 @@ def _values(result: dict, n: float, tr: np.ndarray, size: int) -> np.ndarray:
 
 
 def h_matrix(K: int, n: float, eigenvalues: np.ndarray) -> np.ndarray:
-    """Coefficients ``C[a, k]`` with ``H^{(K)} = sum_{a,k} C[a, k] alpha^a Sigma^k``.
+    r"""The coefficients of ``H^{(K)}`` as a polynomial in ``alpha`` and ``Sigma``.
 
-    Beyond the paper: ``H^{(K)} = E[A^K Sigma A^K]``, ``A = I - alpha/n W`` for ``n`` Gaussian
-    inputs with covariance ``Sigma`` (eigenvalues given); Eq. 15 with ``F = 2 Sigma^3 +
-    Sigma Tr Sigma^2`` at ``K = 1``.
+    .. math::
+        H^{(K)} = \mathbb{E}\big[A^K \Sigma A^K\big] = \sum_{a,k} C_{ak}\,\alpha^a \Sigma^k,
+        \qquad A = I - \frac{\alpha}{n} W
+
+    :math:`K` is ``K``, :math:`n` is ``n`` (Gaussian inputs of covariance :math:`\Sigma`, whose
+    eigenvalues are ``eigenvalues``). At :math:`K = 1` this is Eq. 15 with the Gaussian
+    :math:`F = 2\Sigma^3 + \Sigma\operatorname{Tr}\Sigma^2`.
+
+    Args:
+      K: steps.
+      n: data points per step.
+      eigenvalues: the eigenvalues of ``Sigma``.
+
+    Returns:
+      ``C``, a ``(2K + 1) x (2K + 2)`` array: ``C[a, k]`` multiplies ``alpha^a Sigma^k``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps_general` (Theorem 3 of Bernacchia
+      (2021), Eqs. 14-16 and Appendix 7.4, for ``K`` and ``K_r`` steps, Gaussian inputs);
+      ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> h_matrix(1, 10.0, np.ones(3)).round(6)
+      array([[ 0. ,  1. ,  0. ,  0. ],
+             [ 0. ,  0. , -2. ,  0. ],
+             [ 0. ,  0.3,  0. ,  1.1]])
     """
     tr = _half_traces(eigenvalues, 4 * K + 4)
     size = 2 * K + 2
@@ -116,7 +163,33 @@ def h_matrix(K: int, n: float, eigenvalues: np.ndarray) -> np.ndarray:
 
 
 def noise_coefficients(K: int, n: float, eigenvalues: np.ndarray) -> np.ndarray:
-    """Ascending coefficients in ``alpha`` of ``N^{(K)} = (alpha/n)^2 E Tr(Sigma S W S)``."""
+    r"""Ascending coefficients in ``alpha`` of the noise term ``N^{(K)}``.
+
+    .. math::
+        N^{(K)} = \Big(\frac{\alpha}{n}\Big)^2 \mathbb{E}\operatorname{Tr}(\Sigma S W S),\qquad
+        S = \sum_{k<K} A^k
+
+    :math:`K` is ``K``, :math:`n` is ``n``, :math:`\Sigma` has eigenvalues ``eigenvalues``. At
+    :math:`K = 1`: :math:`\alpha^2 \operatorname{Tr}\Sigma^2 / n` (Eq. 14).
+
+    Args:
+      K: steps.
+      n: data points per step.
+      eigenvalues: the eigenvalues of ``Sigma``.
+
+    Returns:
+      The ``2K + 1`` ascending coefficients, a float64 array.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps_general` (Theorem 3 of Bernacchia
+      (2021), Eqs. 14-16 and Appendix 7.4, for ``K`` and ``K_r`` steps, Gaussian inputs);
+      ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> noise_coefficients(1, 10.0, np.ones(3)).round(6)
+      array([0. , 0. , 0.3])
+    """
     tr = _half_traces(eigenvalues, 4 * K + 4)
     out = np.zeros(2 * K + 1)
     for a, c, result in _noise_words(K):
@@ -240,7 +313,38 @@ def _is_scalar(x: Any) -> bool:
 def general_ksteps_loss(inner_steps: int, adapt_steps: int, *, Sigma: Any, Sigma_w: Any,  # noqa: N803
                         n_t: float, n_v: float, n_r: float, m: float, sigma: float
                         ) -> KStepGeneralLoss:
-    """A cached :class:`KStepGeneralLoss` (keyed by the parameter values)."""
+    r"""A cached :class:`KStepGeneralLoss` (keyed by the parameter values).
+
+    .. math::
+        L(\alpha_t, \alpha_r) = u(\alpha_r) + \frac{N(\alpha_t; \alpha_r)}{D(\alpha_t)}
+
+    :math:`\alpha_t, \alpha_r` are the arguments of the object's methods; :math:`K` is
+    ``inner_steps``, :math:`K_r` is ``adapt_steps``; :math:`\Sigma` is ``Sigma``,
+    :math:`\Sigma_w` is ``Sigma_w``, :math:`\sigma` is ``sigma``.
+
+    Args:
+      inner_steps: ``K``.
+      adapt_steps: ``K_r``.
+      Sigma: input covariance, ``p x p`` positive definite.
+      Sigma_w: task covariance ``E[w w^T]``, ``p x p`` positive semidefinite.
+      n_t, n_v, n_r, m: training, validation and target points per task, training tasks.
+      sigma: label noise standard deviation.
+
+    Returns:
+      The loss object.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.ksteps_general` (Theorem 3 of Bernacchia
+      (2021), Eqs. 14-16 and Appendix 7.4, for ``K`` and ``K_r`` steps, Gaussian inputs);
+      ``docs/results/ksteps.md``.
+
+    Examples:
+      >>> import numpy as np
+      >>> g = general_ksteps_loss(2, 1, Sigma=np.eye(60), Sigma_w=np.eye(60) / 240, n_t=30,
+      ...                         n_v=2, n_r=20, m=3, sigma=1.0)
+      >>> round(float(g.loss(-0.5, 0.2)), 6)  # Theorem 1's K = 2 loss at Sigma = I
+      0.682339
+    """
     S = np.ascontiguousarray(_v.check_covariance("Sigma", Sigma, None, definite=True))
     Sw = np.ascontiguousarray(_v.check_covariance("Sigma_w", Sigma_w, S.shape[0],
                                                   definite=False))

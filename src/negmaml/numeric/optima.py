@@ -97,8 +97,8 @@ def stationary_alpha_t(theory: str, *, alpha_r: float, setting: Setting | None =
         \frac{\partial}{\partial\alpha_t}\frac{N(\alpha_t)}{D(\alpha_t)} = 0
         \iff N'(\alpha_t) D(\alpha_t) - N(\alpha_t) D'(\alpha_t) = 0
 
-    :math:`\alpha_t` is the variable; :math:`N, D` depend on ``alpha_r`` and the parameters
-    (Theorem 1: the pair of Eq. 8, whatever ``alpha_r``).
+    :math:`\alpha_t` is the variable, :math:`\alpha_r` is ``alpha_r``; :math:`N, D` depend on it and
+    on the parameters (Theorem 1: the pair of Eq. 8, whatever :math:`\alpha_r`).
 
     Args:
       theory: a generated row (Theorems 1-3) or ``"auto"``.
@@ -190,7 +190,8 @@ def optimal_rates(theory: str, *, setting: Setting | None = None, bracket: float
         \min_{\alpha_t,\alpha_r} L = \min_{\alpha_t}\Big(k_0 - \frac{k_1^2}{4k_2}\Big)(\alpha_t),
         \qquad \alpha_r^\star = -\frac{k_1}{2k_2}
 
-    :math:`k_j(\alpha_t)` are :func:`negmaml.numeric.loss_coefficients`. The profile is
+    :math:`\alpha_t` ranges over ``[-bracket, bracket]``; :math:`k_j(\alpha_t)` are
+    :func:`negmaml.numeric.loss_coefficients`; :math:`K` is ``inner_steps``. The profile is
     minimised on a 20001-point grid over ``[-bracket, bracket]`` refined by golden-section search;
     a minimum on the bracket's edge is reported as ``+-inf`` for :math:`\alpha_t`.
 

@@ -48,15 +48,38 @@ def _as_float(value: Any) -> Any:
 def loss_mp(theory: str, alpha_t: Any, alpha_r: Any, *, dps: int = 50,
             allow_outside_regime: bool = False, inner_steps: int = 1, adapt_steps: int = 1,
             **params: Any) -> mpmath.mpf:
-    """The loss of a generated theory of the table at ``dps`` decimal digits.
+    r"""The loss of a generated theory of the table at ``dps`` decimal digits.
 
-    Scalar parameters may be strings (read at full precision); Theorem 3's traces are computed
-    in float64 from the matrices. ``inner_steps``/``adapt_steps`` other than 1: Theorems 1 and
-    2 with K steps (exact rational coefficients from the parameters' float values).
+    .. math::
+        L(\alpha_t, \alpha_r) = k_0(\alpha_t) + k_1(\alpha_t)\,\alpha_r + k_2(\alpha_t)\,\alpha_r^2
+        \quad\text{in mpmath}
 
-    >>> round(float(loss_mp("overparameterized", 0, "0.2", p=60, n_t=30, n_v=2, n_r=20, m=3,
-    ...                     sigma=1, nu="0.5")), 6)
-    0.702875
+    :math:`\alpha_t` is ``alpha_t``, :math:`\alpha_r` is ``alpha_r``; the other symbols are the
+    row's parameters in ``params``. Scalar parameters may be strings (read at full precision);
+    Theorem 3's traces are computed in float64 from the matrices. With several steps (Theorems 1
+    and 2) the K-step loss's exact rational coefficients are evaluated in mpmath.
+
+    Args:
+      theory: a generated row: ``"overparameterized"``, ``"underparameterized"`` or
+        ``"general"``.
+      alpha_t, alpha_r: the learning rates (numbers or strings).
+      dps: decimal digits of the working precision.
+      allow_outside_regime: evaluate outside the row's regime instead of raising.
+      inner_steps, adapt_steps: ``K`` and ``K_r`` (Theorems 1 and 2; beyond the paper for > 1).
+      **params: the row's parameters as keywords.
+
+    Returns:
+      The loss, an ``mpmath.mpf``.
+
+    References:
+      Bernacchia (2021), Theorems 1-3 (Eqs. 5, 9, 14); the expressions are generated from the
+      derivations (:mod:`negmaml.derivations.codegen`); K steps beyond the paper
+      (:mod:`negmaml.derivations.ksteps`).
+
+    Examples:
+      >>> round(float(loss_mp("overparameterized", 0, "0.2", p=60, n_t=30, n_v=2, n_r=20, m=3,
+      ...                     sigma=1, nu="0.5")), 6)
+      0.702875
     """
     row = THEORIES[theory] if theory in THEORIES else None
     if row is None or not row.generated:
