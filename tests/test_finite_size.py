@@ -251,7 +251,7 @@ def test_optimum_is_a_stationary_minimum() -> None:
     (dict(p=7, n_v=3, m=2), "n_v\\*m"),
     (dict(p=6, n_v=3, m=2), "n_v\\*m"),
     (dict(p=5, n_v=3, m=2), "n_v\\*m"),
-    (dict(p=5, n_v=9, m=1), "m >= 2"),
+    (dict(p=5, n_v=9, m=1), "p > n_v when m = 1"),
     (dict(p=0), "p must"),
     (dict(n_t=2.5), "n_t must"),
     (dict(sigma=-1.0), "sigma must"),
