@@ -116,7 +116,7 @@ DOCS: dict[str, dict[str, str]] = {
                r":math:`p > n_v m`, free subordination over the tasks for :math:`p < n_v m` "
                "(:mod:`negmaml.numeric.finite_size`). JAX arrays, also traced, go through "
                ":mod:`negmaml.numeric.finite_size_jax`."),
-        appendix=("beyond the paper: derived in :mod:`negmaml.derivations.finite_size` "
+        appendix=("derived in :mod:`negmaml.derivations.finite_size` "
                   "(several steps: :mod:`negmaml.derivations.finite_size_ksteps`); accuracy "
                   "against exact Monte Carlo in ``docs/results/finite-size-accuracy.md`` and "
                   "``docs/results/finite-size-ksteps.md``"),

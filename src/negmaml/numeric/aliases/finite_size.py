@@ -69,8 +69,8 @@ def loss_finite_size(
       arrays in, JAX arrays out).
 
     References:
-      Beyond the paper: beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several
-      steps: :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
+      Beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several steps:
+      :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
       ``docs/results/finite-size-accuracy.md`` and ``docs/results/finite-size-ksteps.md``.
 
     Examples:
@@ -135,8 +135,8 @@ def dloss_finite_size_dalpha_t(
       ``dL/dalpha_t``, shaped like the loss.
 
     References:
-      Beyond the paper: beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several
-      steps: :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
+      Beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several steps:
+      :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
       ``docs/results/finite-size-accuracy.md`` and ``docs/results/finite-size-ksteps.md``.
 
     Examples:
@@ -202,8 +202,8 @@ def dloss_finite_size_dalpha_r(
       ``dL/dalpha_r``, shaped like the loss.
 
     References:
-      Beyond the paper: beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several
-      steps: :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
+      Beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several steps:
+      :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
       ``docs/results/finite-size-accuracy.md`` and ``docs/results/finite-size-ksteps.md``.
 
     Examples:
@@ -272,8 +272,8 @@ def optimal_alpha_t_finite_size(
       approached at an end of ``[-bound, bound]``), else an array shaped like ``alpha_r``.
 
     References:
-      Beyond the paper: beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several
-      steps: :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
+      Beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several steps:
+      :mod:`negmaml.derivations.finite_size_ksteps`); accuracy against exact Monte Carlo in
       ``docs/results/finite-size-accuracy.md`` and ``docs/results/finite-size-ksteps.md``.
 
     Examples:
