@@ -277,7 +277,8 @@ def _docstring(row: Theory, quantity: str, name: str) -> list[str]:
     body.append("")
     body += _args_section(row, quantity)
     body += ["", "Returns:"]
-    body += ["  " + w for w in _wrap(_QUANTITY[quantity][2], " " * 6)]
+    returns = _wrap(_QUANTITY[quantity][2], " " * 8)
+    body += ["  " + returns[0]] + ["    " + w for w in returns[1:]]
     body += ["", "References:"]
     if row.beyond_paper:
         ref = f"Beyond the paper: {doc['appendix']}."

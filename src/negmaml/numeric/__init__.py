@@ -19,7 +19,7 @@ alpha_t, ...)`` (each vectorised over the other rate), ``optimal_rates(theory, .
 jointly). **Arbitrary precision.** ``loss_mp`` and the ``*_mp`` variants.
 
 **Finite size** (beyond the paper). ``loss_finite_size``, ``dloss_finite_size_dalpha_t``,
-``optimal_alpha_t_finite_size`` (:mod:`negmaml.numeric.finite_size`), also
+``optimal_alpha_t_finite_size`` (the theory: :mod:`negmaml.numeric.finite_size`), also
 ``theory="finite-size"`` of the generic functions, with ``inner_steps``/``adapt_steps`` too
 (:mod:`negmaml.numeric.finite_size_ksteps`).
 

@@ -59,7 +59,7 @@ def alpha_t_rational_function(theory: Theory) -> Callable[..., tuple[tuple, tupl
 
     Returns:
       ``f(alpha_r, *args) -> (N, D)``, ``args`` those of :func:`theory_args`. Array arguments give
-      array coefficients (one rational function per element).
+        array coefficients (one rational function per element).
 
     References:
       Bernacchia (2021), Eqs. 5, 9 and 14 (Theorems 1-3), rational in ``alpha_t`` through
@@ -94,7 +94,7 @@ def resolve_theory(theory: str | Theory, params: dict[str, Any]) -> Theory:
 
     Returns:
       The :class:`negmaml.theories.Theory` row (:func:`negmaml.theories.auto_theory` for
-      ``"auto"``; ValueError at ``p = n_v m``).
+        ``"auto"``; ValueError at ``p = n_v m``).
 
     References:
       Bernacchia (2021), Section 5 (Theorems 1-3 and their regimes); the rule is
@@ -137,7 +137,7 @@ def theory_and_params(theory: str | Theory, setting: Setting | None,
 
     Returns:
       ``(row, params)``: the row (the row's ``covariances_row`` when covariances are given) and
-      its parameters by name.
+        its parameters by name.
 
     References:
       Bernacchia (2021), Sections 3-4 (the parameters) and 5 (the regimes); the table
@@ -295,7 +295,7 @@ def validated_params(theory: Theory, params: dict[str, Any], *,
 
     Returns:
       The parameters with defaults filled in and ``p``; for Theorem 3 also ``traces``
-      (:func:`general_traces`).
+        (:func:`general_traces`).
 
     References:
       Bernacchia (2021), Sections 3-4 (the parameters, Eqs. 29-30) and Section 5 (the regimes);
@@ -411,7 +411,7 @@ def bind(theory: str | Theory = "auto", setting: Setting | None = None, *,
 
     Returns:
       An object of the :class:`negmaml.numeric.models.TheoryModel` protocol, built by the
-      factory the row names (``Theory.model``).
+        factory the row names (``Theory.model``).
 
     References:
       Bernacchia (2021), Theorems 1-3; beyond the paper: the finite-size and K-step rows

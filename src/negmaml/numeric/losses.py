@@ -94,7 +94,7 @@ def evaluate(quantity: str, theory: str | Theory, alpha_t: ArrayLike, alpha_r: A
 
     Returns:
       A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
-      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+        and ``alpha_r`` (JAX arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
@@ -147,7 +147,7 @@ def loss(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | None = None,
 
     Returns:
       A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
-      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+        and ``alpha_r`` (JAX arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
@@ -194,7 +194,7 @@ def dloss_dalpha_t(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | No
 
     Returns:
       A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
-      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+        and ``alpha_r`` (JAX arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the
@@ -242,7 +242,7 @@ def dloss_dalpha_r(alpha_t: ArrayLike, alpha_r: ArrayLike, setting: Setting | No
 
     Returns:
       A float for scalar rates, otherwise a float64 array of the broadcast shape of ``alpha_t``
-      and ``alpha_r`` (JAX arrays in, JAX arrays out).
+        and ``alpha_r`` (JAX arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 1 (Eq. 5), Theorem 2 (Eq. 9), Theorem 3 (Eq. 14); beyond the

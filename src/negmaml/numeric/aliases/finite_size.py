@@ -66,7 +66,7 @@ def loss_finite_size(
 
     Returns:
       The loss: a float for scalar rates, otherwise a float64 array of their broadcast shape (JAX
-      arrays in, JAX arrays out).
+        arrays in, JAX arrays out).
 
     References:
       Beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several steps:
@@ -269,7 +269,7 @@ def optimal_alpha_t_finite_size(
 
     Returns:
       The minimiser, a float for a scalar ``alpha_r`` (``-inf``/``inf`` when the infimum is
-      approached at an end of ``[-bound, bound]``), else an array shaped like ``alpha_r``.
+        approached at an end of ``[-bound, bound]``), else an array shaped like ``alpha_r``.
 
     References:
       Beyond the paper: derived in :mod:`negmaml.derivations.finite_size` (several steps:

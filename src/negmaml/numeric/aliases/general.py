@@ -65,7 +65,7 @@ def loss_general(
 
     Returns:
       The loss: a float for scalar rates, otherwise a float64 array of their broadcast shape (JAX
-      arrays in, JAX arrays out).
+        arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 3, Eq. 14, and Appendix 7.4 (Eqs. 109-142); derived in

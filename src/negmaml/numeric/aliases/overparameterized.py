@@ -63,7 +63,7 @@ def loss_overparameterized(
 
     Returns:
       The loss: a float for scalar rates, otherwise a float64 array of their broadcast shape (JAX
-      arrays in, JAX arrays out).
+        arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 1, Eq. 5, and Appendix 7.3.1 (Eqs. 59-81); derived in

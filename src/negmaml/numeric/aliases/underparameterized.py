@@ -61,7 +61,7 @@ def loss_underparameterized(
 
     Returns:
       The loss: a float for scalar rates, otherwise a float64 array of their broadcast shape (JAX
-      arrays in, JAX arrays out).
+        arrays in, JAX arrays out).
 
     References:
       Bernacchia (2021), Theorem 2, Eq. 9, and Appendix 7.3.2 (Eqs. 83-108); derived in
