@@ -7,6 +7,14 @@ import signal
 import tempfile
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (fixed seeds, as every other test):
+# a failure in CI is then reproducible, not a draw. ``--hypothesis-profile=explore`` draws
+# new examples (and shows the seed of a failure) for a search for counterexamples.
+settings.register_profile("default", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile("default")
 
 # A shell without job control starts background commands with SIGINT ignored, and an ignored
 # signal stays ignored in every child process. The Ctrl-C tests need the interactive
