@@ -37,7 +37,7 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 
 # The neural-network experiment needs the optional JAX extra; its doctest-free modules are left
 # out of ``--doctest-modules`` so the core's doctests run without it.
-collect_ignore_glob = ["src/negmaml/experiments/nonlinear*"]
+collect_ignore_glob = ["src/negmaml/experiments/figure5/*"]
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +47,27 @@ def _temporary_caches(tmp_path_factory, monkeypatch):
     there, also for the commands a test starts, and the optional moment cache is off."""
     monkeypatch.setenv("NEGMAML_CACHE_DIR", str(tmp_path_factory.mktemp("negmaml-cache")))
     monkeypatch.delenv("NEGMAML_MOMENT_CACHE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def fast_xla_compilation():
+    """Compile JAX programs with XLA's backend optimisations off for one test module.
+
+    The Figure 5 tests spend most of their time compiling, not running: every random draw inlines
+    the threefry hash, and LLVM's optimisation of that code takes seconds per program. With the
+    optimisations off the same programs compile several times faster and, at the tests' sizes,
+    run about as fast. Only the generated code differs (float32 results may differ in the last
+    bits from an optimised build), so a module using this compares its numbers with each other
+    and with exact references, never bit for bit with numbers made by an optimised build. The
+    setting is restored and JAX's caches are cleared when the module ends, so that no program
+    compiled here is reused by another module.
+    """
+    import jax
+
+    old = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", old)
+        jax.clear_caches()

@@ -2,7 +2,7 @@
 
 ``src/negmaml/cli/figure.py`` calls :func:`add_figure5_arguments` on its parser and
 :func:`run_figure5` when NAME is 5. This module imports neither JAX nor
-:mod:`negmaml.experiments.nonlinear` at import time: the arguments are checked first (bad values
+:mod:`negmaml.experiments.figure5` at import time: the arguments are checked first (bad values
 raise ValueError naming the flag, which the dispatcher prints as one line with exit status 2), then
 JAX is looked for (missing: one line on stderr, exit status 2), then the experiment runs.
 """
@@ -21,11 +21,11 @@ from negmaml.numeric.validate import check_positive_int
 
 __all__ = ["FIGURE5_PRESETS", "LOSS_CONVENTIONS", "MODELS", "add_figure5_arguments", "run_figure5"]
 
-#: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.nonlinear).
+#: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.figure5).
 FIGURE5_PRESETS: tuple[str, ...] = ("smoke", "medium", "paper")
 _JAX_MISSING = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'"
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
-#: Names accepted by ``--loss-convention`` (the factors live in negmaml.experiments.nonlinear).
+#: Names accepted by ``--loss-convention`` (the factors live in negmaml.experiments.figure5).
 LOSS_CONVENTIONS: tuple[str, ...] = ("half-mse", "mse")
 #: Names accepted by ``--model``.
 MODELS: tuple[str, ...] = ("trained", "linearized")
@@ -185,7 +185,7 @@ def _jax_importable() -> bool:
 
 
 def _run_alpha_r_sweep(cfg: Any, opts: dict[str, Any]) -> int:
-    from negmaml.experiments import nonlinear_alpha_r as sweep
+    from negmaml.experiments.figure5 import alpha_r as sweep
 
     convs = ((cfg.loss_convention,) if "loss_convention" in opts["overrides"]
              else LOSS_CONVENTIONS)
@@ -228,8 +228,8 @@ def _announce(networks: int, width: int, epochs: int, records_bytes: int = 0) ->
 
 
 def _run_criterion(opts: dict[str, Any]) -> int:
-    from negmaml.experiments import nonlinear_criterion as nc
-    from negmaml.experiments import nonlinear_criterion_output as out
+    from negmaml.experiments.figure5 import criterion as nc
+    from negmaml.experiments.figure5 import criterion_output as out
 
     ov = dict(opts["overrides"])
     crit = opts["crit"]
@@ -270,25 +270,24 @@ def run_figure5(args: argparse.Namespace) -> int:
         return 2
     if opts["criterion"]:
         return _run_criterion(opts)
-    from negmaml.experiments import nonlinear
+    from negmaml.experiments import figure5 as f5
 
-    cfg = nonlinear.config_for_preset(opts["preset"], **opts["overrides"])
+    cfg = f5.config_for_preset(opts["preset"], **opts["overrides"])
     _announce(cfg.runs * len(cfg.alphas), cfg.width, cfg.epochs)
     if opts["alpha_rs"] is not None:
         return _run_alpha_r_sweep(cfg, opts)
-    result = nonlinear.run_sweep(cfg, checkpoint_dir=opts["checkpoint_dir"],
-                                 progress=opts["progress"])
-    doc = nonlinear.result_to_json(result)
+    result = f5.run_sweep(cfg, checkpoint_dir=opts["checkpoint_dir"], progress=opts["progress"])
+    doc = f5.result_to_json(result)
     if opts["json"] is not None:
-        nonlinear.write_json(result, opts["json"])
+        f5.write_json(result, opts["json"])
     if opts["out"] is not None:
-        nonlinear.plot_result(doc, opts["out"], overlays=opts["overlays"])
+        f5.plot_result(doc, opts["out"], overlays=opts["overlays"])
     p = doc["params"]
     print(f"Figure 5 ({opts['preset']}, {p['model']}, {p['loss_convention']}): width {p['width']}, "
           f"{p['epochs']} epochs, {p['runs']} runs, {p['test_tasks']} test tasks per run, "
           f"seed {doc['seed']}, "
           f"{doc['wall_time_s']:.1f} s compute")
-    print(nonlinear.format_table(doc))
+    print(f5.format_table(doc))
     arg = doc["argmin_alpha_t"]
     if arg is not None:
         sign = "negative" if arg < 0 else ("zero" if arg == 0 else "positive")

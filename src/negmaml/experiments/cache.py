@@ -2,7 +2,7 @@
 
 Figures 2-6 (:mod:`negmaml.experiments.figures`) and the phase diagrams
 (:mod:`negmaml.experiments.phase`) cache per-run Monte Carlo values
-(:func:`load_per_run`, :func:`store_per_run`) and Figure 5 (:mod:`negmaml.experiments.nonlinear`)
+(:func:`load_per_run`, :func:`store_per_run`) and Figure 5 (:mod:`negmaml.experiments.figure5`)
 checkpoints its training; all name their files by a hash of everything that determines the
 numbers and write them atomically, so that an interrupted run never leaves a half-written file
 and a rerun with the same configuration finds its results again. NumPy only.

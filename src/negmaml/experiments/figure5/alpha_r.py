@@ -2,8 +2,8 @@
 
 Beyond the paper (which uses alpha_r = 0.01 only). For each loss convention and each alpha_r the
 test loss is computed against alpha_t for the linearized network solved exactly
-(:func:`negmaml.experiments.nonlinear_linearized.run_linearized`) and, where trained networks are
-given (from a finished :func:`negmaml.experiments.nonlinear_model.run_sweep` checkpoint), for the
+(:func:`negmaml.experiments.figure5.linearized.run_linearized`) and, where trained networks are
+given (from a finished :func:`negmaml.experiments.figure5.train.run_sweep` checkpoint), for the
 trained networks meta-tested again at each alpha_r. The outer optimum does not depend on alpha_r,
 so one trained (or solved) set of networks serves every alpha_r; the test tasks are the same ones
 at every alpha_r and alpha_t (common random numbers), so curves are compared as paired differences
@@ -24,8 +24,10 @@ import numpy as np
 
 from negmaml import __version__
 from negmaml.experiments.cache import grid
-from negmaml.experiments.nonlinear_model import NonlinearConfig
-from negmaml.experiments.nonlinear_output import _jsonable, summarize
+from negmaml.experiments.figure5.config import NonlinearConfig
+from negmaml.experiments.figure5.linearized import run_linearized
+from negmaml.experiments.figure5.output import jsonable, summarize
+from negmaml.experiments.figure5.train import evaluate_test_loss
 
 __all__ = [
     "ALPHA_R_SWEEP_GRID",
@@ -68,8 +70,6 @@ def alpha_r_sweep_doc(config: NonlinearConfig, alpha_rs: Sequence[float], *,
     ``trained`` entries are :func:`alpha_r_curves` outputs for trained networks (see
     :func:`trained_alpha_r_losses`). Returns a JSON-able document.
     """
-    from negmaml.experiments.nonlinear_linearized import run_linearized
-
     cfg = config.validated()
     grid = tuple(cfg.alphas if alphas is None else alphas)
     curves: list[dict[str, Any]] = []
@@ -85,7 +85,7 @@ def alpha_r_sweep_doc(config: NonlinearConfig, alpha_rs: Sequence[float], *,
     params.pop("alpha_r")
     params.pop("loss_convention")
     params.pop("model")
-    return _jsonable({
+    return jsonable({
         "figure": "5-alpha-r",
         "x": "alpha_t",
         "alpha_r": [float(a) for a in alpha_rs],
@@ -105,8 +105,6 @@ def trained_alpha_r_losses(params: dict[str, np.ndarray], config: NonlinearConfi
     Same test tasks as the sweep's own meta-test (tasks 0 .. n_tasks-1 of each run). Returns
     (len(alpha_rs), len(alphas), runs).
     """
-    from negmaml.experiments.nonlinear_model import evaluate_test_loss
-
     cfg = config.validated()
     n = cfg.test_tasks if n_tasks is None else n_tasks
     return np.stack([evaluate_test_loss(params, dataclasses.replace(cfg, alpha_r=float(ar)), n)

@@ -1,7 +1,7 @@
 """Figure 5's outputs: summary statistics over runs, the result file, the plot and the table.
 
 NumPy and matplotlib only (no JAX): a committed result file can be summarised and plotted without
-the ``nn`` extra. The experiment itself is described in :mod:`negmaml.experiments.nonlinear`.
+the ``nn`` extra. The experiment itself is described in :mod:`negmaml.experiments.figure5`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from negmaml import __version__
-from negmaml.experiments.nonlinear_model import PAPER_OPTIMUM_ALPHA_T, SweepResult
+from negmaml.experiments.figure5.config import PAPER_OPTIMUM_ALPHA_T, SweepResult
 
-__all__ = ["format_table", "plot_result", "result_to_json", "summarize", "write_json"]
+__all__ = ["format_table", "jsonable", "plot_result", "result_to_json", "summarize", "write_json"]
 
 
 def _finite_or_none(x: Any) -> Any:
@@ -173,18 +173,19 @@ def result_to_json(result: SweepResult) -> dict[str, Any]:
             "mean_test_loss": result.trace_loss.mean(axis=1) if result.trace_loss.size else [],
         },
     }
-    return _jsonable(doc)
+    return jsonable(doc)
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
+    """``x`` with NumPy arrays and scalars as lists and numbers, non-finite numbers as None."""
     if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
+        return {k: jsonable(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
         return _finite_or_none(x.astype(np.float64).tolist() if x.dtype.kind == "f" else x.tolist())
     if isinstance(x, (np.floating, np.integer)):
         return _finite_or_none(x.item())
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     return _finite_or_none(x)
 
 

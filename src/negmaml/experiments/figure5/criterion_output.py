@@ -1,6 +1,6 @@
 """Figure 5's kernel criterion: analysis of the records, the result file and the plot.
 
-Beyond the paper (see :mod:`negmaml.experiments.nonlinear_criterion`). NumPy and matplotlib only:
+Beyond the paper (see :mod:`negmaml.experiments.figure5.criterion`). NumPy and matplotlib only:
 the analysis runs on whatever records exist, so a partial run can be reported and the same code
 rerun on the full data.
 
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from negmaml import __version__
-from negmaml.experiments.nonlinear_criterion import CriterionConfig
-from negmaml.experiments.nonlinear_model import PAPER_OPTIMUM_ALPHA_T
+from negmaml.experiments.figure5.config import PAPER_OPTIMUM_ALPHA_T
+from negmaml.experiments.figure5.criterion import CriterionConfig
 
 __all__ = ["analyse_arm", "criterion_doc", "format_criterion", "plot_criterion",
            "write_criterion_json"]
@@ -153,7 +153,7 @@ def _arm_arrays(records: dict[tuple[int, float], dict[str, Any]], runs: Sequence
 def criterion_doc(config: CriterionConfig, records: Sequence[dict[str, Any]], *,
                   n_boot: int = 2000) -> dict[str, Any]:
     """The result document from ``records``
-    (:func:`~negmaml.experiments.nonlinear_criterion.load_records`): parameters, every network,
+    (:func:`~negmaml.experiments.figure5.criterion.load_records`): parameters, every network,
     and the analysis of every arm with enough runs."""
     cfg = config.validated()
     by = {(r["run"], r["alpha_t"]): r for r in records}

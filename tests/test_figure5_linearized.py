@@ -1,9 +1,11 @@
 """The linearized (NTK) Figure 5 model, solved exactly (beyond the paper; needs the JAX extra).
 
 Every check is in float64 at tiny width, against computations that share none of the kernel
-algebra of :mod:`negmaml.experiments.nonlinear_linearized`: the full Jacobian of the network from
+algebra of :mod:`negmaml.experiments.figure5.linearized`: the full Jacobian of the network from
 ``jax.jacrev``, the inner step and the meta-loss of the linear model written with ``jax.grad``,
-``numpy.linalg.pinv`` of the explicit B, and plain gradient descent. Tolerances are rounding-level
+``numpy.linalg.pinv`` of the explicit B, and plain gradient descent. The reference computations
+are jitted once with the loss scale, the rates and the data as arguments, so both loss
+conventions, every run and every alpha share one compilation. Tolerances are rounding-level
 (1e-9 relative) for exact identities; the gradient-descent check stops at a gradient norm whose
 implied distance to the optimum is below 1e-8 (stated in the test).
 """
@@ -21,11 +23,11 @@ jnp = jax.numpy
 
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from negmaml.experiments import nonlinear as nl  # noqa: E402
-from negmaml.experiments import nonlinear_linearized as lz  # noqa: E402
-from negmaml.experiments import nonlinear_model as nm  # noqa: E402
+from negmaml.experiments import figure5 as nl  # noqa: E402
+from negmaml.experiments.figure5 import linearized as lz  # noqa: E402
+from negmaml.experiments.figure5.model import TAG_TEST, compiled_draws, sample_task  # noqa: E402
 
-pytestmark = pytest.mark.nn
+pytestmark = [pytest.mark.nn, pytest.mark.usefixtures("fast_xla_compilation")]
 
 TINY = nl.NonlinearConfig(
     alphas=(-0.05, 0.0, 0.05), width=16, epochs=10, runs=2, p=5, n_t=6, n_v=2, n_r=4, n_s=5,
@@ -34,47 +36,95 @@ TINY = nl.NonlinearConfig(
 ALPHA_RS = (0.0, 0.05)
 
 
-class _Explicit:
-    """The linearized model of one run with the full Jacobian (P x P matrices are fine here)."""
+# The linearized model of one run with the full Jacobian (P x P matrices are fine here). ``prm``
+# are the parameters at initialisation, ``d`` a flat displacement, ``s`` the loss scale.
+def _f(prm, w, x):
+    return nl.mlp_apply(ravel_pytree(prm)[1](w), x)
 
-    def __init__(self, prm, scale):
-        self.flat, unravel = ravel_pytree(prm)
-        self.f = lambda w, x: nl.mlp_apply(unravel(w), x)
-        self.s = scale
 
-    def jac(self, x):
-        return jax.jacrev(self.f)(self.flat, x)
+def _jac(prm, x):
+    return jax.jacrev(_f, argnums=1)(prm, ravel_pytree(prm)[0], x)
 
-    def flin(self, d, x):
-        return self.f(self.flat, x) + self.jac(x) @ d
 
-    def adapt(self, d, alpha, x, y):
-        g = jax.grad(lambda dd: self.s * jnp.mean((y - self.flin(dd, x)) ** 2))(d)
-        return d - alpha * g
+def _flin(prm, d, x):
+    return _f(prm, ravel_pytree(prm)[0], x) + _jac(prm, x) @ d
 
-    def residual(self, d, alpha, tasks):
-        xt, yt, xv, yv = tasks
-        return jnp.concatenate([yv[i] - self.flin(self.adapt(d, alpha, xt[i], yt[i]), xv[i])
-                                for i in range(xt.shape[0])])
 
-    def optimum(self, alpha, tasks):
-        """Eq. 69: the min-norm least-squares solution pinv(B) gamma, B and gamma by autodiff."""
-        zero = jnp.zeros_like(self.flat)
-        B = -np.asarray(jax.jacobian(self.residual)(zero, alpha, tasks))
-        gamma = np.asarray(self.residual(zero, alpha, tasks))
-        return np.linalg.pinv(B) @ gamma, B
+def _adapt(prm, d, alpha, x, y, s):
+    g = jax.grad(lambda dd: s * jnp.mean((y - _flin(prm, dd, x)) ** 2))(d)
+    return d - alpha * g
 
-    def test_loss(self, d, alpha_r, xr, yr, xs, ys):
-        th = self.adapt(jnp.asarray(d), alpha_r, xr, yr)
-        return float(self.s * jnp.mean((ys - self.flin(th, xs)) ** 2))
+
+def _residual(d, prm, alpha, tasks, s):
+    xt, yt, xv, yv = tasks
+    return jnp.concatenate([yv[i] - _flin(prm, _adapt(prm, d, alpha, xt[i], yt[i], s), xv[i])
+                            for i in range(xt.shape[0])])
+
+
+@jax.jit
+def _b_and_gamma(prm, alpha, tasks, s):
+    """B and gamma of the residual gamma - B d, by autodiff."""
+    zero = jnp.zeros_like(ravel_pytree(prm)[0])
+    return -jax.jacobian(_residual)(zero, prm, alpha, tasks, s), _residual(zero, prm, alpha,
+                                                                           tasks, s)
+
+
+def _optimum(prm, alpha, tasks, s):
+    """Eq. 69: the min-norm least-squares solution pinv(B) gamma."""
+    B, gamma = (np.asarray(v) for v in _b_and_gamma(prm, alpha, tasks, s))
+    return np.linalg.pinv(B) @ gamma, B
+
+
+@jax.jit
+def _explicit_test_losses(prm, d, alpha_rs, test, s):
+    """Test losses (tasks, alpha_rs): d adapted on each task's target points, loss on its test
+    points."""
+    (xr, yr), (xs, ys) = test
+
+    def one(xr_i, yr_i, xs_i, ys_i):
+        def at(ar):
+            th = _adapt(prm, d, ar, xr_i, yr_i, s)
+            return s * jnp.mean((ys_i - _flin(prm, th, xs_i)) ** 2)
+        return jax.vmap(at)(alpha_rs)
+
+    return jax.vmap(one)(xr, yr, xs, ys)
+
+
+def _meta_loss(d, prm, alpha, tasks, s):
+    return s * jnp.mean(_residual(d, prm, alpha, tasks, s) ** 2)
+
+
+_meta_grad = jax.jit(jax.grad(_meta_loss))
+
+
+@jax.jit
+def _descend(d, prm, alpha, tasks, s, lam_max):
+    """2000 steps of gradient descent of rate 1/lam_max on the linear model's meta-loss."""
+    return jax.lax.fori_loop(0, 2000, lambda _, x: x - _meta_grad(x, prm, alpha, tasks, s)
+                             / lam_max, d)
+
+
+@jax.jit
+def _pool_kernel(prm, tasks):
+    x, y = lz.pool_points(tasks)
+    f = lz.ntk_features(prm, x)
+    return lz.kernel(f, f), y - f["f"], x
 
 
 def _draws(cfg):
     """Initialisations, pools and test tasks of the trained network's streams (float64 casts)."""
-    c64 = dataclasses.replace(cfg, dtype="float64").validated()
-    fns = nm._compiled(c64)
+    c64 = dataclasses.replace(cfg, dtype="float64", loss_convention="half-mse").validated()
+    fns = compiled_draws(c64)
     params0, pool = fns["init"](jnp.arange(cfg.runs))
-    return params0, pool, fns["run_keys"](jnp.arange(cfg.runs))
+    rks = fns["run_keys"](jnp.arange(cfg.runs))
+
+    def test(rk):
+        base = jax.random.fold_in(rk, TAG_TEST)
+        return jax.vmap(lambda i: sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s),
+                                              p=cfg.p, nu=cfg.nu, w0=cfg.w0, sigma=cfg.sigma,
+                                              dtype=jnp.float64))(jnp.arange(cfg.test_tasks))
+
+    return params0, pool, [jax.jit(test)(rk) for rk in rks]
 
 
 @pytest.mark.parametrize("convention", ["half-mse", "mse"])
@@ -83,21 +133,19 @@ def test_meta_test_loss_matches_full_jacobian(convention):
     cfg = dataclasses.replace(TINY, loss_convention=convention)
     got = lz.run_linearized(cfg, alpha_rs=ALPHA_RS, progress=False)
     assert got.shape == (len(ALPHA_RS), len(cfg.alphas), cfg.runs)
+    s = cfg.loss_scale
     with jax.enable_x64(True):
-        params0, pool, rks = _draws(cfg)
+        params0, pool, tests = _draws(cfg)
         for r in range(cfg.runs):
-            ex = _Explicit({k: v[r] for k, v in params0.items()}, cfg.loss_scale)
+            prm = {k: v[r] for k, v in params0.items()}
             tasks = tuple(a[r] for a in pool)
-            base = jax.random.fold_in(rks[r], nm._TAG_TEST)
-            test = [nm._sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s), p=cfg.p,
-                                    nu=cfg.nu, w0=cfg.w0, sigma=cfg.sigma, dtype=jnp.float64)
-                    for i in range(cfg.test_tasks)]
             for ia, alpha in enumerate(cfg.alphas):
-                d, _ = ex.optimum(alpha, tasks)
+                d, _ = _optimum(prm, alpha, tasks, s)
+                want = np.asarray(_explicit_test_losses(prm, jnp.asarray(d),
+                                                        jnp.asarray(ALPHA_RS), tests[r], s))
                 for ir, ar in enumerate(ALPHA_RS):
-                    want = np.mean([ex.test_loss(d, ar, xr, yr, xs, ys)
-                                    for (xr, yr), (xs, ys) in test])
-                    assert got[ir, ia, r] == pytest.approx(want, rel=1e-9), (r, alpha, ar)
+                    assert got[ir, ia, r] == pytest.approx(want[:, ir].mean(), rel=1e-9), (
+                        r, alpha, ar)
 
 
 def test_outer_optimum_is_min_norm_and_the_limit_of_gradient_descent():
@@ -109,38 +157,29 @@ def test_outer_optimum_is_min_norm_and_the_limit_of_gradient_descent():
     B, where gradient descent from 0 stays); the comparison allows 1e-8 relative.
     """
     cfg = TINY
+    s = cfg.loss_scale
     with jax.enable_x64(True):
         params0, pool, _ = _draws(cfg)
         prm = {k: v[0] for k, v in params0.items()}
         tasks = tuple(a[0] for a in pool)
-        ex = _Explicit(prm, cfg.loss_scale)
-        f_pool, k_pool, y_tilde = lz._linearized_fns(
-            dataclasses.replace(cfg, dtype="float64").validated())["pool"](prm, tasks)
+        k_pool, y_tilde, x_pool = _pool_kernel(prm, tasks)
         a = lz.linearized_solution(np.asarray(k_pool), np.asarray(y_tilde), cfg.alphas, m=cfg.m,
-                                   n_t=cfg.n_t, n_v=cfg.n_v, scale=cfg.loss_scale)
-        x_pool, _ = lz._pool_points(tasks)
-        j_pool = np.asarray(ex.jac(x_pool))
+                                   n_t=cfg.n_t, n_v=cfg.n_v, scale=s)
+        j_pool = np.asarray(jax.jit(_jac)(prm, x_pool))
         np.testing.assert_allclose(np.asarray(k_pool), j_pool @ j_pool.T, rtol=1e-10, atol=1e-12)
         for ia, alpha in enumerate(cfg.alphas):
-            d_min, B = ex.optimum(alpha, tasks)
+            d_min, B = _optimum(prm, alpha, tasks, s)
             d_kernel = j_pool.T @ a[:, ia]
             np.testing.assert_allclose(d_kernel, d_min, rtol=1e-9, atol=1e-9 * np.abs(d_min).max())
 
             n = B.shape[0]
-            ev = np.linalg.eigvalsh(2 * cfg.loss_scale / n * B @ B.T)
+            ev = np.linalg.eigvalsh(2 * s / n * B @ B.T)
             lam_max, lam_min = ev[-1], ev[ev > 1e-12 * ev[-1]][0]
-            loss = jax.jit(lambda d, al=alpha: cfg.loss_scale * jnp.mean(
-                ex.residual(d, al, tasks) ** 2))
-            grad = jax.jit(jax.grad(loss))
-
-            @jax.jit
-            def many(d, grad=grad, lam_max=lam_max):
-                return jax.lax.fori_loop(0, 2000, lambda _, x: x - grad(x) / lam_max, d)
-
-            d = jnp.zeros_like(ex.flat)
+            d = jnp.zeros(B.shape[1])
             for _ in range(200):
-                d = many(d)
-                if float(jnp.linalg.norm(grad(d))) / lam_min < 1e-10 * np.linalg.norm(d_min):
+                d = _descend(d, prm, alpha, tasks, s, lam_max)
+                g = float(jnp.linalg.norm(_meta_grad(d, prm, alpha, tasks, s)))
+                if g / lam_min < 1e-10 * np.linalg.norm(d_min):
                     break
             else:
                 pytest.fail(f"gradient descent did not converge (alpha_t={alpha})")
@@ -200,7 +239,7 @@ def test_cli_linearized_run_writes_json_and_overlay_plot(tmp_path, capsys):
 
 def test_alpha_r_curves_and_plot(tmp_path):
     """Summaries per alpha_r: paired differences and argmin from the per-run losses given."""
-    from negmaml.experiments import nonlinear_alpha_r as ar
+    from negmaml.experiments.figure5 import alpha_r as ar
 
     alphas = (-0.01, 0.0, 0.01)
     rng = np.random.default_rng(1)

@@ -1,9 +1,9 @@
 """Section 5.4 / Figure 5: one-step MAML on a ReLU network for nonlinear (quadratic) regression.
 
 This is the paper's only neural-network experiment. It needs the optional JAX extra
-(``pip install 'negmaml[nn]'``); this module imports JAX only inside the functions that need it,
-so the configuration, presets, result files and plots can be used (and tested) without JAX, and
-nothing else in :mod:`negmaml` imports this module at import time.
+(``pip install 'negmaml[nn]'``); this package imports JAX only inside the functions that need
+it, so the configuration, presets, result files and plots can be used (and tested) without JAX,
+and nothing else in :mod:`negmaml` imports this package at import time.
 
 The experiment (Bernacchia, ICLR 2021, Section 5.4 and the Figure 5 caption)
 -----------------------------------------------------------------------------
@@ -61,14 +61,21 @@ Readings of points the paper leaves open (each is a field of :class:`NonlinearCo
   convention, and the test loss is reported in it.
 - **Precision.** float32 by default; a test shows it agrees with float64 on a small case.
 
-Modules: :mod:`~negmaml.experiments.nonlinear_model` (configuration, network, MAML, the trained
-sweep and its checkpoints), :mod:`~negmaml.experiments.nonlinear_linearized` (the linearized
-network solved exactly, beyond the paper), :mod:`~negmaml.experiments.nonlinear_alpha_r` (the
-sweep over alpha_r, beyond the paper), :mod:`~negmaml.experiments.nonlinear_criterion` and
-:mod:`~negmaml.experiments.nonlinear_criterion_output` (the kernel criterion, beyond the paper:
-one record per trained network, meta-tested along alpha_r with its tangent-kernel eigenvalue),
-:mod:`~negmaml.experiments.nonlinear_output` (summary, result file, plot); this module re-exports
-the public names of the first and the last.
+Modules (JAX, the optional ``nn`` extra, is imported only inside functions):
+
+- ``config``: the configuration (:class:`NonlinearConfig`), its key, the presets, the result
+  container (:class:`SweepResult`);
+- ``model``: the network, one-step MAML, the task law and the random streams of each run;
+- ``train``: the vmapped, jitted sweep over (alpha_t, run) and its meta-test;
+- ``checkpoint``: the sweep's checkpoint file (resume after an interruption);
+- ``linearized``: the network linearized at initialisation, solved exactly (beyond the paper);
+- ``alpha_r``: the sweep over the adaptation rate alpha_r (beyond the paper);
+- ``criterion`` and ``criterion_output``: the kernel criterion (beyond the paper: one record per
+  trained network, meta-tested along alpha_r with its tangent-kernel eigenvalue), its analysis,
+  result file and plot;
+- ``output``: summary statistics over runs, the result file, the plot and the table.
+
+This package re-exports the public names of ``config``, ``model``, ``train`` and ``output``.
 
 Departures from the paper: the paper's code is not published; everything above that is marked as a
 reading is a choice of this toolkit, recorded in every result file under ``params``.
@@ -82,9 +89,7 @@ networks", ICML 2017 (MAML).
 
 from __future__ import annotations
 
-from negmaml.experiments.nonlinear_model import _TAG_TEST as _TAG_TEST
-from negmaml.experiments.nonlinear_model import _TAG_TRACE as _TAG_TRACE
-from negmaml.experiments.nonlinear_model import (
+from negmaml.experiments.figure5.config import (
     JAX_MISSING_MESSAGE,
     LOSS_SCALES,
     MEDIUM_ALPHA_GRID,
@@ -96,26 +101,26 @@ from negmaml.experiments.nonlinear_model import (
     NonlinearConfig,
     SweepResult,
     config_for_preset,
-    evaluate_test_loss,
+)
+from negmaml.experiments.figure5.model import (
     init_mlp,
     inner_step,
     jax_available,
     meta_gradient,
     meta_loss,
     mlp_apply,
-    run_sweep,
     sample_tasks,
     square_loss,
     test_loss,
 )
-from negmaml.experiments.nonlinear_model import _compiled as _compiled
-from negmaml.experiments.nonlinear_output import (
+from negmaml.experiments.figure5.output import (
     format_table,
     plot_result,
     result_to_json,
     summarize,
     write_json,
 )
+from negmaml.experiments.figure5.train import evaluate_test_loss, run_sweep
 
 __all__ = [
     "JAX_MISSING_MESSAGE",

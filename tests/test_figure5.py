@@ -1,7 +1,9 @@
 """Figure 5 / Section 5.4: MAML on a ReLU network (needs the optional JAX extra).
 
 Every test is marked ``nn`` and the module is skipped when JAX is missing, so the core suite runs
-without it. Tolerances: the finite-difference check is in float64 with a central difference of step
+without it. The reference computations are jitted (one compilation each instead of one per
+primitive in eager mode) and the sweeps share their compiled functions through module-scoped
+fixtures. Tolerances: the finite-difference check is in float64 with a central difference of step
 1e-6, whose truncation and rounding errors are both far below 1e-6 relative; float32 against
 float64 is compared at 1e-3 relative (float32 rounding accumulated over a few dozen SGD steps).
 """
@@ -9,6 +11,7 @@ float64 is compared at 1e-3 relative (float32 rounding accumulated over a few do
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import numpy as np
@@ -19,9 +22,10 @@ jnp = jax.numpy
 
 from negmaml.cli import OneLineParser  # noqa: E402
 from negmaml.cli import figure5 as cli5  # noqa: E402
-from negmaml.experiments import nonlinear as nl  # noqa: E402
+from negmaml.experiments import figure5 as nl  # noqa: E402
+from negmaml.experiments.figure5.model import compiled_draws  # noqa: E402
 
-pytestmark = pytest.mark.nn
+pytestmark = [pytest.mark.nn, pytest.mark.usefixtures("fast_xla_compilation")]
 
 # A tiny sweep: two alphas of opposite sign plus zero, 2 runs, width 16.
 TINY = nl.NonlinearConfig(
@@ -30,7 +34,8 @@ TINY = nl.NonlinearConfig(
 )
 
 
-def _tiny_problem(dtype: str = "float64"):
+@functools.partial(jax.jit, static_argnums=0)
+def _tiny_problem_jit(dtype: str):
     key = jax.random.PRNGKey(3)
     params = nl.init_mlp(jax.random.fold_in(key, 0), p=4, width=6, dtype=dtype)
     # Random non-zero biases so the check also covers their derivatives.
@@ -39,6 +44,30 @@ def _tiny_problem(dtype: str = "float64"):
     (xt, yt), (xv, yv) = nl.sample_tasks(jax.random.fold_in(key, 1), 3, (5, 2), p=4, nu=0.5,
                                          w0=0.0, sigma=1.0, dtype=dtype)
     return params, (xt, yt, xv, yv)
+
+
+def _tiny_problem(dtype: str = "float64"):
+    """A small network with non-zero biases and a pool of 3 tasks (call under x64 for float64)."""
+    return _tiny_problem_jit(dtype)
+
+
+_meta_gradient = jax.jit(nl.meta_gradient)
+_meta_loss = jax.jit(nl.meta_loss)
+_inner_step = jax.jit(nl.inner_step)
+_loss_grad = jax.jit(jax.grad(nl.square_loss))
+_square_loss = jax.jit(nl.square_loss)
+
+
+@jax.jit
+def _first_order_meta_gradient(prm, alpha_t, tasks):
+    """First-order MAML: the inner gradient treated as a constant (stop_gradient)."""
+    def loss(w):
+        def one(xt, yt, xv, yv):
+            g = jax.lax.stop_gradient(jax.grad(nl.square_loss)(w, xt, yt))
+            theta = jax.tree_util.tree_map(lambda a, gg: a - alpha_t * gg, w, g)
+            return nl.square_loss(theta, xv, yv)
+        return jnp.mean(jax.vmap(one)(*tasks))
+    return jax.grad(loss)(prm)
 
 
 @pytest.mark.parametrize("alpha_t", [-0.3, 0.4])
@@ -50,8 +79,8 @@ def test_meta_gradient_matches_central_differences_float64(alpha_t):
     """
     with jax.enable_x64(True):
         params, tasks = _tiny_problem()
-        grad = nl.meta_gradient(params, alpha_t, *tasks)
-        loss = jax.jit(nl.meta_loss)
+        grad = _meta_gradient(params, alpha_t, *tasks)
+        loss = _meta_loss
         rng = np.random.default_rng(0)
         for trial in range(3):
             v = {k: jnp.asarray(rng.standard_normal(np.shape(x))) for k, x in params.items()}
@@ -65,14 +94,7 @@ def test_meta_gradient_matches_central_differences_float64(alpha_t):
             an = float(sum(jnp.vdot(grad[k], v[k]) for k in params))
             assert abs(an - fd) <= 1e-6 * max(1.0, abs(fd)), (trial, an, fd)
 
-        def first_order_loss(prm):
-            def one(xt, yt, xv, yv):
-                g = jax.lax.stop_gradient(jax.grad(nl.square_loss)(prm, xt, yt))
-                theta = jax.tree_util.tree_map(lambda w, gg: w - alpha_t * gg, prm, g)
-                return nl.square_loss(theta, xv, yv)
-            return jnp.mean(jax.vmap(one)(*tasks))
-
-        fo = jax.grad(first_order_loss)(params)
+        fo = _first_order_meta_gradient(params, alpha_t, tasks)
         gap = max(float(jnp.max(jnp.abs(fo[k] - grad[k]))) for k in params)
         scale = max(float(jnp.max(jnp.abs(grad[k]))) for k in params)
         assert gap > 1e-3 * scale
@@ -83,27 +105,33 @@ def test_inner_step_uses_the_sign_of_alpha():
     with jax.enable_x64(True):
         params, (xt, yt, _, _) = _tiny_problem()
         x, y = xt[0], yt[0]
-        g = jax.grad(nl.square_loss)(params, x, y)
-        before = float(nl.square_loss(params, x, y))
+        g = _loss_grad(params, x, y)
+        before = float(_square_loss(params, x, y))
         for alpha in (-1e-3, 1e-3):
-            theta = nl.inner_step(params, alpha, x, y)
+            theta = _inner_step(params, alpha, x, y)
             for k in params:
                 np.testing.assert_allclose(theta[k], params[k] - alpha * g[k], rtol=0, atol=1e-15)
-            after = float(nl.square_loss(theta, x, y))
+            after = float(_square_loss(theta, x, y))
             assert (after > before) if alpha < 0 else (after < before)
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(fast_xla_compilation, tmp_path_factory):
     """The TINY sweep, uninterrupted, checkpointed (shared so that JAX compiles it once)."""
     return nl.run_sweep(TINY, checkpoint_dir=tmp_path_factory.mktemp("full"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_run64(fast_xla_compilation):
+    """The TINY sweep in float64 (shared by the precision and the loss-convention checks)."""
+    return nl.run_sweep(dataclasses.replace(TINY, dtype="float64"), progress=False)
 
 
 def test_sweep_trains_each_alpha_with_its_own_sign(tiny_run):
     """The vmapped sweep equals plain SGD on meta_gradient(omega, alpha_t), alpha by alpha."""
     cfg = TINY.validated()
-    params0, pool = nl._compiled(cfg)["init"](jnp.arange(cfg.runs))
-    grad = jax.jit(nl.meta_gradient)
+    params0, pool = compiled_draws(cfg)["init"](jnp.arange(cfg.runs))
+    grad = _meta_gradient
     for r in range(cfg.runs):
         tasks = tuple(a[r] for a in pool)
         for i, alpha in enumerate(cfg.alphas):
@@ -117,8 +145,8 @@ def test_sweep_trains_each_alpha_with_its_own_sign(tiny_run):
     assert not np.allclose(tiny_run.params["W1"][0], tiny_run.params["W1"][2], atol=1e-4)
 
 
-def test_float32_agrees_with_float64_on_a_small_case(tiny_run):
-    r64 = nl.run_sweep(dataclasses.replace(TINY, dtype="float64"), progress=False)
+def test_float32_agrees_with_float64_on_a_small_case(tiny_run, tiny_run64):
+    r64 = tiny_run64
     assert tiny_run.params["W1"].dtype == np.float32 and r64.params["W1"].dtype == np.float64
     np.testing.assert_allclose(tiny_run.test_loss, r64.test_loss, rtol=1e-3)
     np.testing.assert_allclose(tiny_run.train_loss, r64.train_loss, rtol=1e-3)
@@ -254,27 +282,30 @@ def test_full_cli_dispatch_if_wired(capsys):
     assert rc == 2 and err.count("\n") == 1
 
 
-def test_mse_convention_equals_half_mse_at_doubled_rates():
+def test_mse_convention_equals_half_mse_at_doubled_rates(tiny_run64):
     """mse at (alpha_t, alpha_r, outer_lr) is half-mse at twice each rate, exactly in exact math.
 
     grad(mean (y-f)^2) = 2 grad(1/2 mean (y-f)^2), so the inner step, the outer SGD step and the
     adaptation step of the mse run are those of the half-mse run at doubled rates: same networks,
-    and the mse test loss (reported in its own convention) is twice the half-mse one. float64;
-    tolerance 1e-10 relative (rounding only: the factor 2 is exact in binary).
+    and the mse test loss (reported in its own convention) is twice the half-mse one. The
+    half-mse run is the float64 TINY sweep; the mse run has every rate halved (halving is exact
+    in binary). float64; tolerance 1e-10 relative (rounding only).
     """
-    base = dataclasses.replace(TINY, dtype="float64", epochs=5, chunk_epochs=5)
-    mse = nl.run_sweep(dataclasses.replace(base, loss_convention="mse"), progress=False)
-    half = nl.run_sweep(dataclasses.replace(
-        base, alphas=tuple(2 * a for a in base.alphas), alpha_r=2 * base.alpha_r,
-        outer_lr=2 * base.outer_lr), progress=False)
+    half = tiny_run64
+    base = half.config
+    mse = nl.run_sweep(dataclasses.replace(
+        base, loss_convention="mse", alphas=tuple(a / 2 for a in base.alphas),
+        alpha_r=base.alpha_r / 2, outer_lr=base.outer_lr / 2), progress=False)
+    assert half.config.loss_convention == "half-mse"
     for k in mse.params:
         np.testing.assert_allclose(mse.params[k], half.params[k], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(mse.test_loss, 2 * half.test_loss, rtol=1e-10)
     np.testing.assert_allclose(mse.train_loss, 2 * half.train_loss, rtol=1e-10)
+    np.testing.assert_allclose(mse.trace_loss, 2 * half.trace_loss, rtol=1e-10)
     # and the conventions really differ at equal rates: the mse inner step goes twice as far
     with jax.enable_x64(True):
         params, (xt, yt, _, _) = _tiny_problem()
-        step = {c: nl.inner_step(params, 0.01, xt[0], yt[0], nl.LOSS_SCALES[c])
+        step = {c: _inner_step(params, 0.01, xt[0], yt[0], nl.LOSS_SCALES[c])
                 for c in ("half-mse", "mse")}
         for k in params:
             np.testing.assert_allclose(step["mse"][k] - params[k],

@@ -6,7 +6,7 @@ ratio compares steady-state speed, not compilation. Measured on 2 shared CPU cor
 16 (dispatch-bound), only 1.1x at width 400 (compute-bound: the naive step is already compiled, so
 vmap saves launches, not arithmetic). Needs the ``nn`` extra::
 
-    python benchmarks/bench_nonlinear.py [--width 64] [--epochs 50] [--runs 3]
+    python benchmarks/bench_figure5.py [--width 64] [--epochs 50] [--runs 3]
 """
 
 from __future__ import annotations
@@ -28,15 +28,18 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
 
-    from negmaml.experiments import nonlinear as nl
+    from negmaml.experiments import figure5 as nl
+    from negmaml.experiments.figure5.model import compiled_draws
+    from negmaml.experiments.figure5.train import compiled_sweep
 
     cfg = dataclasses.replace(
         nl.config_for_preset("smoke"), width=args.width, epochs=args.epochs, runs=args.runs,
         chunk_epochs=args.epochs, trace_test_tasks=0,
     ).validated()
-    fns = nl._compiled(cfg)
-    params0, pool = fns["init"](jnp.arange(cfg.runs))
-    rks = fns["run_keys"](jnp.arange(cfg.runs))
+    fns = compiled_sweep(cfg)
+    draws = compiled_draws(cfg)
+    params0, pool = draws["init"](jnp.arange(cfg.runs))
+    rks = draws["run_keys"](jnp.arange(cfg.runs))
     alphas = jnp.asarray(cfg.alphas, jnp.float32)
     stacked = jax.tree_util.tree_map(
         lambda x: jnp.broadcast_to(x, (len(cfg.alphas), *x.shape)), params0)

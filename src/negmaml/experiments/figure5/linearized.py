@@ -37,7 +37,7 @@ P-dimensional features). At meta-test the adapted displacement is :math:`\\delta
 points are :math:`f(x_s, \\omega_0) + K_{s,\\rm pool}\\, a + c_r K_{sr}(\\tilde y_r - K_{r,\\rm
 pool}\\, a)`, all kernel products.
 
-For the two-hidden-layer ReLU network of :mod:`negmaml.experiments.nonlinear_model` the kernel is
+For the two-hidden-layer ReLU network of :mod:`negmaml.experiments.figure5.model` the kernel is
 computed from per-point layer quantities (forward activations ``h1, h2`` and backward signals
 ``g1, g2`` at :math:`\\omega_0`):
 
@@ -63,13 +63,13 @@ from typing import Any
 
 import numpy as np
 
-from negmaml.experiments.nonlinear_model import (
-    _TAG_TEST,
-    NonlinearConfig,
-    SweepResult,
-    _compiled,
-    _jax,
-    _sample_task,
+from negmaml.experiments.figure5.config import NonlinearConfig, SweepResult
+from negmaml.experiments.figure5.model import (
+    TAG_TEST,
+    compiled_draws,
+    require_jax,
+    sample_task,
+    task_kwargs,
 )
 from negmaml.numeric.validate import as_float_array
 from negmaml.progress import Progress
@@ -78,7 +78,9 @@ __all__ = [
     "kernel",
     "linearized_meta_test",
     "linearized_solution",
+    "linearized_sweep_result",
     "ntk_features",
+    "pool_points",
     "run_linearized",
 ]
 
@@ -92,7 +94,7 @@ def ntk_features(params: dict[str, Any], x: Any) -> dict[str, Any]:
     Returns ``x``, the output ``f`` (n,), the hidden activations ``h1``, ``h2`` and the backward
     signals ``g1`` = df/dz1, ``g2`` = df/dz2 (each (n, width); ``z`` are pre-activations).
     """
-    jax = _jax()
+    jax = require_jax()
     jnp = jax.numpy
     z1 = x @ params["W1"] + params["b1"]
     h1 = jax.nn.relu(z1)
@@ -111,9 +113,10 @@ def kernel(fa: dict[str, Any], fb: dict[str, Any]) -> Any:
             + fa["h2"] @ fb["h2"].T + 1.0)
 
 
-def _pool_points(pool: Sequence[Any]) -> tuple[Any, Any]:
-    """Stack a pool (xt, yt, xv, yv) with a leading task axis as task by task [train; valid]."""
-    jnp = _jax().numpy
+def pool_points(pool: Sequence[Any]) -> tuple[Any, Any]:
+    """Stack a pool (xt, yt, xv, yv) with a leading task axis as task by task [train; valid]:
+    the point order of :func:`linearized_solution`'s kernel. Returns (x, y)."""
+    jnp = require_jax().numpy
     xt, yt, xv, yv = pool
     x = jnp.concatenate([xt, xv], axis=1).reshape(-1, xt.shape[-1])
     y = jnp.concatenate([yt, yv], axis=1).reshape(-1)
@@ -155,7 +158,7 @@ def linearized_meta_test(feats_pool: dict[str, Any], a: Any, alpha_rs: Any, fr: 
     :func:`linearized_solution`. The loss is ``scale`` times the mean squared error on the test
     points after one adaptation step of rate alpha_r (same convention as the trained network).
     """
-    jnp = _jax().numpy
+    jnp = require_jax().numpy
     yr_t = yr - fr["f"]
     ys_t = ys - fs["f"]
     ja_r = kernel(fr, feats_pool) @ a                      # (n_r, A)
@@ -168,14 +171,13 @@ def linearized_meta_test(feats_pool: dict[str, Any], a: Any, alpha_rs: Any, fr: 
 
 @functools.lru_cache(maxsize=8)
 def _linearized_fns(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
-    jax = _jax()
+    jax = require_jax()
     jnp = jax.numpy
-    task_kw = {"p": cfg.p, "nu": cfg.nu, "w0": cfg.w0, "sigma": cfg.sigma,
-               "dtype": jnp.float64}
+    task_kw = task_kwargs(cfg, jnp.float64)
     scale = cfg.loss_scale
 
     def pool_kernel(params: Any, pool: Any) -> tuple[Any, Any, Any]:
-        x, y = _pool_points(pool)
+        x, y = pool_points(pool)
         f = ntk_features(params, x)
         return f, kernel(f, f), y - f["f"]
 
@@ -184,8 +186,8 @@ def _linearized_fns(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
         base = jax.random.fold_in(rk, tag)
 
         def one(i: Any) -> Any:
-            (xr, yr), (xs, ys) = _sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s),
-                                              **task_kw)
+            (xr, yr), (xs, ys) = sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s),
+                                             **task_kw)
             return linearized_meta_test(feats_pool, a, alpha_rs, ntk_features(params, xr), yr,
                                         ntk_features(params, xs), ys, scale=scale)
 
@@ -198,11 +200,11 @@ def _linearized_fns(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
 
 
 def run_linearized(config: NonlinearConfig, *, alpha_rs: Any = None, alphas: Any = None,
-                   progress: bool = True, tag: int = _TAG_TEST) -> np.ndarray:
+                   progress: bool = True, tag: int = TAG_TEST) -> np.ndarray:
     """Meta-test loss of the linearized network, exactly solved: (len(alpha_rs), len(alphas), runs).
 
     Same runs, initialisations, task pools and test tasks as
-    :func:`~negmaml.experiments.nonlinear_model.run_sweep` with ``config`` (common random
+    :func:`~negmaml.experiments.figure5.train.run_sweep` with ``config`` (common random
     numbers). ``alpha_rs`` defaults to ``(config.alpha_r,)`` and ``alphas`` to
     ``config.alphas``; both can be any lists (the outer optimum does not depend on alpha_r, so a
     sweep over alpha_r costs one meta-test). float64 throughout.
@@ -217,11 +219,11 @@ def run_linearized(config: NonlinearConfig, *, alpha_rs: Any = None, alphas: Any
         raise ValueError(f"alphas and alpha_rs must be numbers or non-empty lists, got "
                          f"{alphas!r} and {alpha_rs!r}")
     al, ars = np.atleast_1d(al), np.atleast_1d(ars)
-    jax = _jax()
+    jax = require_jax()
     out = np.zeros((ars.size, al.size, cfg.runs))
     with jax.enable_x64(True):
         jnp = jax.numpy
-        fns = _compiled(cfg)
+        fns = compiled_draws(cfg)
         lin = _linearized_fns(cfg)
         params0, pool = fns["init"](jnp.arange(cfg.runs))
         rks = fns["run_keys"](jnp.arange(cfg.runs))
@@ -255,5 +257,5 @@ def linearized_sweep_result(config: NonlinearConfig, *, progress: bool = True) -
         config=cfg, epochs_done=0, complete=True, params={},
         train_loss=np.zeros((n_a, n_r, 0)), trace_epochs=np.zeros((0,), dtype=np.int64),
         trace_loss=np.zeros((n_a, n_r, 0)), test_loss=loss, wall_time_s=wall,
-        session_wall_time_s=wall, checkpoint=None, platform=_jax().default_backend(),
+        session_wall_time_s=wall, checkpoint=None, platform=require_jax().default_backend(),
     )

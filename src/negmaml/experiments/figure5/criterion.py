@@ -13,7 +13,7 @@ What is computed (all in the half-mse convention of Eq. 11):
 
 - **Train once, meta-test along alpha_r.** One network per (run, alpha_t), trained by full-batch
   second-order MAML on its run's fixed pool (the same initialisation, pool, outer SGD and test
-  tasks as :func:`negmaml.experiments.nonlinear_model.run_sweep` with the same configuration:
+  tasks as :func:`negmaml.experiments.figure5.train.run_sweep` with the same configuration:
   common random numbers across alpha_t, and with the committed Figure 5 runs). Each trained
   network is meta-tested at every alpha_r of :data:`META_TEST_ALPHA_R` on the same
   ``test_tasks`` test tasks of its run.
@@ -22,7 +22,7 @@ What is computed (all in the half-mse convention of Eq. 11):
 - **Training loss** (Eq. 1, before each outer step) at every epoch from epoch 0.
 - **Control 1, half the outer rate in the mse convention.** An mse run at (alpha_t, alpha_r,
   outer rate eta) trains and tests exactly the networks of a half-mse run at (2 alpha_t,
-  2 alpha_r, 2 eta) (checked in ``tests/test_nonlinear.py``). The control arm is half-mse at
+  2 alpha_r, 2 eta) (checked in ``tests/test_figure5.py``). The control arm is half-mse at
   (2 alpha_t, 2 alpha_r, outer rate 0.001), i.e. the mse reading at half the outer rate of the
   committed mse run. Its trained networks at ``2 alpha_t`` within the main grid are the main
   arm's networks (same configuration), so only ``|2 alpha_t| > 0.02`` needs new training;
@@ -30,7 +30,7 @@ What is computed (all in the half-mse convention of Eq. 11):
 - **Control 2, the network linearized at its trained parameters.**
   :math:`f_{\\rm lin}(x,\\omega) = f(x,\\omega_T) + \\nabla f(x,\\omega_T)^T(\\omega-\\omega_T)`,
   its MAML outer optimum from :math:`\\omega_T` solved exactly (the min-norm solution, Eq. 69 in
-  kernel form, :func:`negmaml.experiments.nonlinear_linearized.linearized_solution`) and its
+  kernel form, :func:`negmaml.experiments.figure5.linearized.linearized_solution`) and its
   adaptation step exact, on the same test tasks (float64). It isolates what the trained kernel
   alone predicts.
 
@@ -65,17 +65,23 @@ from typing import Any
 import numpy as np
 
 from negmaml.experiments.cache import SPACED_JSON, content_key, grid, save_npz_atomic
-from negmaml.experiments.nonlinear_model import (
-    _TAG_INIT,
-    _TAG_POOL,
-    _TAG_TEST,
-    NonlinearConfig,
-    _jax,
-    _sample_task,
-    init_mlp,
+from negmaml.experiments.figure5.config import NonlinearConfig
+from negmaml.experiments.figure5.linearized import (
+    kernel,
+    linearized_meta_test,
+    linearized_solution,
+    ntk_features,
+    pool_points,
+)
+from negmaml.experiments.figure5.model import (
+    TAG_TEST,
+    init_run,
     meta_loss,
-    sample_tasks,
+    require_jax,
+    run_key,
+    sample_task,
     square_loss,
+    task_kwargs,
 )
 from negmaml.numeric.validate import check_positive_int
 from negmaml.progress import Progress
@@ -232,38 +238,26 @@ def top_kernel_eigenvalue(params: dict[str, Any], x: Any) -> Any:
     """Top eigenvalue of :math:`K/n` on the points ``x`` (n, p), K the empirical tangent kernel.
 
     The kernel is assembled from per-layer quantities
-    (:func:`negmaml.experiments.nonlinear_linearized.kernel`); a test checks it against the dense
+    (:func:`negmaml.experiments.figure5.linearized.kernel`); a test checks it against the dense
     Jacobian product.
     """
-    from negmaml.experiments.nonlinear_linearized import kernel, ntk_features
-
-    jnp = _jax().numpy
+    jnp = require_jax().numpy
     f = ntk_features(params, x)
     return jnp.linalg.eigvalsh(kernel(f, f) / x.shape[0])[-1]
-
-
-def _task_kw(cfg: NonlinearConfig, dtype: Any) -> dict[str, Any]:
-    return {"p": cfg.p, "nu": cfg.nu, "w0": cfg.w0, "sigma": cfg.sigma, "dtype": dtype}
 
 
 @functools.lru_cache(maxsize=4)
 def _fns(cfg: CriterionConfig) -> dict[str, Callable[..., Any]]:
     """Compiled functions of one configuration (float32 training and meta-test, float64 kernel)."""
-    jax = _jax()
+    jax = require_jax()
     jnp = jax.numpy
     base = cfg.base
     dtype = jnp.dtype(base.dtype)
     scale = base.loss_scale
     n_tasks = base.test_tasks
 
-    def draws(rk: Any, dt: Any) -> tuple[Any, Any]:
-        params = init_mlp(jax.random.fold_in(rk, _TAG_INIT), base.p, base.width, dt)
-        (xt, yt), (xv, yv) = sample_tasks(jax.random.fold_in(rk, _TAG_POOL), base.m,
-                                          (base.n_t, base.n_v), **_task_kw(base, dt))
-        return params, (xt, yt, xv, yv)
-
     def train_one(alpha_t: Any, rk: Any) -> tuple[Any, Any]:
-        params, pool = draws(rk, dtype)
+        params, pool = init_run(base, rk, dtype)
 
         def body(prm: Any, _: Any) -> tuple[Any, Any]:
             loss, g = jax.value_and_grad(meta_loss)(prm, alpha_t, *pool, scale)
@@ -272,11 +266,11 @@ def _fns(cfg: CriterionConfig) -> dict[str, Callable[..., Any]]:
         return jax.lax.scan(body, params, None, length=base.epochs)
 
     def test_one(params: Any, rk: Any, alpha_rs: Any) -> tuple[Any, Any]:
-        b = jax.random.fold_in(rk, _TAG_TEST)
+        b = jax.random.fold_in(rk, TAG_TEST)
 
         def one(i: Any) -> Any:
-            (xr, yr), (xs, ys) = _sample_task(jax.random.fold_in(b, i), (base.n_r, base.n_s),
-                                              **_task_kw(base, dtype))
+            (xr, yr), (xs, ys) = sample_task(jax.random.fold_in(b, i), (base.n_r, base.n_s),
+                                             **task_kwargs(base, dtype))
             g = jax.grad(square_loss)(params, xr, yr, scale)
 
             def at(ar: Any) -> Any:
@@ -294,26 +288,19 @@ def _fns(cfg: CriterionConfig) -> dict[str, Callable[..., Any]]:
         return params, losses, mean, sd
 
     # float64 part (called under jax.enable_x64): kernels, eigenvalues, linearized control.
-    from negmaml.experiments.nonlinear_linearized import (
-        _pool_points,
-        kernel,
-        linearized_meta_test,
-        ntk_features,
-    )
-
     def pool_kernel(params: Any, rk: Any) -> tuple[Any, Any, Any]:
-        _, pool = draws(rk, jnp.float64)
-        x, y = _pool_points(pool)
+        _, pool = init_run(base, rk, jnp.float64)
+        x, y = pool_points(pool)
         f = ntk_features(params, x)
         return f, kernel(f, f), y - f["f"]
 
     def kernel_stats(params_t: Any, params_0: Any, rk: Any, feats_pool: Any, a: Any,
                      alpha_rs: Any) -> tuple[Any, ...]:
-        b = jax.random.fold_in(rk, _TAG_TEST)
+        b = jax.random.fold_in(rk, TAG_TEST)
 
         def one(i: Any) -> Any:
-            (xr, yr), (xs, ys) = _sample_task(jax.random.fold_in(b, i), (base.n_r, base.n_s),
-                                              **_task_kw(base, jnp.float64))
+            (xr, yr), (xs, ys) = sample_task(jax.random.fold_in(b, i), (base.n_r, base.n_s),
+                                             **task_kwargs(base, jnp.float64))
             fr = ntk_features(params_t, xr)
             lam_t = jnp.linalg.eigvalsh(kernel(fr, fr) / base.n_r)[-1]
             lam_0 = top_kernel_eigenvalue(params_0, xr)
@@ -326,7 +313,7 @@ def _fns(cfg: CriterionConfig) -> dict[str, Callable[..., Any]]:
         return lam_t.mean(), lam_t.std(), lam_0.mean(), lam_0.std(), lin.mean(axis=0)
 
     def init64(rk: Any) -> Any:
-        return draws(rk, jnp.float64)[0]
+        return init_run(base, rk, jnp.float64)[0]
 
     return {"train_and_test": jax.jit(train_and_test),
             "pool_kernel": jax.jit(pool_kernel), "kernel_stats": jax.jit(kernel_stats),
@@ -335,13 +322,11 @@ def _fns(cfg: CriterionConfig) -> dict[str, Callable[..., Any]]:
 
 def _compute_batch(cfg: CriterionConfig, run: int, alphas: tuple[float, ...]) -> list[dict]:
     """Train and meta-test the networks (run, alpha_t) for alpha_t in ``alphas``."""
-    from negmaml.experiments.nonlinear_linearized import linearized_solution
-
-    jax = _jax()
+    jax = require_jax()
     jnp = jax.numpy
     base = cfg.base
     fns = _fns(cfg)
-    rk = jax.random.fold_in(jax.random.PRNGKey(base.seed), run)
+    rk = run_key(base.seed, run)
     ars = cfg.test_alpha_rs
     padded = alphas + (alphas[-1],) * (cfg.batch - len(alphas))
     t0 = time.perf_counter()
