@@ -4,11 +4,17 @@ The eigenvalue is checked against the dense tangent kernel J J^T from ``jax.jacr
 linearized-at-trained-parameters control against plain gradient descent on the explicit linear
 model; the records against the committed sweep's own training, an interrupted-and-resumed run
 against an uninterrupted one (bit-identical), and the analysis against hand-made losses.
+
+The records come from one run of ``negmaml figure 5 --criterion`` at a tiny size (a module
+fixture), so that every test of the records shares its compiled functions; the reference
+computations are jitted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 
 import numpy as np
@@ -19,18 +25,42 @@ jnp = jax.numpy
 
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from negmaml.experiments import nonlinear_criterion as nc  # noqa: E402
-from negmaml.experiments import nonlinear_criterion_output as nco  # noqa: E402
-from negmaml.experiments import nonlinear_linearized as lz  # noqa: E402
-from negmaml.experiments import nonlinear_model as nm  # noqa: E402
+from negmaml.experiments.figure5 import criterion as nc  # noqa: E402
+from negmaml.experiments.figure5 import criterion_output as nco  # noqa: E402
+from negmaml.experiments.figure5 import linearized as lz  # noqa: E402
+from negmaml.experiments.figure5 import model as nm  # noqa: E402
+from negmaml.experiments.figure5.config import NonlinearConfig  # noqa: E402
+from negmaml.experiments.figure5.train import run_sweep  # noqa: E402
 
-pytestmark = pytest.mark.nn
+pytestmark = [pytest.mark.nn, pytest.mark.usefixtures("fast_xla_compilation")]
 
 TINY = nc.CriterionConfig(
-    base=nm.NonlinearConfig(width=8, epochs=6, runs=2, p=5, n_t=6, n_v=2, n_r=4, n_s=5, m=3,
-                            test_tasks=3, eval_batch=3, outer_lr=0.01),
+    base=NonlinearConfig(width=8, epochs=6, runs=2, p=5, n_t=6, n_v=2, n_r=4, n_s=5, m=3,
+                         test_tasks=3, eval_batch=3, outer_lr=0.01),
     alphas=(-0.05, 0.0, 0.05), alpha_rs=(0.05, 0.1),
 )
+
+#: The command line's tiny run: 2 runs x 25 alpha_t planned, stopped after 30 networks.
+CLI_SIZE = ["--width", "8", "--epochs", "3", "--runs", "2", "--meta-test-tasks", "3"]
+CLI_RECORDS = 30
+
+
+@pytest.fixture(scope="module")
+def cli_run(fast_xla_compilation, tmp_path_factory):
+    """``negmaml figure 5 --criterion`` at a tiny size, stopped after 30 networks: its folder,
+    result file, plot, standard output and configuration (shared by the tests of the records)."""
+    from negmaml.cli import main
+
+    tmp = tmp_path_factory.mktemp("criterion")
+    argv = ["figure", "5", "--criterion", *CLI_SIZE, "--no-progress",
+            "--checkpoint-dir", str(tmp / "ck"), "--json", str(tmp / "c.json"),
+            "--out", str(tmp / "c.png")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main([*argv, "--max-records", str(CLI_RECORDS)])
+    cfg = nc.criterion_config(width=8, epochs=3, runs=2, test_tasks=3)
+    return {"rc": rc, "argv": argv, "dir": tmp, "ck": tmp / "ck", "stdout": out.getvalue(),
+            "cfg": cfg, "records": nc.load_records(cfg, tmp / "ck")}
 
 
 def _params(seed, p=5, width=8):
@@ -40,37 +70,43 @@ def _params(seed, p=5, width=8):
             for k, v in prm.items()}
 
 
+@jax.jit
+def _dense_top_eigenvalue(prm, x):
+    flat, unravel = ravel_pytree(prm)
+    J = jax.jacrev(lambda w: nm.mlp_apply(unravel(w), x))(flat)                 # (n, P)
+    return jnp.linalg.eigvalsh(J @ J.T / x.shape[0])[-1]
+
+
 def test_top_kernel_eigenvalue_matches_dense_jacobian():
     with jax.enable_x64(True):
-        prm = _params(3)
+        prm = jax.jit(_params, static_argnums=(0, 1, 2))(3)
         x = jax.random.normal(jax.random.PRNGKey(7), (6, 5), jnp.float64)
-        flat, unravel = ravel_pytree(prm)
-        J = np.asarray(jax.jacrev(lambda w: nm.mlp_apply(unravel(w), x))(flat))   # (6, P)
-        want = np.linalg.eigvalsh(J @ J.T / x.shape[0])[-1]
-        got = float(nc.top_kernel_eigenvalue(prm, x))
+        want = float(_dense_top_eigenvalue(prm, x))
+        got = float(jax.jit(nc.top_kernel_eigenvalue)(prm, x))
     assert got == pytest.approx(want, rel=1e-12)
 
 
-class _LinearAt:
-    """f(w_T) + J (d) with the explicit Jacobian at ``prm`` (the trained parameters)."""
+# The network linearized at ``prm`` (standing for trained parameters), with its explicit
+# Jacobian: f(w_T) + J d.
+def _f(prm, w, x):
+    return nm.mlp_apply(ravel_pytree(prm)[1](w), x)
 
-    def __init__(self, prm, scale):
-        self.flat, unravel = ravel_pytree(prm)
-        self.f = lambda w, x: nm.mlp_apply(unravel(w), x)
-        self.s = scale
 
-    def flin(self, d, x):
-        return self.f(self.flat, x) + jax.jacrev(self.f)(self.flat, x) @ d
+def _flin(prm, d, x):
+    flat = ravel_pytree(prm)[0]
+    return _f(prm, flat, x) + jax.jacrev(_f, argnums=1)(prm, flat, x) @ d
 
-    def adapt(self, d, alpha, x, y):
-        g = jax.grad(lambda dd: self.s * jnp.mean((y - self.flin(dd, x)) ** 2))(d)
-        return d - alpha * g
 
-    def meta_loss(self, d, alpha, pool):
-        xt, yt, xv, yv = pool
-        return jnp.mean(jnp.stack([
-            self.s * jnp.mean((yv[i] - self.flin(self.adapt(d, alpha, xt[i], yt[i]), xv[i])) ** 2)
-            for i in range(xt.shape[0])]))
+def _adapt(prm, d, alpha, x, y, s):
+    g = jax.grad(lambda dd: s * jnp.mean((y - _flin(prm, dd, x)) ** 2))(d)
+    return d - alpha * g
+
+
+def _linear_meta_loss(d, prm, alpha, pool, s):
+    xt, yt, xv, yv = pool
+    return jnp.mean(jnp.stack([
+        s * jnp.mean((yv[i] - _flin(prm, _adapt(prm, d, alpha, xt[i], yt[i], s), xv[i])) ** 2)
+        for i in range(xt.shape[0])]))
 
 
 def test_linearized_at_trained_parameters_matches_gradient_descent():
@@ -85,28 +121,33 @@ def test_linearized_at_trained_parameters_matches_gradient_descent():
     b = cfg.base
     scale = b.loss_scale
     with jax.enable_x64(True):
-        prm = _params(11)                                   # stands for trained parameters
+        prm = jax.jit(_params, static_argnums=(0, 1, 2))(11)   # stands for trained parameters
         rk = jax.random.PRNGKey(5)
-        (xt, yt), (xv, yv) = nm.sample_tasks(rk, b.m, (b.n_t, b.n_v), p=b.p, nu=b.nu, w0=b.w0,
-                                             sigma=b.sigma, dtype=jnp.float64)
+        law = nm.task_kwargs(b, jnp.float64)
+        (xt, yt), (xv, yv) = jax.jit(lambda k: nm.sample_tasks(k, b.m, (b.n_t, b.n_v), **law))(rk)
         pool = (xt, yt, xv, yv)
-        (xr, yr), (xs, ys) = nm._sample_task(jax.random.PRNGKey(9), (b.n_r, b.n_s), p=b.p,
-                                             nu=b.nu, w0=b.w0, sigma=b.sigma,
-                                             dtype=jnp.float64)
+        (xr, yr), (xs, ys) = jax.jit(lambda k: nm.sample_task(k, (b.n_r, b.n_s), **law))(
+            jax.random.PRNGKey(9))
         alpha_t, alpha_rs = -0.05, jnp.asarray([0.05, 0.1])
-        x, y = lz._pool_points(pool)
-        fp = lz.ntk_features(prm, x)
-        a = lz.linearized_solution(np.asarray(lz.kernel(fp, fp)), np.asarray(y - fp["f"]),
-                                   [alpha_t], m=b.m, n_t=b.n_t, n_v=b.n_v, scale=scale)
-        got = np.asarray(lz.linearized_meta_test(fp, jnp.asarray(a), alpha_rs,
-                                                 lz.ntk_features(prm, xr), yr,
-                                                 lz.ntk_features(prm, xs), ys, scale=scale))[:, 0]
 
-        ex = _LinearAt(prm, scale)
-        loss = jax.jit(lambda d: ex.meta_loss(d, alpha_t, pool))
+        @jax.jit
+        def kernel_form(prm, pool):
+            x, y = lz.pool_points(pool)
+            fp = lz.ntk_features(prm, x)
+            return fp, lz.kernel(fp, fp), y - fp["f"]
+
+        fp, k_pool, y_tilde = kernel_form(prm, pool)
+        a = lz.linearized_solution(np.asarray(k_pool), np.asarray(y_tilde), [alpha_t], m=b.m,
+                                   n_t=b.n_t, n_v=b.n_v, scale=scale)
+        meta_test = jax.jit(lambda fp, a, fr, fs: lz.linearized_meta_test(
+            fp, a, alpha_rs, fr, yr, fs, ys, scale=scale))
+        features = jax.jit(lz.ntk_features)
+        got = np.asarray(meta_test(fp, jnp.asarray(a), features(prm, xr), features(prm, xs)))[:, 0]
+
+        loss = jax.jit(lambda d: _linear_meta_loss(d, prm, alpha_t, pool, scale))
         grad = jax.jit(jax.grad(loss))
-        d0 = jnp.zeros_like(ex.flat)
-        H = np.asarray(jax.hessian(loss)(d0))
+        d0 = jnp.zeros_like(ravel_pytree(prm)[0])
+        H = np.asarray(jax.jit(jax.hessian(loss))(d0))
         ev = np.linalg.eigvalsh(H)
         lmax, lmin = ev[-1], ev[ev > 1e-10 * ev[-1]][0]
 
@@ -121,45 +162,68 @@ def test_linearized_at_trained_parameters_matches_gradient_descent():
                 break
         else:
             pytest.fail("gradient descent did not converge")
-        want = [float(scale * jnp.mean((ys - ex.flin(ex.adapt(d, ar, xr, yr), xs)) ** 2))
-                for ar in alpha_rs]
+        test_loss = jax.jit(jax.vmap(lambda ar: scale * jnp.mean(
+            (ys - _flin(prm, _adapt(prm, d, ar, xr, yr, scale), xs)) ** 2)))
+        want = np.asarray(test_loss(alpha_rs))
     np.testing.assert_allclose(got, want, rtol=1e-8)
 
 
-def test_records_are_the_sweeps_networks(tmp_path):
-    """Training loss of a record = run_sweep's (same init, pool, outer SGD), float32 rounding."""
-    cfg = TINY.validated()
-    one = dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, runs=1))
-    recs = nc.run_criterion(one, tmp_path, progress=False)
-    trained = (-0.1, -0.05, 0.0, 0.05, 0.1)          # main grid and twice it (control arm)
-    sweep = nm.run_sweep(dataclasses.replace(cfg.base, alphas=trained, runs=1,
-                                             chunk_epochs=6, trace_test_tasks=0, alpha_r=0.05),
-                         progress=False)
+def test_cli_criterion_tiny_run_and_report(cli_run):
+    from negmaml.cli import main
+
+    assert cli_run["rc"] == 0
+    tmp = cli_run["dir"]
+    doc = json.loads((tmp / "c.json").read_text())
+    assert doc["networks"] == CLI_RECORDS and doc["partial"] and doc["networks_planned"] == 50
+    assert len(doc["records"][0]["train_loss"]) == 3
+    assert doc["arms"]["main"]["complete_runs"] == [0]
+    assert (tmp / "c.png").stat().st_size > 1000
+    assert "PARTIAL" in cli_run["stdout"]
+    assert f"records: {nc.record_dir(cli_run['cfg'], cli_run['ck'])}" in cli_run["stdout"]
+    (tmp / "c.json").unlink()
+    assert main([*cli_run["argv"], "--report-only"]) == 0
+    assert json.loads((tmp / "c.json").read_text())["networks"] == CLI_RECORDS
+
+
+def test_records_are_the_sweeps_networks(cli_run):
+    """Training and test loss of a record = run_sweep's (same init, pool, outer SGD, test tasks),
+    to float32 rounding, for every network of run 0 (main grid and control arm)."""
+    cfg = cli_run["cfg"]
+    recs = [r for r in cli_run["records"] if r["run"] == 0]
+    trained = cfg.train_alphas                       # main grid and its control extensions
     assert [r["alpha_t"] for r in recs] == list(trained)
+    sweep = run_sweep(dataclasses.replace(cfg.base, alphas=trained, runs=1,
+                                          chunk_epochs=cfg.base.epochs, trace_test_tasks=0,
+                                          alpha_r=cfg.test_alpha_rs[0]), progress=False)
     for i, rec in enumerate(recs):
         np.testing.assert_allclose(rec["train_loss"], sweep.train_loss[i, 0], rtol=1e-5)
         np.testing.assert_allclose(rec["test_loss"][0], sweep.test_loss[i, 0], rtol=1e-5)
 
 
-def test_resume_after_kill_gives_identical_records(tmp_path):
-    """Stop after 2 records, resume, compare with an uninterrupted run: bit-identical."""
-    cfg = TINY.validated()
-    first = nc.run_criterion(cfg, tmp_path / "a", progress=False, max_records=2)
-    assert len(first) == 2
-    resumed = nc.run_criterion(cfg, tmp_path / "a", progress=False)
-    whole = nc.run_criterion(cfg, tmp_path / "b", progress=False)
-    assert len(resumed) == len(whole) == cfg.base.runs * len(cfg.train_alphas)
-    for r, w in zip(resumed, whole, strict=True):
-        assert (r["run"], r["alpha_t"]) == (w["run"], w["alpha_t"])
-        for k in ("train_loss", "test_loss", "lin_test_loss", "lambda_trained", "lambda_init"):
+def test_resume_after_kill_gives_identical_records(cli_run, tmp_path):
+    """Stop after 2 records, resume for 2 more: the first 2 are kept, and all 4 are bit-identical
+    to the uninterrupted run's (the command line's run) in its work order."""
+    cfg = cli_run["cfg"]
+    first = nc.run_criterion(cfg, tmp_path, progress=False, max_records=2)
+    assert len(first) == 2 and len(first[0]["train_loss"]) == cfg.base.epochs
+    paths = sorted(nc.record_dir(cfg, tmp_path).glob("*.npz"))
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    resumed = nc.run_criterion(cfg, tmp_path, progress=False, max_records=2)
+    assert len(resumed) == 4
+    assert [p.stat().st_mtime_ns for p in paths] == stamps          # not recomputed
+    order = [(r, a) for r, batch in nc.work_order(cfg) for a in batch][:4]
+    assert sorted((r["run"], r["alpha_t"]) for r in resumed) == sorted(order)
+    whole = {(w["run"], w["alpha_t"]): w for w in cli_run["records"]}
+    for r in resumed:
+        w = whole[(r["run"], r["alpha_t"])]
+        for k in ("train_loss", "test_loss", "test_loss_sd", "lin_test_loss", "lambda_trained",
+                  "lambda_init", "lambda_trained_sd", "lambda_init_sd", "displacement"):
             np.testing.assert_array_equal(r[k], w[k])
-    assert len(first[0]["train_loss"]) == cfg.base.epochs
 
 
-def test_records_refuse_another_configuration(tmp_path):
-    cfg = TINY.validated()
-    nc.run_criterion(cfg, tmp_path, progress=False, max_records=1)
-    path = next(nc.record_dir(cfg, tmp_path).glob("*.npz"))
+def test_records_refuse_another_configuration(cli_run, tmp_path):
+    cfg = cli_run["cfg"]
+    path = next(nc.record_dir(cfg, cli_run["ck"]).glob("*.npz"))
     other = dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, outer_lr=0.02))
     folder = nc.record_dir(other, tmp_path)
     folder.mkdir(parents=True)
@@ -183,24 +247,6 @@ def test_analysis_finds_the_flip_where_the_losses_put_it():
     assert [c["x"] for c in res["sign_changes"]] == pytest.approx([0.6])
     np.testing.assert_array_equal(res["argmin_alpha_t"], [0.01, 0.01, -0.01, -0.01])
     assert res["flip_bootstrap"]["ci95"] == pytest.approx([0.6, 0.6])
-
-
-def test_cli_criterion_tiny_run_and_report(tmp_path, capsys):
-    from negmaml.cli import main
-
-    argv = ["figure", "5", "--criterion", "--width", "8", "--epochs", "3", "--runs", "2",
-            "--meta-test-tasks", "3", "--no-progress", "--checkpoint-dir", str(tmp_path / "ck"),
-            "--json", str(tmp_path / "c.json"), "--out", str(tmp_path / "c.png"),
-            "--max-records", "30"]
-    assert main(argv) == 0
-    doc = json.loads((tmp_path / "c.json").read_text())
-    assert doc["networks"] == 30 and doc["partial"] and doc["networks_planned"] == 50
-    assert len(doc["records"][0]["train_loss"]) == 3
-    assert doc["arms"]["main"]["complete_runs"] == [0]
-    assert (tmp_path / "c.png").stat().st_size > 1000
-    assert "PARTIAL" in capsys.readouterr().out
-    assert main([*argv[:-2], "--report-only"]) == 0
-    assert json.loads((tmp_path / "c.json").read_text())["networks"] == 30
 
 
 @pytest.mark.parametrize("argv, flag", [
