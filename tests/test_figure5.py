@@ -11,7 +11,6 @@ float64 is compared at 1e-3 relative (float32 rounding accumulated over a few do
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 
 import numpy as np
@@ -34,21 +33,20 @@ TINY = nl.NonlinearConfig(
 )
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _tiny_problem_jit(dtype: str):
-    key = jax.random.PRNGKey(3)
-    params = nl.init_mlp(jax.random.fold_in(key, 0), p=4, width=6, dtype=dtype)
-    # Random non-zero biases so the check also covers their derivatives.
-    params = {k: v + 0.1 * jax.random.normal(jax.random.fold_in(key, 10 + i), v.shape, dtype)
-              if k.startswith("b") else v for i, (k, v) in enumerate(params.items())}
-    (xt, yt), (xv, yv) = nl.sample_tasks(jax.random.fold_in(key, 1), 3, (5, 2), p=4, nu=0.5,
-                                         w0=0.0, sigma=1.0, dtype=dtype)
-    return params, (xt, yt, xv, yv)
-
-
 def _tiny_problem(dtype: str = "float64"):
-    """A small network with non-zero biases and a pool of 3 tasks (call under x64 for float64)."""
-    return _tiny_problem_jit(dtype)
+    """A network p=4 -> 6 -> 6 -> 1 with non-zero biases (so that the checks cover their
+    derivatives) and a pool of 3 tasks of 5 training and 2 validation points (NumPy draws: any
+    data serve these checks; call under x64 for float64)."""
+    rng = np.random.default_rng(3)
+    shapes = {"W1": (4, 6), "b1": (6,), "W2": (6, 6), "b2": (6,), "W3": (6,), "b3": ()}
+    params = {k: jnp.asarray((rng.standard_normal(sh) / np.sqrt(sh[0]) if k[0] == "W"
+                              else 0.1 * rng.standard_normal(sh)), dtype=dtype)
+              for k, sh in shapes.items()}
+    x = {n: rng.standard_normal((3, n, 4)) for n in (5, 2)}
+    w, b = 0.25 * rng.standard_normal((3, 4)), rng.standard_normal((3, 1))
+    y = {n: (np.einsum("tnp,tp->tn", x[n], w) + b) ** 2 + rng.standard_normal((3, n)) for n in x}
+    tasks = tuple(jnp.asarray(a, dtype=dtype) for a in (x[5], y[5], x[2], y[2]))
+    return params, tasks
 
 
 _meta_gradient = jax.jit(nl.meta_gradient)
@@ -79,24 +77,25 @@ def test_meta_gradient_matches_central_differences_float64(alpha_t):
     """
     with jax.enable_x64(True):
         params, tasks = _tiny_problem()
-        grad = _meta_gradient(params, alpha_t, *tasks)
-        loss = _meta_loss
+        # NumPy copies: the arithmetic of the check runs in NumPy, only the losses in JAX
+        prm = {k: np.asarray(x) for k, x in params.items()}
+        grad = {k: np.asarray(g) for k, g in _meta_gradient(params, alpha_t, *tasks).items()}
         rng = np.random.default_rng(0)
         for trial in range(3):
-            v = {k: jnp.asarray(rng.standard_normal(np.shape(x))) for k, x in params.items()}
+            v = {k: rng.standard_normal(np.shape(x)) for k, x in prm.items()}
             eps = 1e-6
 
             def at(s, v=v, eps=eps):
-                moved = {k: params[k] + s * eps * v[k] for k in params}
-                return float(loss(moved, alpha_t, *tasks))
+                moved = {k: prm[k] + s * eps * v[k] for k in prm}
+                return float(_meta_loss(moved, alpha_t, *tasks))
 
             fd = (at(1) - at(-1)) / (2 * eps)
-            an = float(sum(jnp.vdot(grad[k], v[k]) for k in params))
+            an = float(sum(np.vdot(grad[k], v[k]) for k in prm))
             assert abs(an - fd) <= 1e-6 * max(1.0, abs(fd)), (trial, an, fd)
 
         fo = _first_order_meta_gradient(params, alpha_t, tasks)
-        gap = max(float(jnp.max(jnp.abs(fo[k] - grad[k]))) for k in params)
-        scale = max(float(jnp.max(jnp.abs(grad[k]))) for k in params)
+        gap = max(float(np.max(np.abs(np.asarray(fo[k]) - grad[k]))) for k in prm)
+        scale = max(float(np.max(np.abs(grad[k]))) for k in prm)
         assert gap > 1e-3 * scale
 
 
@@ -257,9 +256,12 @@ def test_cli_without_jax_is_one_line_and_status_2(monkeypatch, capsys):
 
 
 def test_cli_runs_and_writes_outputs(tmp_path, capsys):
-    argv = ["5", "--epochs", "3", "--runs", "2", "--width", "8", "--no-progress",
+    """The trained sweep end to end through ``negmaml figure 5`` (in this process)."""
+    from negmaml.cli import main
+
+    argv = ["figure", "5", "--epochs", "3", "--runs", "2", "--width", "8", "--no-progress",
             "--json", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.png")]
-    assert _dispatch(argv) == 0
+    assert main(argv) == 0
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["params"]["width"] == 8 and doc["params"]["epochs"] == 3
     assert doc["params"]["preset"] == "smoke"

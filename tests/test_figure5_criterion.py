@@ -64,10 +64,14 @@ def cli_run(fast_xla_compilation, tmp_path_factory):
 
 
 def _params(seed, p=5, width=8):
-    prm = nm.init_mlp(jax.random.PRNGKey(seed), p, width, jnp.float64)
-    # move the biases off zero so that every parameter block contributes
-    return {k: v + 0.1 * jax.random.normal(jax.random.PRNGKey(seed + 1), v.shape, jnp.float64)
-            for k, v in prm.items()}
+    """float64 parameters with every block non-zero, biases included (NumPy draws; call under
+    x64)."""
+    rng = np.random.default_rng(seed)
+    shapes = {"W1": (p, width), "b1": (width,), "W2": (width, width), "b2": (width,),
+              "W3": (width,), "b3": ()}
+    return {k: jnp.asarray(rng.standard_normal(sh) / np.sqrt(sh[0]) if k[0] == "W"
+                           else 0.1 * rng.standard_normal(sh), dtype=jnp.float64)
+            for k, sh in shapes.items()}
 
 
 @jax.jit
@@ -79,8 +83,8 @@ def _dense_top_eigenvalue(prm, x):
 
 def test_top_kernel_eigenvalue_matches_dense_jacobian():
     with jax.enable_x64(True):
-        prm = jax.jit(_params, static_argnums=(0, 1, 2))(3)
-        x = jax.random.normal(jax.random.PRNGKey(7), (6, 5), jnp.float64)
+        prm = _params(3)
+        x = jnp.asarray(np.random.default_rng(7).standard_normal((6, 5)))
         want = float(_dense_top_eigenvalue(prm, x))
         got = float(jax.jit(nc.top_kernel_eigenvalue)(prm, x))
     assert got == pytest.approx(want, rel=1e-12)
@@ -121,13 +125,18 @@ def test_linearized_at_trained_parameters_matches_gradient_descent():
     b = cfg.base
     scale = b.loss_scale
     with jax.enable_x64(True):
-        prm = jax.jit(_params, static_argnums=(0, 1, 2))(11)   # stands for trained parameters
-        rk = jax.random.PRNGKey(5)
-        law = nm.task_kwargs(b, jnp.float64)
-        (xt, yt), (xv, yv) = jax.jit(lambda k: nm.sample_tasks(k, b.m, (b.n_t, b.n_v), **law))(rk)
-        pool = (xt, yt, xv, yv)
-        (xr, yr), (xs, ys) = jax.jit(lambda k: nm.sample_task(k, (b.n_r, b.n_s), **law))(
-            jax.random.PRNGKey(9))
+        prm = _params(11)                                   # stands for trained parameters
+        # data of the task law's shapes (NumPy draws: any data serve this check)
+        rng = np.random.default_rng(5)
+
+        def data(*shape):
+            x = rng.standard_normal((*shape, b.p))
+            w = rng.standard_normal((*shape[:-1], b.p)) / np.sqrt(b.p)
+            y = np.einsum("...np,...p->...n", x, w) ** 2 + rng.standard_normal(shape)
+            return jnp.asarray(x), jnp.asarray(y)
+
+        pool = (*data(b.m, b.n_t), *data(b.m, b.n_v))
+        (xr, yr), (xs, ys) = data(b.n_r), data(b.n_s)
         alpha_t, alpha_rs = -0.05, jnp.asarray([0.05, 0.1])
 
         @jax.jit
