@@ -48,9 +48,17 @@ __all__ = [
     "test_loss",
 ]
 
-#: Tags folded into each run's key, one per random stream (initialisation, task pool, per-epoch
-#: draws, meta-test tasks, the small test set of the convergence trace).
-TAG_INIT, TAG_POOL, TAG_EPOCH, TAG_TEST, TAG_TRACE = 0, 1, 2, 3, 4
+# Tags folded into each run's key, one per random stream.
+#: Tag of the stream of the initial parameters.
+TAG_INIT = 0
+#: Tag of the stream of the fixed task pool (meta-training tasks).
+TAG_POOL = 1
+#: Tag of the per-epoch draws (pool order, or fresh tasks with ``task_pool="fresh"``).
+TAG_EPOCH = 2
+#: Tag of the meta-test tasks.
+TAG_TEST = 3
+#: Tag of the small test set of the convergence trace.
+TAG_TRACE = 4
 
 #: Names of the network's parameter arrays (:func:`init_mlp`), in order.
 PARAM_NAMES: tuple[str, ...] = ("W1", "b1", "W2", "b2", "W3", "b3")

@@ -145,8 +145,8 @@ def run_sweep(config: NonlinearConfig, *, checkpoint_dir: str | os.PathLike[str]
 
     With ``config.model == "linearized"`` the network is replaced by its linearization at
     initialisation and the outer loop is solved exactly
-    (:func:`negmaml.experiments.figure5.linearized.linearized_sweep_result`; no checkpoints:
-    it takes minutes).
+    (``negmaml.experiments.figure5.linearized.linearized_sweep_result``; no checkpoints: it takes
+    minutes).
     """
     cfg = config.validated()
     if cfg.model == "linearized":
