@@ -13,6 +13,7 @@ implied distance to the optimum is below 1e-8 (stated in the test).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 
 import numpy as np
@@ -111,20 +112,22 @@ def _pool_kernel(prm, tasks):
     return lz.kernel(f, f), y - f["f"], x
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _test_tasks(rk, n_tasks, n_r, n_s, p, nu, w0, sigma):
+    """The meta-test tasks 0 .. n_tasks-1 of the run with key ``rk`` (float64)."""
+    base = jax.random.fold_in(rk, TAG_TEST)
+    return jax.vmap(lambda i: sample_task(jax.random.fold_in(base, i), (n_r, n_s), p=p, nu=nu,
+                                          w0=w0, sigma=sigma, dtype=jnp.float64))(
+        jnp.arange(n_tasks))
+
+
 def _draws(cfg):
     """Initialisations, pools and test tasks of the trained network's streams (float64 casts)."""
-    c64 = dataclasses.replace(cfg, dtype="float64", loss_convention="half-mse").validated()
-    fns = compiled_draws(c64)
+    fns = compiled_draws(dataclasses.replace(cfg, dtype="float64").validated())
     params0, pool = fns["init"](jnp.arange(cfg.runs))
     rks = fns["run_keys"](jnp.arange(cfg.runs))
-
-    def test(rk):
-        base = jax.random.fold_in(rk, TAG_TEST)
-        return jax.vmap(lambda i: sample_task(jax.random.fold_in(base, i), (cfg.n_r, cfg.n_s),
-                                              p=cfg.p, nu=cfg.nu, w0=cfg.w0, sigma=cfg.sigma,
-                                              dtype=jnp.float64))(jnp.arange(cfg.test_tasks))
-
-    return params0, pool, [jax.jit(test)(rk) for rk in rks]
+    return params0, pool, [_test_tasks(rk, cfg.test_tasks, cfg.n_r, cfg.n_s, cfg.p, cfg.nu,
+                                       cfg.w0, cfg.sigma) for rk in rks]
 
 
 @pytest.mark.parametrize("convention", ["half-mse", "mse"])

@@ -24,6 +24,7 @@ import numpy as np
 from negmaml.experiments.figure5.config import JAX_MISSING_MESSAGE, NonlinearConfig
 
 __all__ = [
+    "DRAW_FIELDS",
     "PARAM_NAMES",
     "TAG_EPOCH",
     "TAG_INIT",
@@ -246,10 +247,24 @@ def init_run(cfg: NonlinearConfig, rk: Any, dtype: Any) -> tuple[dict[str, Any],
     return params, (xt, yt, xv, yv)
 
 
-@functools.lru_cache(maxsize=8)
+#: The fields of :class:`~negmaml.experiments.figure5.config.NonlinearConfig` that the draws of a
+#: run depend on (:func:`init_run`, :func:`run_key`, :func:`task_kwargs`).
+DRAW_FIELDS: tuple[str, ...] = ("seed", "p", "width", "m", "n_t", "n_v", "nu", "w0", "sigma",
+                                "dtype")
+
+
 def compiled_draws(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
     """Jitted draws of one configuration, vmapped over run indices: ``init`` maps (R,) run
-    indices to stacked parameters and pools (dtype ``cfg.dtype``), ``run_keys`` to run keys."""
+    indices to stacked parameters and pools (dtype ``cfg.dtype``), ``run_keys`` to run keys.
+
+    Configurations with the same :data:`DRAW_FIELDS` (say, two loss conventions, or the trained
+    and the linearized model) share the compiled functions.
+    """
+    return _compiled_draws(NonlinearConfig(**{k: getattr(cfg, k) for k in DRAW_FIELDS}))
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_draws(cfg: NonlinearConfig) -> dict[str, Callable[..., Any]]:
     jax = require_jax()
     dtype = jax.numpy.dtype(cfg.dtype)
 
