@@ -59,8 +59,9 @@ def fast_xla_compilation():
     run about as fast. Only the generated code differs (float32 results may differ in the last
     bits from an optimised build), so a module using this compares its numbers with each other
     and with exact references, never bit for bit with numbers made by an optimised build. The
-    setting is restored and JAX's caches are cleared when the module ends, so that no program
-    compiled here is reused by another module.
+    setting is restored and JAX's in-memory caches are cleared when the module ends, so that no
+    program compiled here is reused by another module (the persistent cache's keys include the
+    setting).
     """
     import jax
 
