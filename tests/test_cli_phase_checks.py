@@ -89,6 +89,13 @@ def test_without_dask_the_monte_carlo_runs_in_process(tmp_path, no_dask):
     assert "in-process" in proc.stdout
 
 
+def test_without_dask_workers_are_said_to_be_ignored(tmp_path, no_dask):
+    proc = _cli([*PHASE, "--verify", "1", "--runs", "20", "--no-cache", "--workers", "3"],
+                tmp_path, no_dask)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "(--workers 3 ignored)" in proc.stderr
+
+
 def test_without_dask_a_scheduler_is_refused_first(tmp_path, no_dask):
     with socket.socket() as listener:  # a port that answers, so only Dask is missing
         listener.bind(("127.0.0.1", 0))

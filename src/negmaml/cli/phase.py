@@ -122,8 +122,9 @@ def _run(args: argparse.Namespace) -> int:
                 raise CLIError(f"--scheduler {scheduler}: dask.distributed is not installed "
                                "(pip install 'negmaml[phase]'); use --scheduler none to run "
                                "in-process")
+            ignored = "" if args.workers is None else f" (--workers {args.workers} ignored)"
             print("note: dask.distributed is not installed (pip install 'negmaml[phase]'): "
-                  "the Monte Carlo runs in-process", file=sys.stderr)
+                  f"the Monte Carlo runs in-process{ignored}", file=sys.stderr)
             scheduler = "none"
     est = _estimate(family, x, y, params, args, scheduler)
     if est.large:
