@@ -180,6 +180,18 @@ def test_bad_input_names_the_parameter(bad, match):
         N.loss_overparameterized(0.1, 0.2, **{**FIG2, **bad})
 
 
+def test_outside_its_regime_the_message_names_the_theories_that_hold():
+    with pytest.raises(ValueError, match="theory='underparameterized' or theory='finite-size' "
+                                         "holds there"):
+        N.loss_overparameterized(0.1, 0.2, **FIG3)
+    eye = np.eye(10)
+    with pytest.raises(ValueError, match="Theorem 3 .*; theory='finite-size' holds there"):
+        N.loss(0.1, 0.2, Sigma=eye, Sigma_w=eye / 10, n_t=5, n_v=5, n_r=5, m=4, sigma=0.5)
+    # and the named theory does evaluate that point
+    assert np.isfinite(N.loss(0.1, 0.2, theory="finite-size", Sigma=eye, Sigma_w=eye / 10,
+                              n_t=5, n_v=5, n_r=5, m=4, sigma=0.5))
+
+
 def test_bad_alphas_and_regime():
     with pytest.raises(ValueError, match="alpha_t"):
         N.loss_overparameterized(float("nan"), 0.2, **FIG2)

@@ -195,9 +195,13 @@ class Theory:
                 _steps(self, "adapt_steps", adapt_steps, self.max_adapt_steps))
 
     def outside_message(self, p: int, n_v: int, m: int) -> str:
-        """Why the theory does not hold at ``(p, n_v, m)``."""
+        """Why the theory does not hold at ``(p, n_v, m)``, and which rows taking the same
+        inputs (covariances or not) do hold there."""
+        others = covering_theories("Sigma" in self.parameters, p, n_v, m)
+        hint = ("; " + " or ".join(f"theory={t!r}" for t in others) + " holds there"
+                if others else "")
         return (f"p={p} and n_v*m={n_v * m} violate {self.regime}: {self.theorem} "
-                f"({self.name}) holds only for {self.regime} "
+                f"({self.name}) holds only for {self.regime}{hint} "
                 "(pass allow_outside_regime=True, or --allow-outside-regime, to evaluate it "
                 "anyway)")
 
@@ -313,6 +317,24 @@ def auto_theory(covariances: bool, p: int, n_v: int, m: int) -> str:
             return row.name
     raise ValueError(f"p={p} equals n_v*m={n_v * m}: no theorem covers p = n_v*m (choose a "
                      "regime explicitly to evaluate one anyway)")
+
+
+def covering_theories(covariances: bool, p: int, n_v: int, m: int) -> tuple[str, ...]:
+    """The rows a user may name that hold at ``(p, n_v, m)`` for these inputs (with
+    covariances: the rows that take ``Sigma``, directly or through ``covariances_row``).
+
+    >>> covering_theories(True, 10, 5, 4), covering_theories(False, 10, 5, 4)
+    (('finite-size',), ('underparameterized', 'finite-size'))
+    """
+    targets = {t.covariances_row for t in THEORIES.values() if t.covariances_row}
+    found = []
+    for row in THEORIES.values():
+        if row.name in targets:
+            continue  # named through the row that routes to it
+        evaluated = THEORIES[row.covariances_row] if covariances and row.covariances_row else row
+        if ("Sigma" in evaluated.parameters) == covariances and evaluated.holds(p, n_v, m):
+            found.append(row.name)
+    return tuple(found)
 
 
 def regime_for(p: int, n_v: int, m: int) -> str:
