@@ -1,10 +1,11 @@
 """``negmaml figure 5``: MAML on a ReLU network (Section 5.4, Figure 5), behind the JAX extra.
 
 ``src/negmaml/cli/figure.py`` calls :func:`add_figure5_arguments` on its parser and
-:func:`run_figure5` when NAME is 5. This module imports neither JAX nor
-:mod:`negmaml.experiments.figure5` at import time: the arguments are checked first (bad values
-raise ValueError naming the flag, which the dispatcher prints as one line with exit status 2), then
-JAX is looked for (missing: one line on stderr, exit status 2), then the experiment runs.
+:func:`run_figure5` when NAME is 5. At import time this module imports neither JAX nor the
+experiment's JAX modules (only its JAX-free configuration, whose names it accepts): the arguments
+are checked first (bad values raise ValueError naming the flag, which the dispatcher prints as one
+line with exit status 2), then JAX is looked for (missing: one line on stderr, exit status 2),
+then the experiment runs.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from negmaml.experiments.figure5.config import JAX_MISSING_MESSAGE, LOSS_SCALES, MODELS
 from negmaml.numeric.validate import check_positive_int
 
 __all__ = ["FIGURE5_PRESETS", "LOSS_CONVENTIONS", "MODELS", "add_figure5_arguments", "run_figure5"]
 
 #: Names accepted by ``--preset`` (the configurations live in negmaml.experiments.figure5).
 FIGURE5_PRESETS: tuple[str, ...] = ("smoke", "medium", "paper")
-_JAX_MISSING = "figure 5 needs the optional JAX extra: pip install 'negmaml[nn]'"
+_JAX_MISSING = JAX_MISSING_MESSAGE
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
-#: Names accepted by ``--loss-convention`` (the factors live in negmaml.experiments.figure5).
-LOSS_CONVENTIONS: tuple[str, ...] = ("half-mse", "mse")
-#: Names accepted by ``--model``.
-MODELS: tuple[str, ...] = ("trained", "linearized")
+#: Names accepted by ``--loss-convention``: the conventions of
+#: :data:`negmaml.experiments.figure5.config.LOSS_SCALES`.
+LOSS_CONVENTIONS: tuple[str, ...] = tuple(LOSS_SCALES)
 
 
 def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
