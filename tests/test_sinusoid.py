@@ -26,7 +26,7 @@ from negmaml.experiments.sinusoid import run as R  # noqa: E402
 from negmaml.experiments.sinusoid import sweep as S  # noqa: E402
 from negmaml.experiments.sinusoid import tasks as T  # noqa: E402
 
-pytestmark = pytest.mark.nn
+pytestmark = [pytest.mark.nn, pytest.mark.usefixtures("fast_xla_compilation")]
 K_SE = 4.0
 
 
