@@ -131,43 +131,108 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"negmaml phase: {est.describe()}\n")
         sys.stderr.flush()
 
-    theory = P.phase_diagram(family, x, y, inputs=args.inputs, **params)
-    c = theory.counts()
-    axes = f"{theory.x_name} ({len(theory.x_values)})" + (
-        f" x {theory.y_name} ({len(theory.y_values)})" if theory.y_name else "")
-    print(f"phase diagram (beyond the paper): Theorem 3, Eq. 14; family {family}, inputs "
-          f"{args.inputs}; grid {axes}")
-    print("fixed: " + ", ".join(f"{k}={v:g}" for k, v in theory.fixed.items()))
-    print(f"optimal alpha_t: {c['negative']} negative, {c['positive']} positive, "
-          f"{c['not_attained']} not attained (excluded) of {c['points']} points "
-          f"({theory.seconds:.2f} s)")
+    if args.theory == "both":
+        return _run_both(args, family, x, y, params, scheduler)
+    theory = P.phase_diagram(family, x, y, inputs=args.inputs, theory=args.theory, **params)
+    _print_head(theory, family, args.inputs)
     verification = None
     if args.points:
-        progress = not args.no_progress and sys.stderr.isatty()
         with _children_quiet_on_ctrl_c(scheduler is None):
             verification = P.verify(theory, points=args.points, runs=args.runs, seed=args.seed,
-                                    scheduler=scheduler, workers=args.workers,
-                                    cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                                    progress=progress)
-        vc = verification.counts()
-        cached = sum(ch.cached for ch in verification.checks)
-        print(f"Monte Carlo ({len(verification.checks)} points, {args.runs} runs each, exact "
-              f"estimator, seed {args.seed}, {verification.backend}, {cached} from cache, "
-              f"{verification.seconds:.1f} s): {vc['agree']} agree, {vc['disagree']} disagree, "
-              f"{vc['inconclusive']} inconclusive (held-out paired test, k = "
-              f"{verification.k:g}); sign agreement rate {verification.agreement_rate():.2f}")
-        for ch in verification.checks:
-            if ch.verdict == "disagree":
-                where = ", ".join(f"{k}={ch.point[k]:g}" for k in
-                                  (theory.x_name, theory.y_name) if k)
-                print(f"  disagrees at {where}: theory alpha_t* = {ch.alpha_star:.4g}; "
-                      f"simulated best {ch.best_other:.4g} beats {ch.best_predicted:.4g} by "
-                      f"{ch.difference:.3g} +- {ch.difference_se:.2g} (z = {ch.z:.1f})")
+                                    **_verify_kwargs(args, scheduler))
+        _print_verification(theory, verification, args)
     if args.json is not None:
         command = " ".join(["negmaml", *sys.argv[1:]])
         print(f"wrote {P.save_json(theory, args.json, verification, {'command': command})}")
     if args.out is not None:
         print(f"wrote {P.plot_phase(theory, args.out, verification)}")
+    return 0
+
+
+def _verify_kwargs(args: argparse.Namespace, scheduler: str | None) -> dict[str, Any]:
+    return dict(scheduler=scheduler, workers=args.workers, cache_dir=args.cache_dir,
+                use_cache=not args.no_cache,
+                progress=not args.no_progress and sys.stderr.isatty())
+
+
+def _counts_line(theory: Any) -> str:
+    c = theory.counts()
+    return (f"optimal alpha_t: {c['negative']} negative, {c['positive']} positive, "
+            f"{c['not_attained']} not attained (excluded) of {c['points']} points "
+            f"({theory.seconds:.2f} s)")
+
+
+def _print_head(theory: Any, family: str, inputs: str, label: str | None = None) -> None:
+    axes = f"{theory.x_name} ({len(theory.x_values)})" + (
+        f" x {theory.y_name} ({len(theory.y_values)})" if theory.y_name else "")
+    print(f"phase diagram (beyond the paper): {label or theory.label}; family {family}, inputs "
+          f"{inputs}; grid {axes}")
+    print("fixed: " + ", ".join(f"{k}={v:g}" for k, v in theory.fixed.items()))
+    if label is None:
+        print(_counts_line(theory))
+
+
+def _where(theory: Any, point: dict[str, float]) -> str:
+    return ", ".join(f"{k}={point[k]:g}" for k in (theory.x_name, theory.y_name) if k)
+
+
+def _print_verification(theory: Any, verification: Any, args: argparse.Namespace,
+                        who: str = "") -> None:
+    vc = verification.counts()
+    cached = sum(ch.cached for ch in verification.checks)
+    print(f"Monte Carlo{who} ({len(verification.checks)} points, {args.runs} runs each, exact "
+          f"estimator, seed {args.seed}, {verification.backend}, {cached} from cache, "
+          f"{verification.seconds:.1f} s): {vc['agree']} agree, {vc['disagree']} disagree, "
+          f"{vc['inconclusive']} inconclusive (held-out paired test, k = "
+          f"{verification.k:g}); sign agreement rate {verification.agreement_rate():.2f}")
+    for ch in verification.checks:
+        if ch.verdict == "disagree":
+            print(f"  disagrees at {_where(theory, ch.point)}: theory alpha_t* = "
+                  f"{ch.alpha_star:.4g}; simulated best {ch.best_other:.4g} beats "
+                  f"{ch.best_predicted:.4g} by {ch.difference:.3g} +- {ch.difference_se:.2g} "
+                  f"(z = {ch.z:.1f})")
+
+
+#: Sign disagreements of the two theories listed in the text output (all are in --json).
+SHOW_DISAGREEMENTS = 20
+
+
+def _run_both(args: argparse.Namespace, family: str, x: Any, y: Any, params: dict[str, Any],
+              scheduler: str | None) -> int:
+    """``--theory both``: Eq. 14 and the finite-size theory on one grid, their sign
+    disagreements, and one Monte Carlo judging each."""
+    import numpy as np
+
+    from negmaml.experiments import phase as P
+
+    comp = P.compare(family, x, y, inputs=args.inputs, **params)
+    _print_head(comp.paper, family, args.inputs,
+                label="Theorem 3, Eq. 14 and the finite-size theory")
+    for th in (comp.paper, comp.finite_size):
+        print(f"{th.label}: {_counts_line(th)}")
+    dis = comp.disagreement_records()
+    both = int(np.sum(comp.paper.attained & comp.finite_size.attained))
+    print(f"the two theories disagree on the sign at {len(dis)} of {both} points where both "
+          "optima are attained")
+    for d in dis[:SHOW_DISAGREEMENTS]:
+        print(f"  {_where(comp.paper, d['point'])}: Eq. 14 alpha_t* = "
+              f"{d['alpha_star_paper']:.4g}, finite-size alpha_t* = "
+              f"{d['alpha_star_finite_size']:.4g}")
+    if len(dis) > SHOW_DISAGREEMENTS:
+        print(f"  ... {len(dis) - SHOW_DISAGREEMENTS} more (all in --json)")
+    verifications = None
+    if args.points:
+        with _children_quiet_on_ctrl_c(scheduler is None):
+            verifications = P.verify_both(comp, points=args.points, runs=args.runs,
+                                          seed=args.seed, **_verify_kwargs(args, scheduler))
+        for key, th in (("paper", comp.paper), ("finite-size", comp.finite_size)):
+            _print_verification(th, verifications[key], args, f" vs {th.label}")
+    if args.json is not None:
+        command = " ".join(["negmaml", *sys.argv[1:]])
+        print(f"wrote {P.save_json_both(comp, args.json, verifications, {'command': command})}")
+    if args.out is not None:
+        ver = None if verifications is None else verifications["paper"]
+        print(f"wrote {P.plot_phase(comp.paper, args.out, ver, other=comp.finite_size)}")
     return 0
 
 
@@ -220,7 +285,9 @@ def _estimate(family: str, x: tuple[str, list] | None, y: tuple[str, list] | Non
 
     Theory: about 8 arrays of ``points x p`` floats at the peak (spectra, fourth moments and
     their products; measured with tracemalloc at 6.1 for powerlaw and 5.1 for spiked) plus 4 KB
-    per grid point (roots). Monte Carlo: each point is one simulation of Theorem 3's setting
+    per grid point (roots); the finite-size theory (``--theory finite-size`` or ``both``) adds
+    :func:`negmaml.experiments.phase.finite_size_seconds` (measured once). Monte Carlo: each
+    point is one simulation of Theorem 3's setting
     (:func:`negmaml.numeric.simulation.estimate_resources`), one per worker at a time.
     """
     import math
@@ -233,7 +300,9 @@ def _estimate(family: str, x: tuple[str, list] | None, y: tuple[str, list] | Non
     points = math.prod(len(v) for _, v in axes)
     p = int(params.get("p", P.FIGURE4_SIZES["p"]))
     theory_bytes = points * (8 * 8 * p + 4096)
-    theory_seconds = points * (4e-6 * p + 1e-4)
+    theory_seconds = points * (4e-6 * p + 1e-4) if args.theory != "finite-size" else 0.0
+    if args.theory != "paper":  # measured once: P.finite_size_seconds says where and how
+        theory_seconds += P.finite_size_seconds(points, p)
     detail = f"{points:,} grid points x p={p}"
     check_fits("this phase diagram", theory_bytes, theory_seconds, detail=detail,
                hint="use fewer grid points or a smaller p")
@@ -353,6 +422,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                "numbers do not depend on the backend.")
     parser.add_argument("--family", required=True, choices=("powerlaw", "spiked"),
                         help="powerlaw (lambda_k ~ k^-a) or spiked (two-level: ratio, frac)")
+    parser.add_argument("--theory", default="paper", choices=("paper", "finite-size", "both"),
+                        help="paper: Theorem 3, Eq. 14 (p > n_v m); finite-size: the finite-size "
+                             "theory for general covariances, Gaussian inputs, both regimes "
+                             "(beyond the paper); both: the two, their sign disagreements and "
+                             "a Monte Carlo verdict for each (default paper)")
     parser.add_argument("--inputs", default="gaussian",
                         choices=("gaussian", "student", "elliptical"),
                         help="input distribution, sets F (default gaussian)")

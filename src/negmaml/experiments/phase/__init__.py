@@ -70,9 +70,16 @@ References:
     A. Bernacchia, "Meta-learning with negative learning rates", ICLR 2021: Theorem 3 (Eqs.
     14-16), Appendix 7.4 (Eqs. 109-142), the closing question of Section 6; Figure 4's sizes.
 
+Second theory (``theory="finite-size"``, :func:`compare` for both): the finite-size theory for
+general covariances (row ``finite-size-general`` of the theory table; Gaussian inputs, both
+regimes ``|p - n_v m| > 1``, so also below the threshold where Eq. 14 is refused), also beyond
+the paper, with its accuracy in ``docs/results/finite-size-general-accuracy.md``.
+
 The package: ``families`` (spectra and traces),
 ``negmaml.numeric.polynomials.rational_argmin_rows`` (optima of ``N/D`` row by row),
 ``theory`` (:func:`phase_diagram`),
+``finite_size`` (the finite-size theory's optimum on a grid),
+``comparison`` (:func:`compare`, :func:`verify_both`: both theories),
 ``points`` (:func:`select_points`),
 ``montecarlo`` (one point's simulation and sign test),
 ``backends`` (dask or in-process),
@@ -83,6 +90,12 @@ The package: ``families`` (spectra and traces),
 from __future__ import annotations
 
 from negmaml.experiments.phase.backends import available_cores, local_cluster
+from negmaml.experiments.phase.comparison import (
+    PhaseComparison,
+    compare,
+    save_json_both,
+    verify_both,
+)
 from negmaml.experiments.phase.families import (
     AXIS_NAMES,
     FAMILIES,
@@ -97,6 +110,7 @@ from negmaml.experiments.phase.families import (
     spectral_traces,
     task_spectrum,
 )
+from negmaml.experiments.phase.finite_size import finite_size_optimum, finite_size_seconds
 from negmaml.experiments.phase.montecarlo import (
     MIN_SCALE,
     SIGN_TEST_K,
@@ -109,7 +123,12 @@ from negmaml.experiments.phase.montecarlo import (
 )
 from negmaml.experiments.phase.output import checks_table, plot_phase, save_json
 from negmaml.experiments.phase.points import select_points
-from negmaml.experiments.phase.theory import PhaseTheory, phase_diagram, point_matrices
+from negmaml.experiments.phase.theory import (
+    THEORY_LABELS,
+    PhaseTheory,
+    phase_diagram,
+    point_matrices,
+)
 from negmaml.experiments.phase.verification import PhaseVerification, default_cache_dir, verify
 from negmaml.numeric.polynomials import rational_argmin_rows as optimum_from_coefficients
 
@@ -122,6 +141,13 @@ __all__ = [
     "SWEEPABLE_SIZES",
     "MIN_SCALE",
     "SIGN_TEST_K",
+    "THEORY_LABELS",
+    "PhaseComparison",
+    "compare",
+    "finite_size_optimum",
+    "finite_size_seconds",
+    "save_json_both",
+    "verify_both",
     "PhaseTheory",
     "PointCheck",
     "PhaseVerification",

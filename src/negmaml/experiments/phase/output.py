@@ -55,13 +55,17 @@ def _label(name: str) -> str:
 
 
 def plot_phase(theory: PhaseTheory, path: str | os.PathLike[str],
-               verification: PhaseVerification | None = None, title: str | None = None) -> Path:
+               verification: PhaseVerification | None = None, title: str | None = None,
+               other: PhaseTheory | None = None) -> Path:
     """Draw the diagram: ``alpha_t*`` (colour, ``alpha_t* = 0`` contour) and the gain.
 
     Grey: infimum not attained (excluded). Monte Carlo points: circle = sign confirmed,
-    cross = sign contradicted, triangle = inconclusive (:class:`PointCheck`).
+    cross = sign contradicted, triangle = inconclusive (:class:`PointCheck`), judged against
+    ``theory``. ``other``: a second theory on the same grid, drawn as its own labelled
+    ``alpha_t* = 0`` contour (dashed; on a slice, its ``alpha_t*`` curve).
     """
-    head = title or (f"Optimal alpha_t under Theorem 3 (Eq. 14), {theory.family} Sigma, "
+    name = "Theorem 3 (Eq. 14)" if theory.theory == "paper" else theory.label
+    head = title or (f"Optimal alpha_t under {name}, {theory.family} Sigma, "
                      f"{theory.inputs} inputs - beyond the paper")
     fixed = ", ".join(f"{k}={v:g}" for k, v in theory.fixed.items())
     marks = {"agree": ("o", "white", "sign confirmed"), "disagree": ("X", "red",
@@ -70,17 +74,20 @@ def plot_phase(theory: PhaseTheory, path: str | os.PathLike[str],
     with new_figure((11, 4.2) if theory.y_name is None else (12, 5)) as fig:
         axes = fig.subplots(1, 2)
         if theory.y_name is None:
-            _draw_slice(axes, theory, verification, marks)
+            _draw_slice(axes, theory, verification, marks, other)
         else:
-            _draw_plane(fig, axes, theory, verification, marks)
+            _draw_plane(fig, axes, theory, verification, marks, other)
         fig.suptitle(f"{head}\n{fixed}", fontsize=9)
         return save_figure(fig, path, dpi=120)
 
 
 def _draw_slice(axes: Any, theory: PhaseTheory, verification: PhaseVerification | None,
-                marks: dict[str, tuple[str, str, str]]) -> None:
+                marks: dict[str, tuple[str, str, str]], other: PhaseTheory | None = None) -> None:
     a, x = theory.alpha_star, theory.x_values
-    axes[0].plot(x, a, "k-", label="theory alpha_t*")
+    axes[0].plot(x, a, "k-", label="theory alpha_t*" if other is None else
+                 f"{theory.label}: alpha_t*")
+    if other is not None:
+        axes[0].plot(x, other.alpha_star, "--", color="C2", label=f"{other.label}: alpha_t*")
     axes[0].axhline(0, color="0.5", lw=0.8)
     bad = ~theory.attained
     if np.any(bad):
@@ -108,7 +115,7 @@ def _draw_slice(axes: Any, theory: PhaseTheory, verification: PhaseVerification 
 
 def _draw_plane(fig: Any, axes: Any, theory: PhaseTheory,
                 verification: PhaseVerification | None,
-                marks: dict[str, tuple[str, str, str]]) -> None:
+                marks: dict[str, tuple[str, str, str]], other: PhaseTheory | None = None) -> None:
     from matplotlib.colors import LogNorm, TwoSlopeNorm
 
     for ax in axes:  # colour maps: no grid over them
@@ -134,6 +141,8 @@ def _draw_plane(fig: Any, axes: Any, theory: PhaseTheory,
         for ax in axes:
             ax.contour(X, Y, np.where(np.isfinite(a), a, np.nan), levels=[0.0],
                        colors="k", linewidths=1.5)
+    if other is not None:
+        _other_boundary(axes, X, Y, theory, other)
     spectral = {theory.x_name, theory.y_name} & {"a", "ratio", "frac"}
     reff = theory.eff_rank_sigma
     p = theory.fixed["p"]
@@ -152,10 +161,28 @@ def _draw_plane(fig: Any, axes: Any, theory: PhaseTheory,
                 axes[0].plot([c.point[theory.x_name] for c in cs],
                              [c.point[theory.y_name] for c in cs], mk, color=col, mec="k",
                              ms=7, label=f"MC: {lab} ({len(cs)})")
+    if verification is not None or other is not None:
         axes[0].legend(fontsize=7, loc="lower left")
     axes[0].set_title("alpha_t* (black line: alpha_t* = 0; dashed: effective rank "
                       "(Tr Sigma)^2/Tr Sigma^2)", fontsize=8)
     axes[1].set_title("gain L(0) - L(alpha_t*)", fontsize=9)
+
+
+def _other_boundary(axes: Any, X: np.ndarray, Y: np.ndarray, theory: PhaseTheory,
+                    other: PhaseTheory) -> None:
+    """Both theories' ``alpha_t* = 0`` contours, labelled in the legend of the left panel."""
+    from matplotlib.lines import Line2D
+
+    b = other.alpha_star
+    fin = b[np.isfinite(b)]
+    if fin.size and fin.min() < 0 < fin.max():
+        for ax in axes:
+            ax.contour(X, Y, np.where(np.isfinite(b), b, np.nan), levels=[0.0], colors="C2",
+                       linewidths=1.5, linestyles="dashed")
+    axes[0].add_line(Line2D([], [], color="k", lw=1.5,
+                            label=f"alpha_t* = 0, {theory.label}"))
+    axes[0].add_line(Line2D([], [], color="C2", lw=1.5, ls="--",
+                            label=f"alpha_t* = 0, {other.label}"))
 
 
 def checks_table(theory: PhaseTheory, verification: PhaseVerification) -> str:

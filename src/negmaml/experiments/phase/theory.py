@@ -27,11 +27,18 @@ from negmaml.experiments.phase.families import (
     spectral_traces,
     task_spectrum,
 )
+from negmaml.experiments.phase.finite_size import FINITE_SIZE_ROW, finite_size_optimum
 from negmaml.numeric.dispatch import GENERAL_TRACES, alpha_t_rational_function
 from negmaml.numeric.polynomials import rational_argmin_rows as optimum_from_coefficients
 from negmaml.theories import THEORIES
 
-__all__ = ["PhaseTheory", "phase_diagram", "point_matrices"]
+__all__ = ["THEORY_LABELS", "PhaseTheory", "phase_diagram", "point_matrices"]
+
+#: The diagram's theories: ``--theory`` of ``negmaml phase`` -> its name in reports.
+THEORY_LABELS: dict[str, str] = {
+    "paper": "Theorem 3, Eq. 14",
+    "finite-size": "finite-size theory, general covariances (beyond the paper)",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +61,9 @@ class PhaseTheory:
         eff_rank_task: ``(Tr Sigma_w)^2 / Tr Sigma_w^2``; Theorem 3 assumes
             ``Tr Sigma_w^2 = O(1/p)``, i.e. this of order ``p`` when ``Tr Sigma_w = O(1)``.
         seconds: wall time of the computation.
+        theory: ``"paper"`` (Theorem 3, Eq. 14) or ``"finite-size"`` (the finite-size theory
+            for general covariances, :mod:`negmaml.experiments.phase.finite_size`; beyond the
+            paper).
     """
 
     family: str
@@ -71,6 +81,12 @@ class PhaseTheory:
     eff_rank_sigma: np.ndarray
     eff_rank_task: np.ndarray
     seconds: float = 0.0
+    theory: str = "paper"
+
+    @property
+    def label(self) -> str:
+        """The theory's name for reports and plots."""
+        return THEORY_LABELS[self.theory]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -114,7 +130,10 @@ class PhaseTheory:
             "eff_rank_sigma": plain(self.eff_rank_sigma),
             "eff_rank_task": plain(self.eff_rank_task), "counts": self.counts(),
             "seconds": self.seconds,
-            "theory": "Theorem 3 (Eq. 14), optimum over alpha_t; beyond the paper",
+            "theory": "Theorem 3 (Eq. 14), optimum over alpha_t; beyond the paper"
+            if self.theory == "paper" else
+            f"{self.label}, optimum over alpha_t (accuracy: "
+            "docs/results/finite-size-general-accuracy.md)",
         }
 
 
@@ -166,7 +185,7 @@ def _grid_params(family: str, inputs: str, x: tuple[str, Sequence[float]],
 
 def phase_diagram(family: str, x: tuple[str, Sequence[float]],
                   y: tuple[str, Sequence[float]] | None = None, *, inputs: str = "gaussian",
-                  **params: Any) -> PhaseTheory:
+                  theory: str = "paper", **params: Any) -> PhaseTheory:
     r"""Theorem 3's optimal ``alpha_t`` over a grid of a covariance family (beyond the paper).
 
     Eq. 14 with ``Sigma``, ``Sigma_w``, ``F`` from the family (module docstring):
@@ -178,13 +197,16 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
         \Big[\operatorname{Tr}(\Sigma_w H_t) + \sigma^2\Big(1 + \frac{\alpha_t^2}{n_t}
         \operatorname{Tr}\Sigma^2\Big)\Big]
 
-    minimised over ``alpha_t`` at every grid point.
+    minimised over ``alpha_t`` at every grid point. With ``theory="finite-size"`` the loss is
+    instead the finite-size theory for general covariances (beyond the paper; Gaussian inputs;
+    both regimes ``|p - n_v m| > 1``; :mod:`negmaml.experiments.phase.finite_size`).
 
     Args:
         family: ``"powerlaw"`` or ``"spiked"``.
         x, y: ``(name, values)`` of the swept parameters (``y`` optional: a slice); names from
             :data:`~negmaml.experiments.phase.AXIS_NAMES`.
         inputs: ``"gaussian"``, ``"student"`` or ``"elliptical"``.
+        theory: ``"paper"`` (Eq. 14) or ``"finite-size"`` (:data:`THEORY_LABELS`).
         params: fixed values of the other parameters; defaults: Figure 4's sizes
             (:data:`~negmaml.experiments.phase.FIGURE4_SIZES`) and
             :data:`~negmaml.experiments.phase.FAMILY_DEFAULTS`.
@@ -208,19 +230,21 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
             raise ValueError(f"{name} must be whole numbers >= 1, got {float(v[bad].flat[0]):g}")
         sizes[name] = v
     sigma = _finite("sigma", full["sigma"], lo=0.0, lo_open=False)
-    row = THEORIES["general"]
-    holds = np.asarray(row.holds(p, sizes["n_v"], sizes["m"]))  # the table's regime, per point
-    if not np.all(holds):
-        nvm = sizes["n_v"] * sizes["m"]
-        raise ValueError(f"p={p} must be > n_v*m (Theorem 3 holds for {row.regime}); got n_v*m = "
-                         f"{int(np.max(nvm))}")
+    _check_regime(theory, inputs, p, sizes)
     fam = {k: full[k] for k in FAMILIES[family]}
     lam = input_spectrum(family, p, **fam)
     lam_w = task_spectrum(lam, full["b"], full["nu"])
+    G = int(np.prod(shape))
+    if theory == "finite-size":
+        opt = finite_size_optimum(
+            np.broadcast_to(lam, (*shape, p)).reshape(G, p),
+            np.broadcast_to(lam_w, (*shape, p)).reshape(G, p),
+            {k: v.reshape(-1) for k, v in sizes.items()},
+            np.asarray(full["alpha_r"], float).reshape(-1), sigma.reshape(-1))
+        return _result(family, inputs, x, y, xv, yv, fixed, shape, lam, lam_w, opt, t0, theory)
     f = fourth_moment(lam, inputs, full.get("df"))
     tr = spectral_traces(lam, lam_w, f)
     traces = [tr[name].reshape(-1) for name in GENERAL_TRACES]
-    G = int(np.prod(shape))
     args = [np.asarray(full["alpha_r"], float).reshape(-1)] + [
         np.asarray(sizes[k], float).reshape(-1) for k in ("n_t", "n_v", "n_r", "m")
     ] + [sigma.reshape(-1)]
@@ -228,8 +252,42 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
     num = np.stack([np.broadcast_to(np.asarray(c, float), (G,)) for c in num], axis=1)
     den = np.stack([np.broadcast_to(np.asarray(c, float), (G,)) for c in den], axis=1)
     opt = optimum_from_coefficients(num, den)
-    eff_s = tr["tr_S"] ** 2 / tr["tr_S2"]
+    return _result(family, inputs, x, y, xv, yv, fixed, shape, lam, lam_w, opt, t0, theory)
+
+
+def _check_regime(theory: str, inputs: str, p: int, sizes: dict[str, np.ndarray]) -> None:
+    """ValueError where the chosen theory does not hold (the table's regime, per point)."""
+    if theory not in THEORY_LABELS:
+        raise ValueError(f"theory must be one of {', '.join(THEORY_LABELS)}; got {theory!r}")
+    nvm = sizes["n_v"] * sizes["m"]
+    if theory == "paper":
+        row = THEORIES["general"]
+        holds = np.asarray(row.holds(p, sizes["n_v"], sizes["m"]))
+        if not np.all(holds):
+            raise ValueError(f"p={p} must be > n_v*m (Theorem 3 holds for {row.regime}); got "
+                             f"n_v*m = {int(np.max(nvm))}; theory 'finite-size' (beyond the "
+                             "paper) holds on both sides of the threshold")
+        return
+    if inputs != "gaussian":
+        raise ValueError(f"theory 'finite-size' is derived for Gaussian inputs; inputs "
+                         f"{inputs!r} need theory 'paper' (Eq. 14)")
+    row = THEORIES[FINITE_SIZE_ROW]
+    holds = np.vectorize(lambda n_v, m: bool(row.holds(p, int(n_v), int(m))))(
+        sizes["n_v"], sizes["m"])
+    if not np.all(holds):
+        bad = np.flatnonzero(~np.asarray(holds).reshape(-1))[0]
+        raise ValueError(f"theory 'finite-size' holds for {row.regime}; got p={p}, "
+                         f"n_v={int(sizes['n_v'].reshape(-1)[bad])}, "
+                         f"m={int(sizes['m'].reshape(-1)[bad])}")
+
+
+def _result(family: str, inputs: str, x: tuple[str, Sequence[float]],
+            y: tuple[str, Sequence[float]] | None, xv: np.ndarray, yv: np.ndarray | None,
+            fixed: dict[str, float], shape: tuple[int, ...], lam: np.ndarray,
+            lam_w: np.ndarray, opt: dict[str, np.ndarray], t0: float,
+            theory: str) -> PhaseTheory:
     sw2 = np.sum(lam_w**2, axis=-1)
+    eff_s = np.sum(lam, axis=-1) ** 2 / np.sum(lam**2, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         eff_w = np.where(sw2 > 0, np.sum(lam_w, axis=-1) ** 2 / sw2, np.nan)
     return PhaseTheory(
@@ -240,7 +298,7 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
         loss_zero=opt["loss_zero"].reshape(shape), slope_zero=opt["slope_zero"].reshape(shape),
         eff_rank_sigma=np.broadcast_to(eff_s, shape).copy(),
         eff_rank_task=np.broadcast_to(eff_w, shape).copy(),
-        seconds=time.perf_counter() - t0)
+        seconds=time.perf_counter() - t0, theory=theory)
 
 
 def point_matrices(theory: PhaseTheory, index: int) -> dict[str, np.ndarray]:
