@@ -101,3 +101,20 @@ def test_cli_finite_size_non_gaussian_one_line_exit_2(capsys):
                "--theory", "both", "--verify", "0"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "derived for Gaussian inputs" in err
+
+
+def test_estimate_counts_the_finite_size_theory():
+    import argparse
+
+    from negmaml.cli.phase import _estimate
+
+    x = ("a", list(np.linspace(0, 2, 41)))
+    y = ("b", list(np.linspace(-1, 1, 41)))
+
+    def seconds(theory: str) -> float:
+        args = argparse.Namespace(points=0, runs=2, workers=None, theory=theory)
+        return _estimate("powerlaw", x, y, {"p": 200}, args, "none").seconds
+
+    paper, fs, both = seconds("paper"), seconds("finite-size"), seconds("both")
+    assert fs == pytest.approx(P.finite_size_seconds(41 * 41, 200)) and fs > 10 * paper
+    assert both == pytest.approx(paper + fs)

@@ -9,6 +9,8 @@ on both sides of the ``alpha_t* = 0`` boundary, on ``dask.distributed`` or in-pr
 
 An axis is ``NAME:VALUES`` with ``VALUES`` a value, a comma list or ``start:stop:num``
 (``numpy.linspace``, endpoints included). Without ``--y`` the result is a slice.
+``--theory finite-size`` draws the finite-size theory for general covariances instead (beyond the
+paper; Gaussian inputs; both regimes), ``--theory both`` the two side by side.
 """
 
 from __future__ import annotations
@@ -413,8 +415,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "the paper)",
         description="Theorem 3's optimal alpha_t (Eq. 14) over a grid of covariance families, "
                     "with Monte Carlo checks of its sign at points on both sides of the "
-                    "alpha_t* = 0 boundary (beyond the paper). Axes: NAME:VALUES, VALUES a "
-                    "value, comma list or start:stop:num.",
+                    "alpha_t* = 0 boundary (beyond the paper). --theory finite-size uses the "
+                    "finite-size theory for general covariances instead (beyond the paper; "
+                    "Gaussian inputs, also p < n_v m; accuracy in "
+                    "docs/results/finite-size-general-accuracy.md); --theory both draws both "
+                    "boundaries, lists where their signs disagree and judges each by the same "
+                    "Monte Carlo. Axes: NAME:VALUES, VALUES a value, comma list or "
+                    "start:stop:num.",
         epilog="Defaults are Figure 4's sizes (p=60, n_t=30, n_v=2, n_r=20, m=3, sigma=1, "
                "nu=0.5, alpha_r=0.2); Tr Sigma = p and Sigma_w = nu^2 Sigma^b / Tr Sigma^b. "
                "Monte Carlo runs on dask.distributed: an embedded LocalCluster by default, "
