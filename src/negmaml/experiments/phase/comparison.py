@@ -66,17 +66,22 @@ def compare(family: str, x: tuple[str, Sequence[float]],
 
 
 def _points(comparison: PhaseComparison, n: int) -> list[int]:
-    """Up to a third of ``n`` spread over the disagreements; the rest half from each theory's
+    """``n`` points (fewer only where the grid has fewer): up to a third spread over the
+    disagreements, the rest half from each theory's
     :func:`~negmaml.experiments.phase.select_points` (only points where the finite-size optimum
-    is attained, which sets the simulated ``alpha_t`` grid)."""
+    is attained, which sets the simulated ``alpha_t`` grid), topped up from the finite-size
+    theory's choice."""
     dis = comparison.disagreements()
     near = _spread(dis, min(len(dis), n // 3))
     rest = n - len(near)
-    fs = select_points(comparison.finite_size, rest - rest // 2) if rest - rest // 2 else []
     ok = comparison.finite_size.attained.reshape(-1)
     paper = [i for i in (select_points(comparison.paper, rest // 2) if rest // 2 else [])
              if ok[i]]
-    return sorted(set(near) | set(fs) | set(paper))
+    k = rest - len(paper)
+    fs = select_points(comparison.finite_size, k) if k > 0 else []
+    top_up = select_points(comparison.finite_size, n)
+    chosen = list(dict.fromkeys([*near, *fs, *paper, *top_up]))
+    return sorted(chosen[:n])
 
 
 def verify_both(comparison: PhaseComparison, *, points: int = 24, runs: int = 1000,

@@ -93,7 +93,10 @@ def _draw_slice(axes: Any, theory: PhaseTheory, verification: PhaseVerification 
     if np.any(bad):
         axes[0].plot(x[bad], np.zeros(bad.sum()), "s", color="0.7",
                      label="infimum not attained")
-    axes[1].plot(x, -theory.gain, "k-", label="theory L(0) - L(alpha_t*)")
+    axes[1].plot(x, -theory.gain, "k-", label="theory L(0) - L(alpha_t*)" if other is None
+                 else f"{theory.label}: L(0) - L(alpha_t*)")
+    if other is not None:
+        axes[1].plot(x, -other.gain, "--", color="C2", label=f"{other.label}: L(0) - L(alpha_t*)")
     axes[1].set_yscale("log")
     if verification is not None:
         for v, (mk, col, lab) in marks.items():
@@ -154,13 +157,14 @@ def _draw_plane(fig: Any, axes: Any, theory: PhaseTheory,
     for ax in axes:
         ax.set_xlabel(_label(theory.x_name))
         ax.set_ylabel(_label(theory.y_name))
+    judged = "" if other is None else f" vs {theory.label}"
     if verification is not None:
         for v, (mk, col, lab) in marks.items():
             cs = [c for c in verification.checks if c.verdict == v]
             if cs:
                 axes[0].plot([c.point[theory.x_name] for c in cs],
                              [c.point[theory.y_name] for c in cs], mk, color=col, mec="k",
-                             ms=7, label=f"MC: {lab} ({len(cs)})")
+                             ms=7, label=f"MC{judged}: {lab} ({len(cs)})")
     if verification is not None or other is not None:
         axes[0].legend(fontsize=7, loc="lower left")
     axes[0].set_title("alpha_t* (black line: alpha_t* = 0; dashed: effective rank "
