@@ -85,6 +85,7 @@ def test_both_verdicts_come_from_one_simulation(tmp_path):
     for c in paper.checks:
         f = by_index[c.index]
         assert c.mean == f.mean and c.alpha_t == f.alpha_t  # the same runs
+        assert c.alpha_star in c.alpha_t and f.alpha_star in f.alpha_t  # both optima simulated
         same = np.sign(c.alpha_star) == np.sign(f.alpha_star)
         assert c.verdict == (f.verdict if same else flip[f.verdict])
 

@@ -4,8 +4,9 @@ Monte Carlo that judges each (beyond the paper).
 :func:`compare` computes the diagram under Theorem 3 (Eq. 14) and under the finite-size theory
 for general covariances (:mod:`negmaml.experiments.phase.finite_size`, beyond the paper; its
 accuracy: ``docs/results/finite-size-general-accuracy.md``). :func:`verify_both` simulates each
-chosen point once (the ``alpha_t`` grid of :func:`~negmaml.experiments.phase.alpha_grid` is
-symmetric about 0, so one simulation serves both sign tests) and gives each theory its own
+chosen point once, on the union of both optima's ``alpha_t`` grids
+(:func:`~negmaml.experiments.phase.alpha_grid`, symmetric about 0), so one simulation serves both
+sign tests, and gives each theory its own
 :class:`~negmaml.experiments.phase.PhaseVerification`.
 """
 
@@ -88,12 +89,12 @@ def verify_both(comparison: PhaseComparison, *, points: int = 24, runs: int = 10
                 seed: int = 0, **kwargs: Any) -> dict[str, PhaseVerification]:
     """Monte Carlo sign checks of both theories from one simulation per point.
 
-    The points (:func:`_points`) are simulated on the ``alpha_t`` grid around the finite-size
-    optimum (:func:`~negmaml.experiments.phase.verify`, its cache and backends; ``kwargs`` are
-    its keywords). Each theory's verdict is the held-out paired test of
-    :class:`~negmaml.experiments.phase.PointCheck` with that theory's predicted sign; Eq. 14's
-    ``mc_gain`` is read at the grid rate nearest its optimum. Points where Eq. 14's optimum is
-    not attained have no Eq. 14 verdict.
+    The points (:func:`_points`) are simulated on the union of the ``alpha_t`` grids around
+    both optima (:func:`~negmaml.experiments.phase.verify` with ``also``, its cache and
+    backends; ``kwargs`` are its keywords). Each theory's verdict is the held-out paired test of
+    :class:`~negmaml.experiments.phase.PointCheck` with that theory's predicted sign, and its
+    ``mc_gain`` is read at its own optimum. Points where Eq. 14's optimum is not attained have
+    no Eq. 14 verdict.
 
     Returns:
         ``{"paper": ..., "finite-size": ...}``.
@@ -101,8 +102,9 @@ def verify_both(comparison: PhaseComparison, *, points: int = 24, runs: int = 10
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 1:
         raise ValueError(f"points must be a whole number >= 1, got {points!r}")
     index = _points(comparison, int(points))
-    fs = verify(comparison.finite_size, points=index, runs=runs, seed=seed, **kwargs)
     a_paper = comparison.paper.alpha_star.reshape(-1)
+    fs = verify(comparison.finite_size, points=index, runs=runs, seed=seed, also=a_paper,
+                **kwargs)
     ok = comparison.paper.attained.reshape(-1)
     gains = comparison.paper.gain.reshape(-1)
     checks, per_run = [], []
@@ -110,8 +112,8 @@ def verify_both(comparison: PhaseComparison, *, points: int = 24, runs: int = 10
         i = check.index
         if not ok[i]:
             continue
-        spec = {**task_spec(comparison.finite_size, i, runs=int(runs), seed=int(seed)),
-                "alpha_star": float(a_paper[i])}
+        spec = {**task_spec(comparison.finite_size, i, runs=int(runs), seed=int(seed),
+                            also=float(a_paper[i])), "alpha_star": float(a_paper[i])}
         checks.append(summarise_point(spec, res, float(gains[i]), cached=check.cached))
         per_run.append(res)
     return {"paper": replace(fs, checks=checks, per_run=per_run), "finite-size": fs}

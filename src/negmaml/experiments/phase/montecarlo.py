@@ -46,13 +46,21 @@ def alpha_grid(alpha_star: float) -> np.ndarray:
     return np.array(sorted(vals))
 
 
-def task_spec(theory: PhaseTheory, index: int, *, runs: int, seed: int) -> dict[str, Any]:
+def task_spec(theory: PhaseTheory, index: int, *, runs: int, seed: int,
+              also: float | None = None) -> dict[str, Any]:
     """Everything that determines one point's simulation (JSON-serialisable, hashed for the
-    cache)."""
+    cache).
+
+    ``also``: a second theory's optimum at the point (``--theory both``); the ``alpha_t`` grid
+    is then the union of both optima's :func:`alpha_grid`.
+    """
     pt = theory.point(index)
     a_star = float(theory.alpha_star.reshape(-1)[index])
+    grid = alpha_grid(a_star)
+    if also is not None and math.isfinite(also):
+        grid = np.union1d(grid, alpha_grid(also))
     return {"kind": "phase-point", "family": theory.family, "inputs": theory.inputs,
-            "point": pt, "index": int(index), "alpha_t": alpha_grid(a_star).tolist(),
+            "point": pt, "index": int(index), "alpha_t": grid.tolist(),
             "alpha_star": a_star, "runs": int(runs), "seed": point_seed(seed, index),
             "base_seed": int(seed), "estimator": "exact", "version": negmaml.__version__}
 

@@ -90,7 +90,7 @@ class PhaseVerification:
 def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int = 1000,
            seed: int = 0, scheduler: Any = None, workers: int | None = None,
            cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True,
-           progress: bool = False) -> PhaseVerification:
+           progress: bool = False, also: np.ndarray | None = None) -> PhaseVerification:
     """Check the predicted sign of ``alpha_t*`` by Monte Carlo at automatically chosen points.
 
     Args:
@@ -106,6 +106,9 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
         workers: size of the embedded LocalCluster (default: the cores of this machine).
         cache_dir, use_cache: per-point cache (default :func:`default_cache_dir`).
         progress: draw a progress bar (one step per point).
+        also: a second theory's optima on the same grid (``--theory both``): each point's
+            ``alpha_t`` grid also holds the rates around the second optimum
+            (:func:`~negmaml.experiments.phase.task_spec`).
     """
     if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 2:
         raise ValueError(f"runs must be a whole number >= 2, got {runs!r}")
@@ -120,7 +123,9 @@ def verify(theory: PhaseTheory, *, points: int | Sequence[int] = 24, runs: int =
         if bad:
             raise ValueError(f"points must be flat indices of attained grid points, got {bad[0]}")
     t0 = time.perf_counter()
-    specs = [task_spec(theory, i, runs=int(runs), seed=int(seed)) for i in index]
+    second = None if also is None else np.asarray(also, float).reshape(-1)
+    specs = [task_spec(theory, i, runs=int(runs), seed=int(seed),
+                       also=None if second is None else float(second[i])) for i in index]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     results: list[np.ndarray | None] = [None] * len(specs)
     cached = [False] * len(specs)
