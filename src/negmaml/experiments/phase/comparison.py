@@ -2,7 +2,7 @@
 Monte Carlo that judges each (beyond the paper).
 
 :func:`compare` computes the diagram under Theorem 3 (Eq. 14) and under the finite-size theory
-for general covariances (:mod:`negmaml.experiments.phase.finite_size`, beyond the paper; its
+for general covariances (``negmaml.experiments.phase.finite_size``, beyond the paper; its
 accuracy: ``docs/results/finite-size-general-accuracy.md``). :func:`verify_both` simulates each
 chosen point once, on the union of both optima's ``alpha_t`` grids
 (:func:`~negmaml.experiments.phase.alpha_grid`, symmetric about 0), so one simulation serves both
@@ -89,7 +89,7 @@ def verify_both(comparison: PhaseComparison, *, points: int = 24, runs: int = 10
                 seed: int = 0, **kwargs: Any) -> dict[str, PhaseVerification]:
     """Monte Carlo sign checks of both theories from one simulation per point.
 
-    The points (:func:`_points`) are simulated on the union of the ``alpha_t`` grids around
+    The points (``_points``) are simulated on the union of the ``alpha_t`` grids around
     both optima (:func:`~negmaml.experiments.phase.verify` with ``also``, its cache and
     backends; ``kwargs`` are its keywords). Each theory's verdict is the held-out paired test of
     :class:`~negmaml.experiments.phase.PointCheck` with that theory's predicted sign, and its

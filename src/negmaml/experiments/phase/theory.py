@@ -62,7 +62,7 @@ class PhaseTheory:
             ``Tr Sigma_w^2 = O(1/p)``, i.e. this of order ``p`` when ``Tr Sigma_w = O(1)``.
         seconds: wall time of the computation.
         theory: ``"paper"`` (Theorem 3, Eq. 14) or ``"finite-size"`` (the finite-size theory
-            for general covariances, :mod:`negmaml.experiments.phase.finite_size`; beyond the
+            for general covariances, ``negmaml.experiments.phase.finite_size``; beyond the
             paper).
     """
 
@@ -199,7 +199,7 @@ def phase_diagram(family: str, x: tuple[str, Sequence[float]],
 
     minimised over ``alpha_t`` at every grid point. With ``theory="finite-size"`` the loss is
     instead the finite-size theory for general covariances (beyond the paper; Gaussian inputs;
-    both regimes ``|p - n_v m| > 1``; :mod:`negmaml.experiments.phase.finite_size`).
+    both regimes ``|p - n_v m| > 1``; ``negmaml.experiments.phase.finite_size``).
 
     Args:
         family: ``"powerlaw"`` or ``"spiked"``.
