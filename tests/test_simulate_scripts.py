@@ -39,10 +39,21 @@ import numpy as np
 
 from negmaml.numeric import simulate
 
+
+
+def children_of(thread):
+    # a thread may end between the listing and the read; the kernel hands its children, if
+    # any, to a thread that is still there, so they are still counted
+    try:
+        with open(f"/proc/self/task/{{thread}}/children") as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+
 print("top-level code ran")
 res = simulate(np.array({ALPHA_T!r}), 0.2, **{KW!r})
-children = [c for t in os.listdir("/proc/self/task")
-            for c in open(f"/proc/self/task/{{t}}/children").read().split()]
+children = [c for t in os.listdir("/proc/self/task") for c in children_of(t)]
 print(json.dumps({{"mean": res.mean.tolist(), "per_run_sum": float(res.per_run.sum()),
                    "children": children}}))
 """
