@@ -208,7 +208,6 @@ class PiecewiseChebyshev:
         good = np.array([pc is not None for pc in pieces])
         ok = good[inverse]
         some = next(pc for pc in pieces if pc is not None) if good.any() else None
-        k = some[0].shape[0] if some is not None else None
         out = der = None
         if some is not None:
             zero = np.zeros_like(some[0])
@@ -216,8 +215,10 @@ class PiecewiseChebyshev:
             C = np.stack([pc[0] if pc is not None else zero for pc in pieces])[inverse]
             dC = np.stack([pc[1] if pc is not None else zd for pc in pieces])[inverse]
             t = (2.0 * x - (2 * idx + 1) * self.width) / self.width  # (n,)
-            out = np.stack([_clenshaw_rows(C[:, j], t) for j in range(k)])
-            der = np.stack([_clenshaw_rows(dC[:, j], t) for j in range(k)])
+            # one Chebyshev-Vandermonde matrix serves every function and its derivative
+            T = np.polynomial.chebyshev.chebvander(t, C.shape[-1] - 1)  # (n, degree + 1)
+            out = np.einsum("nkj,nj->kn", C, T)
+            der = np.einsum("nkj,nj->kn", dC, T[:, : dC.shape[-1]])
         if not ok.all():
             v = np.asarray(self.fn(x[~ok]), dtype=float)
             if out is None:
@@ -226,11 +227,3 @@ class PiecewiseChebyshev:
             der = None
         return out, der
 
-
-def _clenshaw_rows(c: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Clenshaw with one coefficient row per point: ``c`` is ``(n, degree + 1)``."""
-    b1 = np.zeros_like(t)
-    b2 = np.zeros_like(t)
-    for j in range(c.shape[1] - 1, 0, -1):
-        b1, b2 = 2.0 * t * b1 - b2 + c[:, j], b1
-    return t * b1 - b2 + c[:, 0]

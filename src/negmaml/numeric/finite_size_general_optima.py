@@ -15,11 +15,9 @@ from typing import Any
 import numpy as np
 
 from negmaml.numeric.finite_size_general import prepare
+from negmaml.numeric.rootfind import refine_grid_minimum
 
 __all__ = ["optimal_alpha_r_general", "optimal_alpha_t_general", "optimal_rates_general"]
-
-_BISECT = 100
-
 
 def _default_bound(model: Any, bound: float | None) -> float:
     """``bound`` or ``20 Tr Sigma / Tr Sigma^2`` (20 at ``Sigma = I``, like the isotropic)."""
@@ -36,44 +34,6 @@ def _grid_points(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 5:
         raise ValueError(f"grid_points must be an integer >= 5, got {n!r}")
     return int(n)
-
-
-def _bisect(lo: np.ndarray, hi: np.ndarray, slope) -> np.ndarray:
-    """Vectorised root of ``slope`` with ``slope(lo) <= 0 <= slope(hi)``: the Illinois variant
-    of false position (superlinear, keeps the bracket), to ``1e-13`` relative."""
-    flo, fhi = slope(lo), slope(hi)
-    side = np.zeros(lo.shape, dtype=int)
-    x = 0.5 * (lo + hi)
-    for _ in range(_BISECT):
-        den = fhi - flo
-        x = np.where(den > 0, (lo * fhi - hi * flo) / np.where(den > 0, den, 1.0),
-                     0.5 * (lo + hi))
-        x = np.clip(x, lo, hi)
-        fx = slope(x)
-        neg = fx < 0
-        lo, flo = np.where(neg, x, lo), np.where(neg, fx, flo)
-        hi, fhi = np.where(neg, hi, x), np.where(neg, fhi, fx)
-        # Illinois: halve the stale end's value when the same end is kept twice
-        fhi = np.where(neg & (side == -1), 0.5 * fhi, fhi)
-        flo = np.where(~neg & (side == 1), 0.5 * flo, flo)
-        side = np.where(neg, -1, 1)
-        if np.all((hi - lo <= 1e-13 * np.maximum(1.0, np.abs(x))) | (fx == 0)):
-            break
-    return x
-
-
-def _refine(model: Any, grid: np.ndarray, values: np.ndarray, slope) -> np.ndarray:
-    """From the grid minimum of each row of ``values`` to the root of ``slope`` nearby."""
-    j = np.argmin(values, axis=-1)
-    K = grid.size
-    inner = (j > 0) & (j < K - 1)
-    jj = np.clip(j, 1, K - 2)
-    s_mid = slope(grid[jj])
-    lo = np.where(s_mid < 0, grid[jj], grid[jj - 1])
-    hi = np.where(s_mid < 0, grid[jj + 1], grid[jj])
-    out = _bisect(lo, hi, slope)
-    out = np.where(inner, out, np.where(j == 0, -np.inf, np.inf))
-    return out
 
 
 def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
@@ -121,11 +81,12 @@ def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
     flat = ar.reshape(-1)
     values = k0 + k1 * flat[:, None] + k2 * flat[:, None] ** 2
 
-    def slope(x: np.ndarray) -> np.ndarray:
+    def slope(x: np.ndarray) -> np.ndarray:  # x: (rows,) or (rows, points), a row per alpha_r
         d0, d1, d2 = model.coefficients(x, deriv=True)
-        return d0 + d1 * flat + d2 * flat**2
+        f = flat.reshape(flat.shape + (1,) * (x.ndim - 1))
+        return d0 + d1 * f + d2 * f**2
 
-    out = _refine(model, grid, values, slope).reshape(ar.shape)
+    out = refine_grid_minimum(grid, values, slope).reshape(ar.shape)
     return float(out) if out.ndim == 0 else out
 
 
@@ -205,7 +166,7 @@ def optimal_rates_general(*, bound: float | None = None, grid_points: int = 401,
         d0, d1, d2 = model.coefficients(x, deriv=True)
         return d0 - c1 * d1 / (2.0 * c2) + c1**2 * d2 / (4.0 * c2**2)
 
-    at = float(_refine(model, grid, (k0 - k1**2 / (4.0 * k2))[None, :], slope)[0])
+    at = float(refine_grid_minimum(grid, (k0 - k1**2 / (4.0 * k2))[None, :], slope)[0])
     if not np.isfinite(at):
         return at, float("nan")
     c0, c1, c2 = model.coefficients(np.array(at))

@@ -31,6 +31,7 @@ import numpy as np
 
 from negmaml.numeric import _generated as gen
 from negmaml.numeric import polynomials as poly
+from negmaml.numeric.rootfind import refine_grid_minimum
 from negmaml.numeric.validate import is_foreign_array
 from negmaml.theories import Theory
 
@@ -157,7 +158,7 @@ class PolynomialModel:
             else:
                 flat = list(_rows_argmin(forms))  # type: ignore[arg-type]
         else:
-            flat = [_grid_argmin(self, float(a), bound, grid_points) for a in ar.ravel()]
+            flat = _grid_argmin(self, ar.ravel(), bound, grid_points)
         return np.array(flat, dtype=float).reshape(ar.shape)
 
 
@@ -179,33 +180,24 @@ def _rows_argmin(forms: list[tuple[list[float], list[float]]]) -> np.ndarray:
     return np.where(res["attained"], res["alpha"], math.inf)
 
 
-def _grid_argmin(model: PolynomialModel, alpha_r: float, bound: float,
-                 grid_points: int) -> float:
-    """The best of a grid over ``[-bound, bound]``, refined by bisection of the slope."""
+def _grid_argmin(model: PolynomialModel, alpha_r: np.ndarray, bound: float,
+                 grid_points: int) -> np.ndarray:
+    """The best of a grid over ``[-bound, bound]`` at each ``alpha_r``, refined to the root of
+    the slope (:func:`negmaml.numeric.rootfind.refine_grid_minimum`, all rows at once)."""
     grid = np.linspace(-bound, bound, grid_points)
-    vals = np.broadcast_to(np.asarray(model.loss(grid, alpha_r), dtype=float), grid.shape)
-    if np.ptp(vals) <= 1e-14 * max(1.0, float(np.max(np.abs(vals)))):
+    ks = model.coefficients(grid)
+    vals = np.stack([np.broadcast_to(np.asarray(poly.horner(ks, float(a)), dtype=float),
+                                     grid.shape) for a in alpha_r])
+    span = np.ptp(vals, axis=-1)
+    if np.any(span <= 1e-14 * np.maximum(1.0, np.max(np.abs(vals), axis=-1))):
         raise ValueError(f"the loss of {model.row.name} is constant in alpha_t here (sigma = 0?):"
                          " no unique optimum")
-    i = int(np.argmin(vals))
-    if i in (0, grid_points - 1):
-        return math.copysign(math.inf, grid[i])
 
-    def slope(at: float) -> float:
-        return float(np.asarray(model.dloss_dalpha_t(np.array([at]), alpha_r)).reshape(-1)[0])
+    def slope(at: np.ndarray) -> np.ndarray:  # at: (rows,) or (rows, points)
+        a = alpha_r.reshape(alpha_r.shape + (1,) * (at.ndim - 1))
+        return np.broadcast_to(np.asarray(model.dloss_dalpha_t(at, a), dtype=float), at.shape)
 
-    lo, hi = grid[i - 1], grid[i + 1]
-    dlo = slope(lo)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        dm = slope(mid)
-        if (dm < 0) == (dlo < 0):
-            lo, dlo = mid, dm
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * max(1.0, abs(mid)):
-            break
-    return 0.5 * (lo + hi)
+    return refine_grid_minimum(grid, vals, slope)
 
 
 def _args(row: Theory, params: Mapping[str, Any]) -> tuple[float, ...]:
