@@ -34,8 +34,10 @@ def finite_size_seconds(points: int, p: int) -> float:
 
     Measured once (``phase_diagram("powerlaw", ("a", np.linspace(0, 2, 20)), p=P,
     theory="finite-size")``, Python 3.11, NumPy 2, one core of a shared 2-core machine): 28 ms
-    per point at p=60 and 75 ms at p=200, most of it the isotropic correction rebuilt at each
-    rate of the grid; ``0.02 + 2.8e-4 p`` seconds a point bounds both.
+    per point at p=60 and 75 ms at p=200 with a bisection per point; 15 ms at p=60 with the
+    vectorised root search (:mod:`negmaml.numeric.rootfind`), plus about 1 s per distinct
+    ``(p, n_t, n_v, m)`` for the isotropic correction's model. ``0.02 + 2.8e-4 p`` seconds a
+    point bounds these.
     """
     return points * (0.02 + 2.8e-4 * max(p, 1))
 

@@ -65,8 +65,9 @@ def plot_phase(theory: PhaseTheory, path: str | os.PathLike[str],
     ``alpha_t* = 0`` contour (dashed; on a slice, its ``alpha_t*`` curve).
     """
     name = "Theorem 3 (Eq. 14)" if theory.theory == "paper" else theory.label
+    suffix = "" if "beyond the paper" in name else " - beyond the paper"
     head = title or (f"Optimal alpha_t under {name}, {theory.family} Sigma, "
-                     f"{theory.inputs} inputs - beyond the paper")
+                     f"{theory.inputs} inputs{suffix}")
     fixed = ", ".join(f"{k}={v:g}" for k, v in theory.fixed.items())
     marks = {"agree": ("o", "white", "sign confirmed"), "disagree": ("X", "red",
                                                                      "sign contradicted"),
