@@ -233,8 +233,9 @@ def _run_both(args: argparse.Namespace, family: str, x: Any, y: Any, params: dic
         command = " ".join(["negmaml", *sys.argv[1:]])
         print(f"wrote {P.save_json_both(comp, args.json, verifications, {'command': command})}")
     if args.out is not None:
-        ver = None if verifications is None else verifications["paper"]
-        print(f"wrote {P.plot_phase(comp.paper, args.out, ver, other=comp.finite_size)}")
+        # drawn by the finite-size theory (colour, Monte Carlo verdicts); Eq. 14's boundary dashed
+        ver = None if verifications is None else verifications["finite-size"]
+        print(f"wrote {P.plot_phase(comp.finite_size, args.out, ver, other=comp.paper)}")
     return 0
 
 
