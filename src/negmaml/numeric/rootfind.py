@@ -21,9 +21,31 @@ _BISECT = 100
 def illinois(lo: np.ndarray, hi: np.ndarray, slope: Callable[[np.ndarray], np.ndarray],
              flo: np.ndarray | None = None,
              fhi: np.ndarray | None = None) -> np.ndarray:
-    """Vectorised root of ``slope`` with ``slope(lo) <= 0 <= slope(hi)``: the Illinois variant
-    of false position (superlinear, keeps the bracket), to ``1e-13`` relative. ``flo``, ``fhi``:
-    the slopes at the ends when the caller has them."""
+    r"""Vectorised root of ``slope`` in a bracket, by the Illinois variant of false position.
+
+    .. math:: x_{k+1} = \frac{l_k f(h_k) - h_k f(l_k)}{f(h_k) - f(l_k)},\qquad
+              f(l_k) \le 0 \le f(h_k)
+
+    :math:`f` is ``slope``, :math:`l, h` are ``lo``, ``hi``. The end kept twice in a row has
+    its value halved (Illinois), which makes the convergence superlinear while the bracket is
+    kept; it stops at ``hi - lo <= 1e-13 max(1, |x|)`` or an exact zero.
+
+    Args:
+      lo: left ends, array; ``slope(lo) <= 0``.
+      hi: right ends, same shape; ``slope(hi) >= 0``.
+      slope: vectorised function of an array shaped like ``lo``.
+      flo: ``slope(lo)`` when the caller has it (else computed).
+      fhi: ``slope(hi)`` when the caller has it (else computed).
+
+    Returns:
+      The roots, an array shaped like ``lo``.
+
+    Examples:
+      >>> import numpy as np
+      >>> x = illinois(np.array([0.0, 1.0]), np.array([2.0, 3.0]), lambda t: t**2 - 2.0)
+      >>> bool(abs(x[0] - np.sqrt(2.0)) < 1e-13)
+      True
+    """
     if flo is None or fhi is None:
         flo, fhi = slope(lo), slope(hi)
     side = np.zeros(lo.shape, dtype=int)
@@ -51,11 +73,36 @@ _SECTIONS = 16  # one vectorised call of the slope at 17 points splits the best 
 
 def refine_grid_minimum(grid: np.ndarray, values: np.ndarray,
                         slope: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """From the grid minimum of each row of ``values`` to the root of ``slope`` nearby.
+    r"""The minimiser near the grid minimum of each row: the root of ``slope`` next to it.
 
-    The slope is evaluated once at ``_SECTIONS + 1`` equally spaced points of the two cells
-    around the grid minimum (all rows in one call); the first sign change from negative to
-    positive brackets the root, which :func:`illinois` then polishes.
+    .. math:: j = \operatorname{argmin}_k v_k,\qquad
+              x^\star \in [g_{j-1}, g_{j+1}],\quad f(x^\star) = 0,\ f' > 0
+
+    :math:`v` is a row of ``values``, :math:`g` is ``grid``, :math:`f` is ``slope``. The slope is
+    evaluated once at ``_SECTIONS + 1`` equally spaced points of the two cells around the grid
+    minimum (every row in one call); the first sign change from negative to nonnegative
+    brackets the root (a minimum, never the local maximum that a narrow dip can put in the same
+    two cells), which :func:`illinois` polishes.
+
+    Args:
+      grid: the increasing 1-D grid of the variable.
+      values: the function on the grid, shape ``(..., grid.size)``, one row per problem.
+      slope: the derivative, vectorised; called with arrays of shape ``(rows,)`` and
+        ``(rows, points)``, a row per row of ``values`` (flattened).
+
+    Returns:
+      The minimisers, shape ``values.shape[:-1]``; ``-inf``/``inf`` where the grid minimum is
+        the first/last point (the infimum is approached beyond the grid).
+
+    Examples:
+      >>> import numpy as np
+      >>> grid = np.linspace(-2.0, 2.0, 41)
+      >>> c = np.array([0.123, -1.5])
+      >>> vals = (grid - c[:, None]) ** 2
+      >>> def slope(x):
+      ...     return 2.0 * (x - c.reshape(c.shape + (1,) * (x.ndim - 1)))
+      >>> [round(float(v), 12) for v in refine_grid_minimum(grid, vals, slope)]
+      [0.123, -1.5]
     """
     shape = values.shape[:-1]
     j = np.argmin(values, axis=-1).reshape(-1)
