@@ -25,6 +25,9 @@ Blocks (common random numbers within a block):
   ``C_i`` (sampled ``A_i``): ``s = Tr Sigma_w (C_i^{-1} + (gamma C)^{-1})^{-1}`` with
   ``N - n_v = Tr gamma C (C_i + gamma C)^{-1}``. With ``C_i = C`` it is ``(N - n_v)/p Tr C
   Sigma_w``, exactly what Gaussian rows of covariance ``C`` give.
+- ``split``: ``u`` split exactly into the fit of the part of each task's labels that the free
+  directions explain (signal) and of the blocked remainder (row noise), exact rows against
+  mean-covariance rows (item 3b keeps the signal at its mean-covariance value).
 """
 
 from __future__ import annotations
@@ -195,6 +198,41 @@ def block_noise(n_v: int, m: int, runs: int, draws: int, seed: int) -> dict:
     return out
 
 
+def block_split(n_v: int, m: int, runs: int, seed: int) -> dict:
+    """``u`` split exactly into the fit of the explained labels ``B_i P beta_i`` (signal) and of
+    the blocked remainder (row noise), exact rows against mean-covariance rows."""
+    lam, w, mu = _spectra()
+    out: dict = {}
+    for unit in UNITS:
+        at = unit / mu
+        c = _mean_cov(lam, at)
+        rec: dict = {}
+        for mode in ("exact", "mean"):
+            rng = np.random.default_rng(seed)
+            res = np.zeros((runs, 2, 3))
+            for r in range(runs):
+                A = [_A(rng, lam, at) if mode == "exact" else None for _ in range(m)]
+                Cs = [Ai @ (lam[:, None] * Ai) if Ai is not None else np.diag(c) for Ai in A]
+                Bs = [(rng.standard_normal((n_v, P)) * np.sqrt(lam)) @ Ai if Ai is not None
+                      else rng.standard_normal((n_v, P)) * np.sqrt(c) for Ai in A]
+                delta = rng.standard_normal((m, P)) * np.sqrt(w)
+                sig, rest = [], []
+                for i in range(m):
+                    other = np.vstack([Bs[j] for j in range(m) if j != i])
+                    null = np.linalg.svd(other)[2][other.shape[0]:].T
+                    cn = Cs[i] @ null
+                    beta = null @ np.linalg.solve(null.T @ cn, cn.T @ delta[i])
+                    sig.append(Bs[i] @ beta)
+                    rest.append(Bs[i] @ delta[i] - sig[-1])
+                B = np.vstack(Bs)
+                for k, y in enumerate((sig, rest)):
+                    res[r, k] = _traces(np.linalg.lstsq(B, np.concatenate(y), rcond=None)[0],
+                                        lam)
+            rec[mode] = dict(signal=_stats(res[:, 0]), noise=_stats(res[:, 1]))
+        out[str(unit)] = dict(alpha_t=at, **rec)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=300)
@@ -213,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     blocks = data.setdefault("blocks", {})
     jobs = [(f"{name} {n_v}x{m}", fn, n_v, m) for n_v, m in SIZES
             for name, fn in (("rows", block_rows), ("sharing", block_sharing),
-                             ("noise", block_noise))]
+                             ("noise", block_noise), ("split", block_split))]
     for i, (key, fn, n_v, m) in enumerate(jobs):
         old = blocks.get(key)
         if old and old.get("runs") == args.runs and old.get("seed") == args.seed:

@@ -121,16 +121,40 @@ def _jacobian(g: np.ndarray, a: np.ndarray, lam: np.ndarray, mult: np.ndarray, n
 
 def pencil_resolvent(a: np.ndarray, lam: np.ndarray, c_of: Callable[[np.ndarray], np.ndarray],
                      mult: np.ndarray, n_t: int, blocked: float) -> tuple[np.ndarray, np.ndarray]:
-    r"""``(Lambda, d)``: ``Lambda = gamma C`` and ``d_k = E[(A Sigma A + Lambda)^{-1}]_kk``.
+    r"""``Lambda = gamma C`` and the diagonal of ``E[(A Sigma A + Lambda)^{-1}]`` (pencil).
 
-    ``gamma`` solves ``sum_k mult_k Lambda_k d_k = blocked`` (``N - n_v``). ``a``: ``(na,)``
-    learning rates (real or with an infinitesimal imaginary part); ``c_of(a)``: the mean row
-    covariance ``E[A Sigma A]`` on the eigenvalues ``lam`` of ``Sigma`` (multiplicities
-    ``mult``), shape ``(na, p)``. Newton's method with backtracking from the exact
-    ``alpha_t = 0`` solution; the learning rates where it does not converge are continued along
+    .. math:: \sum_k \mathrm{mult}_k\,\Lambda_k\,
+              \mathbb{E}[(A\Sigma A + \Lambda)^{-1}]_{kk} = \mathrm{blocked},\qquad
+              \Lambda = \gamma C
+
+    (module docstring). Newton's method with backtracking from the exact ``alpha_t = 0``
+    solution; the learning rates where it does not converge are continued along
     ``t alpha_t``, ``t = 1/8, ..., 1``, and those where that fails too start from a damped
-    fixed-point iteration polished by Newton. A complex ``a`` gets one complex
-    Newton step from the real root (complex-step derivative).
+    fixed-point iteration polished by Newton. A complex ``a`` gets one complex Newton step from
+    the real root (complex-step derivative).
+
+    Args:
+      a: learning rates ``alpha_t``, shape ``(na,)``, real or with an infinitesimal imaginary
+        part.
+      lam: eigenvalues of ``Sigma`` (positive), shape ``(p,)``.
+      c_of: ``c_of(a)`` is the mean row covariance ``E[A Sigma A]`` on ``lam``, ``(na, p)``.
+      mult: multiplicity of each eigenvalue, shape ``(p,)``.
+      n_t: training points per task.
+      blocked: ``N - n_v``, the rows of the other tasks (``0 < blocked < sum(mult)``).
+
+    Returns:
+      The pair ``(Lambda, d)`` of ``(na, p)`` arrays, ``Lambda = gamma C`` and
+        ``d_k = E[(A Sigma A + Lambda)^{-1}]_kk``.
+
+    Examples:
+      >>> import numpy as np
+      >>> lam = np.array([4.0, 1.0, 0.25])
+      >>> def c_of(a):
+      ...     a = a[:, None]
+      ...     return lam * (1 - a * lam) ** 2 + a**2 * (lam**3 + lam * 17.0625) / 10
+      >>> L, d = pencil_resolvent(np.zeros(1), lam, c_of, np.ones(3), 10, 1.0)
+      >>> bool(np.allclose(d, 1 / (lam + L)))  # exact at alpha_t = 0
+      True
     """
     ar = a.real
     g, ell = _start(ar, lam, c_of, mult, n_t, blocked)
@@ -224,7 +248,7 @@ def _newton(g: np.ndarray, ell: np.ndarray, at: np.ndarray, lam: np.ndarray,
 def _damped(ar: np.ndarray, lam: np.ndarray, c_of: Callable[[np.ndarray], np.ndarray],
             mult: np.ndarray, n_t: int, blocked: float) -> tuple[np.ndarray, np.ndarray]:
     """Damped fixed-point iteration on ``Gamma`` with a Newton step on ``log gamma`` each time
-    (slow, robust start for :func:`_solve`'s Newton polish)."""
+    (slow, robust start for the Newton polish)."""
     g, ell = _start(ar, lam, c_of, mult, n_t, blocked)
     wl = mult * lam
     c = c_of(ar)
@@ -245,12 +269,33 @@ def _damped(ar: np.ndarray, lam: np.ndarray, c_of: Callable[[np.ndarray], np.nda
 def blocked_variance(a: np.ndarray, lam: np.ndarray, c_of: Callable[[np.ndarray], np.ndarray],
                      mult: np.ndarray, n_t: int, n_v: int, m: int,
                      xs: list[np.ndarray]) -> list[np.ndarray]:
-    r"""``E[s_i]`` for task-shared shifts of diagonal covariances ``xs`` (each ``(na, p)``).
+    r"""Blocked part ``E[s_i]`` of task-shared shifts of diagonal covariances ``X`` (item 3b).
 
-    .. math:: \bar s(X) = \sum_k X_k\,\Lambda_k\big(1 - \Lambda_k\,
+    .. math:: \bar s(X) = \sum_k \mathrm{mult}_k X_k\,\Lambda_k\big(1 - \Lambda_k\,
               \mathbb{E}[(A\Sigma A + \Lambda)^{-1}]_{kk}\big)
 
-    (module docstring). Returns one ``(na,)`` array per covariance.
+    (module docstring; :func:`pencil_resolvent` with ``blocked = n_v (m - 1)``).
+
+    Args:
+      a: learning rates ``alpha_t``, shape ``(na,)``.
+      lam: eigenvalues of ``Sigma``, shape ``(p,)``.
+      c_of: ``c_of(a)`` is the mean row covariance ``E[A Sigma A]`` on ``lam``, ``(na, p)``.
+      mult: multiplicity of each eigenvalue, shape ``(p,)``.
+      n_t, n_v, m: training and validation points per task, training tasks (``m > 1``).
+      xs: the shifts' covariances on ``lam``, each ``(na, p)``.
+
+    Returns:
+      One ``(na,)`` array per covariance in ``xs``.
+
+    Examples:
+      >>> import numpy as np
+      >>> lam = np.array([4.0, 1.0, 0.25])
+      >>> def c_of(a):
+      ...     a = a[:, None]
+      ...     return lam * (1 - a * lam) ** 2 + a**2 * (lam**3 + lam * 17.0625) / 10
+      >>> (s,) = blocked_variance(np.zeros(1), lam, c_of, np.ones(3), 10, 1, 2, [lam[None, :]])
+      >>> round(float(s[0]), 6)  # (N - n_v)/p Tr(Sigma X) at alpha_t = 0
+      5.6875
     """
     lamb, d = pencil_resolvent(a, lam, c_of, mult, n_t, float(n_v * (m - 1)))
     keep = lamb * (1.0 - lamb * d)
