@@ -147,7 +147,7 @@ Sigma_w parts by the isotropic finite-size theory's ratio to the same equivalent
   blocked part by it, `prepare(..., blocked_shift=True)` brings the worst overparameterized
   error from 140 % to 26 % and meets the target in 11 instead of 8 settings
   (`finite-size-general-blocked.md`); it does not reach 3 % at large |alpha_t|, it is not
-  derived for p < N (errors up to 50 % remain there), and it is 20-50 times slower, hence
+  derived for p < N (errors up to 50 % remain there), and it is 30-65 times slower, hence
   opt-in. What it leaves out: it keeps the fit of the explained part of a task's labels (the
   signal) at its Gaussian-equivalent value, and the exact split of u (block `split`) shows that
   the signal moves too: t_1 = 7.79 with exact rows vs 6.78 with mean-covariance rows at
