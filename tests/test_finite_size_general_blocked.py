@@ -134,3 +134,9 @@ def test_the_derivation_identities_vanish() -> None:
 
     for name, diff in blocked_shift_checks().items():
         assert diff == 0 or all(x == 0 for x in diff), name
+
+
+def test_pencil_refuses_a_blocked_count_outside_the_dimension() -> None:
+    lam = np.ones(10)
+    with pytest.raises(ValueError, match="blocked"):
+        pencil_resolvent(np.zeros(1), lam, _row_cov(lam, 5), np.ones(10), 5, 10.0)

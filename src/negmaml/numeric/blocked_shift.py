@@ -156,18 +156,19 @@ def pencil_resolvent(a: np.ndarray, lam: np.ndarray, c_of: Callable[[np.ndarray]
       >>> bool(np.allclose(d, 1 / (lam + L)))  # exact at alpha_t = 0
       True
     """
+    if not 0.0 < blocked < float(mult.sum()):
+        raise ValueError(f"blocked must lie strictly between 0 and p = {float(mult.sum()):g}, "
+                         f"got {blocked!r}")
     ar = a.real
     g, ell = _start(ar, lam, c_of, mult, n_t, blocked)
     with np.errstate(all="ignore"):
         g, ell, J, ok = _newton(g, ell, ar, lam, c_of, mult, n_t, blocked, _DIRECT_MAX)
         if not ok.all():  # continuation along t alpha_t, t = 1/K, ..., 1
             bad = ~ok
-            gb, eb = g[bad], ell[bad]
             gb, eb = _start(ar[bad], lam, c_of, mult, n_t, blocked)
             for k in range(1, _STAGES + 1):
-                last = k == _STAGES
                 gb, eb, Jb, okb = _newton(gb, eb, ar[bad] * (k / _STAGES), lam, c_of, mult,
-                                          n_t, blocked, _NEWTON_MAX if last else 2)
+                                          n_t, blocked, _NEWTON_MAX if k == _STAGES else 2)
             g[bad], ell[bad], J[bad] = gb, eb, Jb
             ok[bad] = okb
         if not ok.all():  # a damped fixed-point iteration, polished by Newton
