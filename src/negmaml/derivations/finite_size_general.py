@@ -18,7 +18,10 @@ here. Everything is written in the eigenbasis of ``Sigma`` for one eigenvalue ``
   ``alpha_t = 0`` isotropic coefficient of
   :func:`negmaml.derivations.finite_size.dist2_alpha_t_zero` (:func:`shared_shift_weight`);
 - the ridgeless deterministic equivalents (stated, with references) are checked to be exact
-  for ``Sigma = I`` where the exact value is known (:func:`isotropic_checks`).
+  for ``Sigma = I`` where the exact value is known (:func:`isotropic_checks`);
+- the identities behind the optional blocked shift (item 3b of the numeric module: a Schur
+  complement, a parallel sum, its vanishing at ``alpha_t = 0``, the closed form of the pencil's
+  ``beta``) are checked symbolically (:func:`blocked_shift_checks`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from negmaml.symbolic.factoring import factor
 from negmaml.symbolic.wick import Fixed, Gauss, expect
 
 __all__ = [
+    "blocked_shift_checks",
     "isotropic_checks",
     "latex_section",
     "noise_split",
@@ -159,6 +163,36 @@ def isotropic_checks() -> dict[str, sp.Expr]:
             "independent rows": sp.simplify(p * iid * c_ - N / (p - N))}
 
 
+@cache
+def blocked_shift_checks() -> dict[str, sp.Expr]:
+    """Differences that must vanish: the identities behind item 3b (the blocked shift).
+
+    Per eigen-direction (commuting symbols): the ``(1, 1)`` entry of the inverse pencil
+    ``[[Lambda, A], [A, -1/lambda]]`` is ``1/(Lambda + A^2 lambda)`` (Schur complement); the
+    parallel sum ``Lambda - Lambda^2/(c + Lambda)`` is ``(1/c + 1/Lambda)^{-1}``; at
+    ``alpha_t = 0`` (``C_i = C``, ``Lambda = gamma C``) the blocked fraction solving
+    ``N - n_v = p gamma/(1 + gamma)`` is ``(N - n_v)/p``. As 2 x 2 matrices:
+    ``n_t B (I + Gamma B)^{-1}`` with ``B = -(alpha_t/n_t) J`` is the closed form of ``beta``
+    used by :mod:`negmaml.numeric.blocked_shift`.
+    """
+    Lam, A_, gam = sp.symbols("Lambda A gamma", positive=True)
+    pencil = sp.Matrix([[Lam, A_], [A_, -1 / lam]]).inv()[0, 0]
+    N = n_v * m
+    frac = sp.solve(sp.Eq(N - n_v, p * gam / (1 + gam)), gam)[0]
+    g0, g1, g2 = sp.symbols("Gamma_00 Gamma_01 Gamma_11")
+    J = sp.Matrix([[0, 1], [1, 0]])
+    Gam = sp.Matrix([[g0, g1], [g1, g2]])
+    B = -(alpha_t / n_t) * J
+    beta = n_t * B * (sp.eye(2) + Gam * B).inv()
+    eps = alpha_t / n_t
+    det = (1 - eps * g1) ** 2 - eps**2 * g0 * g2
+    closed = -alpha_t / det * sp.Matrix([[eps * g2, 1 - eps * g1], [1 - eps * g1, eps * g0]])
+    return {"schur": sp.simplify(pencil - 1 / (Lam + A_**2 * lam)),
+            "parallel sum": sp.simplify(Lam - Lam**2 / (c_ + Lam) - 1 / (1 / c_ + 1 / Lam)),
+            "alpha_t = 0": sp.simplify(frac / (1 + frac) - (N - n_v) / p),
+            "beta": sp.simplify(beta - closed)}
+
+
 def _tex(expr: sp.Expr) -> str:
     names = {alpha_t: r"\alpha_t", alpha_r: r"\alpha_r", n_t: "n_t", n_v: "n_v", n_r: "n_r",
              T2: r"T_2"}
@@ -201,6 +235,26 @@ def latex_section() -> str:
         r"isotropic finite-size theory (previous section) to the same equivalent at "
         r"$\Sigma = I$, at the same sizes and $\alpha_t$: at $\Sigma = I$, "
         r"$\Sigma_w = \nu^2/p\, I$ the theory is the isotropic one.",
+        r"(iii-b, optional) The blocked shift: for $p > N$ the minimum-norm solution splits "
+        r"exactly over tasks, task $i$ contributing $P B_i^T(B_iPB_i^T)^{-1}B_i\delta_i$ with $P$ "
+        r"the projection on the null space of the other tasks' rows; the part of $b^T\delta_i$ "
+        r"that $Pb$ cannot explain, of variance $\delta_i^T(C_i - C_iP(PC_iP)^+PC_i)\delta_i$, "
+        r"$C_i = A_i\Sigma A_i$, is fitted as row noise. With the first-order equivalent of the "
+        r"other tasks' row space it is $\delta_i^T(C_i^{-1} + (\gamma C)^{-1})^{-1}\delta_i$, "
+        r"$N - n_v = \operatorname{Tr}\gamma C(C_i + \gamma C)^{-1}$, which is "
+        r"$\frac{N-n_v}{p}\delta_i^TC\delta_i$ for $C_i = C$ but several times smaller under the "
+        r"law of $C_i$ when a few directions dominate (each task's $S_i$ tilts them differently). "
+        r"$\mathbb{E}(A\Sigma A + \Lambda)^{-1}$ is the $(1,1)$ block of the inverse of the "
+        r"pencil $\begin{pmatrix}\Lambda & A\\ A & -\Sigma^{-1}\end{pmatrix}$, linear in the "
+        r"Wishart $S$, whose leave-one-out equivalent is a $2\times 2$ block per eigenvalue: "
+        r"$G_k = \begin{pmatrix}\Lambda_k + \lambda_k\beta_{00} & 1 + \lambda_k\beta_{01}\\ "
+        r"1 + \lambda_k\beta_{01} & -1/\lambda_k + \lambda_k\beta_{11}\end{pmatrix}^{-1}$, "
+        r"$\Gamma = \sum_k\lambda_k G_k$, $\beta = -\alpha_t J(I - \frac{\alpha_t}{n_t}"
+        r"\Gamma J)^{-1}$, $J = \begin{pmatrix}0&1\\1&0\end{pmatrix}$. The difference of the "
+        r"two blocked variances times the variance per unit row noise is added to both shared "
+        r"parts (zero at $\alpha_t = 0$; the signal part is kept at its Gaussian-equivalent "
+        r"value). It is opt-in (slower); accuracy in "
+        r"\texttt{docs/results/finite-size-general-blocked.md}.",
         r"\paragraph{Where it should fail.} The isotropic factors of (iv) carry the fluctuations "
         r"of $A_i$ and of small-$n_v$ quadratic forms as if the spectrum were flat; with a few "
         r"dominant directions (small $(\operatorname{Tr}\Sigma)^2/T_2$) and large "

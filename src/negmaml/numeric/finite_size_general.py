@@ -35,6 +35,9 @@ only ``t_j = Tr(Sigma^j D)``, ``j = 1, 2, 3``, are needed.
    to all rows (``p > N``: ``E P_B delta delta^T P_B``; ``p < N``: recovered exactly) and one
    independent per row (variance ``Tr(C Sigma_w)``), with the weight ``theta(p, n_v, m)`` that
    makes the isotropic equivalent equal to the exact ``Sigma = I`` value at ``alpha_t = 0``.
+3b. *Blocked shift* (opt-in: ``prepare(..., blocked_shift=True)``, ``p > N``). The part of a
+   task's shift that the other tasks' rows block, fitted as row noise, from the exact law of
+   ``C_i = A_i Sigma A_i`` instead of ``C`` (:mod:`negmaml.numeric.blocked_shift`).
 4. *Isotropic correction.* The ``sigma^2`` and ``Sigma_w`` parts of ``D`` are each multiplied by
    the ratio of today's isotropic finite-size theory (:mod:`negmaml.numeric.finite_size`) to
    the same equivalent at ``Sigma = I`` (same sizes and ``alpha_t``). This carries the
@@ -46,16 +49,13 @@ Consequences: at ``Sigma = I``, ``Sigma_w = nu^2/p I`` the theory *is* the isotr
 theory (to rounding), hence exact at ``alpha_t = 0`` there; the ``omega0 - w0`` part is the
 ridgeless bias equivalent, exact for ``Sigma = I``. Non-Gaussian inputs (``F``) are refused.
 
-Measured against the exact Monte Carlo estimator (``docs/results/finite-size-general-accuracy.md``,
-20000 runs per setting unless stated there): within about 2 % for Figure 4 and for isotropic
-tasks; near ``alpha_t = 0`` within a few percent everywhere tried; but **not accurate for tasks
-aligned with an anisotropic ``Sigma`` at large ``|alpha_t|``** (errors of tens of percent at
-``alpha_t Tr Sigma^2/Tr Sigma = -2``, growing with ``n_v m``). Decompositions there put the error
-in item 1: a task's rows share one random ``A_i``, whose fluctuations in the directions that
-dominate ``C`` the mean ``E[A Sigma A]`` does not carry.
+Against exact Monte Carlo (``docs/results/finite-size-general-accuracy.md``, 20000 runs): about
+2 % for Figure 4 and isotropic tasks, a few percent near ``alpha_t = 0``, **but tens of percent
+for tasks aligned with an anisotropic ``Sigma`` at large ``|alpha_t|``**, growing with ``n_v m``:
+the blocked part of item 3b (``docs/results/finite-size-general-diagnosis.json``); with item 3b
+the worst overparameterized error is 26 % (``docs/results/finite-size-general-blocked.md``).
 
-Every trace is a sum over the eigenvalues of ``Sigma`` (diagonalised once per matrix, cached).
-``N = n_v m`` throughout. Importing this module does not import SymPy.
+Traces are sums over the eigenvalues of ``Sigma`` (cached); ``N = n_v m``; no SymPy import.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from negmaml.numeric.blocked_shift import blocked_variance
 from negmaml.numeric.finite_size import _isotropic_cached, _params, dist2_alpha_t_zero
 from negmaml.numeric.validate import (
     as_float_array,
@@ -155,6 +156,7 @@ class GeneralFiniteSize:
     w: np.ndarray  # diag of U^T Sigma_w U
     d2: np.ndarray  # (U^T (omega0 - w0))^2
     tr_w: tuple[float, float, float]  # Tr(Sigma^j Sigma_w), j = 1, 2, 3
+    blocked_shift: bool = False  # item 3b (opt-in)
 
     @property
     def N(self) -> int:  # noqa: N802 - the paper's N = n_v m
@@ -182,10 +184,11 @@ class GeneralFiniteSize:
     def _traces(self, a: np.ndarray) -> np.ndarray:
         lam = self.lam
         ds, dn, dd = _equivalent(a, lam, self.w, self.d2, float(lam @ lam), self.n_t,
-                                 self.n_v, self.m)
+                                 self.n_v, self.m, blocked=self.blocked_shift)
         one = np.ones(1)
         iso_s, iso_n, _ = _equivalent(a, one, one / self.p, np.zeros(1), float(self.p),
-                                      self.n_t, self.n_v, self.m, mult=np.full(1, self.p))
+                                      self.n_t, self.n_v, self.m, mult=np.full(1, self.p),
+                                      blocked=self.blocked_shift)
         fs_s, fs_n = _isotropic_cached(a, self.p, self.n_t, self.n_v, self.m)
         r_s = fs_s / (self.p * iso_s[:, 0])
         r_n = fs_n / (self.p * iso_n[:, 0])
@@ -225,7 +228,8 @@ _PREPARED: OrderedDict[str, GeneralFiniteSize] = OrderedDict()
 
 
 def prepare(*, p: int, n_t: int, n_v: int, n_r: int, m: int, sigma: float, Sigma: Any,  # noqa: N803
-            Sigma_w: Any, w0: Any = 0.0, omega0: Any = 0.0, F: Any = None) -> GeneralFiniteSize:
+            Sigma_w: Any, w0: Any = 0.0, omega0: Any = 0.0, F: Any = None,
+            blocked_shift: bool = False) -> GeneralFiniteSize:
     r"""Validate a setting and diagonalise ``Sigma`` once (cached).
 
     .. math::
@@ -243,6 +247,8 @@ def prepare(*, p: int, n_t: int, n_v: int, n_r: int, m: int, sigma: float, Sigma
       Sigma, Sigma_w: input and task covariances, ``p x p`` matrices or length-p diagonals.
       w0, omega0: task mean and initial condition, scalars or length-p vectors.
       F: non-Gaussian fourth moments are refused (must be None).
+      blocked_shift: add item 3b (module doc; ``p > N``), off by default (slower); accuracy in
+        ``docs/results/finite-size-general-blocked.md``.
 
     Returns:
       A :class:`GeneralFiniteSize` (its ``loss``, ``dloss_dalpha_t`` and ``coefficients``).
@@ -259,12 +265,15 @@ def prepare(*, p: int, n_t: int, n_v: int, n_r: int, m: int, sigma: float, Sigma
       >>> round(float(prepare(**P).loss(0.0, 0.2)), 6)
       0.708626
     """
+    if not isinstance(blocked_shift, (bool, np.bool_)):
+        raise TypeError(f"blocked_shift must be True or False, got {blocked_shift!r}")
     if F is not None:
         raise ValueError("F: the general finite-size theory is derived for Gaussian inputs "
                          "(F = 2 Sigma^3 + Sigma Tr Sigma^2); non-Gaussian inputs are not "
                          "covered: leave F unset (or use theory='general', Eq. 14)")
     try:
         key = _digest(*(np.asarray(v, dtype=float) for v in (p, n_t, n_v, n_r, m, sigma, Sigma,
+                                                              bool(blocked_shift),
                                                               Sigma_w, w0, omega0)))
     except (TypeError, ValueError):
         key = None
@@ -286,7 +295,8 @@ def prepare(*, p: int, n_t: int, n_v: int, n_r: int, m: int, sigma: float, Sigma
     tr_w = tuple(float(lam**j @ w) for j in (1, 2, 3))
     model = GeneralFiniteSize(p=p, n_t=P["n_t"], n_v=P["n_v"], n_r=P["n_r"], m=P["m"],
                               sigma=P["sigma"], lam=lam, w=w, d2=dd**2,
-                              tr_w=tr_w)  # type: ignore[arg-type]
+                              tr_w=tr_w,  # type: ignore[arg-type]
+                              blocked_shift=bool(blocked_shift))
     if key is not None:
         _PREPARED[key] = model
         if len(_PREPARED) > _CACHE_SIZE:
@@ -350,7 +360,7 @@ def _kappa(c: np.ndarray, N: int, mult: np.ndarray) -> np.ndarray:
 
 def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, tr2: float,
                 n_t: int, n_v: int, m: int,
-                mult: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+                mult: np.ndarray | None = None, blocked: bool = False) -> tuple[np.ndarray, ...]:
     """Diagonals of the ``sigma^2``, ``Sigma_w`` and ``d`` parts of ``D`` (items 1-3).
 
     Shapes ``(a.size, len(lam))``; the ``sigma^2`` part is per unit ``sigma^2``. ``mult``:
@@ -364,8 +374,12 @@ def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, t
     def tot(x: np.ndarray) -> np.ndarray:
         return (x @ mult)[:, None]
 
+    def row_cov(a: np.ndarray) -> np.ndarray:
+        return lam * (1.0 - a * lam) ** 2 + a**2 * (lam**3 + lam * tr2) / n_t
+
+    a0 = a
     a = a[:, None]
-    c = lam * (1.0 - a * lam) ** 2 + a**2 * (lam**3 + lam * tr2) / n_t
+    c = row_cov(a)
     psi = lam * (1.0 - a * lam) / c
     var_eta = lam - psi**2 * c
     s_noise = 1.0 + a**2 / n_t * tot(var_eta * lam)
@@ -392,7 +406,15 @@ def _equivalent(a: np.ndarray, lam: np.ndarray, w: np.ndarray, d2: np.ndarray, t
     def shared(x: np.ndarray) -> np.ndarray:
         return theta * common(x) + (1.0 - theta) * tot(c * x) * iid
 
-    return s_noise * iid + shared(g_shift), shared(w), dd
+    s_part, w_part = s_noise * iid + shared(g_shift), shared(w)
+    if blocked and p > N and m > 1:  # item 3b: blocked part from the exact law of the rows
+        w_b = np.broadcast_to(w, c.shape)
+        sb_g, sb_w = blocked_variance(a0, lam, lambda x: row_cov(x[:, None]), mult, n_t, n_v,
+                                      m, [g_shift, w_b])
+        frac = (N - n_v) / p
+        s_part = s_part + (sb_g[:, None] - frac * tot(c * g_shift)) * iid
+        w_part = w_part + (sb_w[:, None] - frac * tot(c * w_b)) * iid
+    return s_part, w_part, dd
 
 
 # ----------------------------------------------------------------------------- functions
