@@ -329,6 +329,16 @@ def speed_general(diagram: int = 41) -> dict:
                 **D, Sigma=np.diag(lam), Sigma_w=np.diag(task_spectrum(lam, b, 0.5))))
     out["eq14_diagram_s"] = time.perf_counter() - t
     out["eq14_diagram_cpu_s"] = time.process_time() - cpu
+    # the same kind of diagram through the phase-diagram path of `negmaml phase` (its own
+    # sizes: Figure 4's, a in 0..2, b in -1..1): every point's optimum, loss at 0 and slope
+    from negmaml.experiments.phase import phase_diagram
+    axes = (("a", np.linspace(0.0, 2.0, diagram)), ("b", np.linspace(-1.0, 1.0, diagram)))
+    for key, theory in (("phase_finite_size", "finite-size"), ("phase_eq14", "paper")):
+        cpu = time.process_time()
+        t = time.perf_counter()
+        phase_diagram("powerlaw", *axes, theory=theory)
+        out[f"{key}_diagram_s"] = time.perf_counter() - t
+        out[f"{key}_diagram_cpu_s"] = time.process_time() - cpu
     out["diagram"] = diagram
     return out
 

@@ -91,6 +91,12 @@ def _speed(path: Path) -> list[str]:
         f"- {n} x {n} diagram of optimal alpha_t (power law a x alignment b, p = 60): "
         f"{t['general_diagram_cpu_s']:.1f} s CPU (target 30 s); Eq. 14 "
         f"(`optimal_alpha_t('general')` per point): {t['eq14_diagram_cpu_s']:.1f} s CPU.",
+        *([f"- The same {n} x {n} diagram through `negmaml phase`'s path (`phase_diagram`, "
+           f"Figure 4's sizes, a in 0..2 x b in -1..1; optimum, L(0) and slope at every point): "
+           f"finite-size theory {t['phase_finite_size_diagram_s']:.1f} s wall, "
+           f"{t['phase_finite_size_diagram_cpu_s']:.1f} s CPU (target 30 s); Eq. 14 "
+           f"{t['phase_eq14_diagram_s']:.2f} s wall."]
+          if "phase_finite_size_diagram_s" in t else []),
     ]
 
 
