@@ -74,8 +74,9 @@ def _speed(path: Path) -> list[str]:
     return [
         "", "## Speed", "",
         "`python benchmarks/bench_finite_size.py --speed --json "
-        "docs/results/finite-size-speed.json` (one BLAS thread; CPU seconds, because the shared "
-        f"machine's load average was {t['load_average']:.0f} and wall times measure the load):",
+        "docs/results/finite-size-speed.json` (one BLAS thread; CPU seconds where stated, "
+        "because on a shared machine wall times measure the load; load average at the start "
+        f"{t['load_average']:.1f}, beside a one-core background job):",
         "",
         f"- 10^6 distinct alpha_t, isotropic finite-size theory: {t['iso_1e6_cpu_s']:.2f} s CPU "
         f"(target 2 s; certified Chebyshev interpolation, max relative difference from the "
