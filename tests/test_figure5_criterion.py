@@ -296,3 +296,31 @@ def test_doc_of_a_partial_run_uses_the_alpha_t_present(tmp_path):
     assert "part of the grid" in nco.format_criterion(doc)
     nco.write_criterion_json(doc, tmp_path / "d.json")
     assert nco.plot_criterion(doc, tmp_path / "d.png").stat().st_size > 1000
+
+
+def test_spearman_against_hand_ranks_and_ties():
+    assert nco.spearman([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]) == pytest.approx(1.0)
+    assert nco.spearman([1.0, 2.0, 3.0, 4.0], [4.0, 1.0, 0.5, -3.0]) == pytest.approx(-1.0)
+    # ranks (1, 2, 3, 4) against (2, 1, 4, 3): 1 - 6 * sum d^2 / (n (n^2 - 1)) = 1 - 24/60
+    assert nco.spearman([0.1, 0.2, 0.3, 0.4], [5.0, 1.0, 9.0, 7.0]) == pytest.approx(0.6)
+    # a tie shares its mean rank: (1, 2.5, 2.5, 4) against (1, 2, 3, 4), Pearson of the ranks
+    r = np.array([1.0, 2.5, 2.5, 4.0]) - 2.5
+    q = np.array([1.0, 2.0, 3.0, 4.0]) - 2.5
+    expected = float(r @ q / np.sqrt((r @ r) * (q @ q)))
+    assert nco.spearman([0.0, 1.0, 1.0, 2.0], [0.0, 1.0, 2.0, 3.0]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="spearman"):
+        nco.spearman([1.0], [2.0])
+
+
+def test_loss_kernel_rank_correlation_follows_the_kernel():
+    """Losses that fall with the kernel at small alpha_r and rise with it at large alpha_r give
+    rank correlations -1 and +1 there."""
+    alphas = (-0.01, 0.0, 0.01)
+    ars = np.array([0.1, 0.5])
+    lam_by = np.tile([80.0, 90.0, 85.0], (4, 1))  # (runs, alphas)
+    loss = np.empty((4, 3, 2))
+    loss[:, :, 0] = 10.0 - lam_by / 100.0  # bigger kernel, smaller loss
+    loss[:, :, 1] = lam_by / 100.0  # bigger kernel, larger loss
+    res = nco.analyse_arm(loss, lam_by[:, 1], alphas, ars, n_boot=50, lam_by_alpha=lam_by)
+    assert res["loss_kernel_rank_correlation"] == pytest.approx([-1.0, 1.0])
+    np.testing.assert_allclose(res["lambda_trained_by_alpha_t"], [80.0, 90.0, 85.0])

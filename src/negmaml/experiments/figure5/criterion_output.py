@@ -18,6 +18,11 @@ arm, with :math:`L_{r}(\\alpha_t, \\alpha_r)` the meta-test loss of run ``r``:
   interpolation, with the 2.5 / 97.5 percentiles of the same quantity over a bootstrap of runs
   (and the fraction of resamples with no sign change on the grid). The hypothesis predicts 1.
 
+- ``loss_kernel_rank_correlation``: per alpha_r, the Spearman rank correlation across the arm's
+  alpha_t between the mean meta-test loss and the mean top eigenvalue of the trained networks'
+  kernels (each network's own, at its alpha_t). Negative: the alpha_t whose training leaves the
+  larger kernel tests better; positive: the smaller kernel tests better.
+
 While no run has every alpha_t of an arm, the runs that have alpha_t = 0 are analysed on the
 alpha_t that all of them have (``grid_subset`` in the document: part of the grid, partial).
 """
@@ -37,7 +42,7 @@ from negmaml import __version__
 from negmaml.experiments.figure5.config import PAPER_OPTIMUM_ALPHA_T
 from negmaml.experiments.figure5.criterion import CriterionConfig
 
-__all__ = ["analyse_arm", "criterion_doc", "format_criterion", "plot_criterion",
+__all__ = ["analyse_arm", "criterion_doc", "format_criterion", "plot_criterion", "spearman",
            "write_criterion_json"]
 
 #: The prediction under test: the sign of the best alpha_t flips at alpha_r * lambda = 1.
@@ -87,13 +92,35 @@ def _best_negative(diff: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np
     return sub[i, np.arange(sub.shape[1])], alphas[neg][i]
 
 
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation of two equally long sequences (average ranks for ties)."""
+    def ranks(v: np.ndarray) -> np.ndarray:
+        order = np.argsort(v, kind="mergesort")
+        r = np.empty(v.size)
+        r[order] = np.arange(v.size, dtype=float)
+        for u in np.unique(v):  # ties share their mean rank
+            tie = v == u
+            r[tie] = r[tie].mean()
+        return r
+
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"spearman needs two 1-D sequences of one length >= 2, got shapes "
+                         f"{a.shape} and {b.shape}")
+    ra, rb = ranks(a), ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb / den) if den > 0 else float("nan")
+
+
 def analyse_arm(loss: np.ndarray, lam: np.ndarray, alphas: Sequence[float],
-                alpha_rs: Sequence[float], *, n_boot: int = 2000, seed: int = 0
-                ) -> dict[str, Any]:
+                alpha_rs: Sequence[float], *, n_boot: int = 2000, seed: int = 0,
+                lam_by_alpha: np.ndarray | None = None) -> dict[str, Any]:
     """Paired analysis of one arm: ``loss`` (runs, alphas, alpha_rs), ``lam`` (runs,).
 
     See the module docstring for the quantities. Needs at least one run; standard errors and the
-    bootstrap need two.
+    bootstrap need two. ``lam_by_alpha`` (runs, alphas): every network's trained top kernel
+    eigenvalue, for ``loss_kernel_rank_correlation``.
     """
     L = np.asarray(loss, dtype=np.float64)
     a = np.asarray(alphas, dtype=np.float64)
@@ -126,6 +153,12 @@ def analyse_arm(loss: np.ndarray, lam: np.ndarray, alphas: Sequence[float],
         "alpha_r_with_paper_optimum": [float(v) for v, m in zip(ar, argmin, strict=True)
                                        if m == PAPER_OPTIMUM_ALPHA_T],
     }
+    if lam_by_alpha is not None:
+        lam_a = np.asarray(lam_by_alpha, dtype=np.float64).mean(axis=0)
+        out["lambda_trained_by_alpha_t"] = lam_a
+        out["loss_kernel_rank_correlation"] = [
+            spearman(curve[:, j], lam_a) if np.all(np.isfinite(curve[:, j])) else None
+            for j in range(len(ar))]
     if n > 1:
         rng = np.random.default_rng(seed)
         flips = []
@@ -182,8 +215,10 @@ def criterion_doc(config: CriterionConfig, records: Sequence[dict[str, Any]], *,
             for model, key in (("trained", "test_loss"), ("linearized_at_trained",
                                                           "lin_test_loss")):
                 loss, lam = _arm_arrays(by, runs, alphas, col, key)
+                lam_by = np.array([[by[(r, a)]["lambda_trained"] for a in alphas]
+                                   for r in runs])
                 entry[model] = analyse_arm(loss, lam, alphas, ars, n_boot=n_boot,
-                                           seed=cfg.base.seed)
+                                           seed=cfg.base.seed, lam_by_alpha=lam_by)
         arms[name] = entry
     # The kernel summary is over the runs complete in the main arm (all runs while none is), so
     # that a run in progress does not bias some alpha_t and not others.
@@ -263,12 +298,15 @@ def format_criterion(doc: dict[str, Any]) -> str:
                          f"({_fmt_interval(res.get('flip_bootstrap'))}); predicted 1")
             for c in res.get("sign_changes", []):
                 lines.append(f"    sign change at alpha_r*lambda = {c['x']:.2f}: {c['to']}")
-            for ar, x, dd, se, am in zip(res["alpha_r"], res["x"], res["best_negative"]["diff"],
-                                         res["best_negative"]["stderr"], res["argmin_alpha_t"],
-                                         strict=True):
+            rho = res.get("loss_kernel_rank_correlation") or [None] * len(res["alpha_r"])
+            for ar, x, dd, se, am, rh in zip(res["alpha_r"], res["x"],
+                                             res["best_negative"]["diff"],
+                                             res["best_negative"]["stderr"],
+                                             res["argmin_alpha_t"], rho, strict=True):
                 se_s = "" if se is None else f" ± {se:.4f}"
+                rh_s = "" if rh is None else f"  rank corr(L, lambda) {rh:+.2f}"
                 lines.append(f"    alpha_r {ar:<6g} x {x:5.2f}  L(best neg) - L(0) "
-                             f"{dd:+.4f}{se_s}  argmin alpha_t {am:+.4f}")
+                             f"{dd:+.4f}{se_s}  argmin alpha_t {am:+.4f}{rh_s}")
     return "\n".join(lines)
 
 
