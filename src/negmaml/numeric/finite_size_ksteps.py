@@ -34,8 +34,11 @@ Monte Carlo evidence: ``docs/results/finite-size-ksteps.md`` (sampled target sid
 ``benchmarks/mc_finite_size_ksteps.py``): within 0.31 % at Figure 2's sizes and 1.8 % at
 Figure 3's for ``K = 2..5``, within 0.25 % at ``p = 40, n_t = 5, n_v m = 10``; **not accurate**
 in the underparameterized regime with few tasks (``m = 6-10``), where it is low by 2.3-26 % for
-``K = 2..5`` (the free-subordination equivalent fails as the spectrum of ``A^{2K}``
-spreads). Importing this module does not import SymPy.
+``K = 2..5``. Measured causes (``docs/results/finite-size-ksteps-under-diagnosis.md``): the Gauss
+rule is exact for polynomials, but the underparameterized fixed point is not one, and at
+``K >= 3`` the rule misintegrates it by up to 20 %; and the free-subordination equivalent has an
+order-``1/p`` error that grows as a task's ``A^{2K}`` concentrates on 1-3 directions.
+Importing this module does not import SymPy.
 """
 
 from __future__ import annotations
