@@ -43,7 +43,6 @@ Importing this module does not import SymPy.
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -55,6 +54,7 @@ from negmaml.numeric.ksteps import check_steps, test_side
 from negmaml.numeric.polynomials import deriv as _deriv
 from negmaml.numeric.polynomials import horner as _horner
 from negmaml.numeric.polynomials import poly_argmin
+from negmaml.numeric.rootfind import refine_grid_minimum
 
 __all__ = ["GAUSS_NODES", "SPECTRA", "FiniteSizeKStepLoss", "finite_size_ksteps_loss",
            "gauss_rule", "loss_finite_size_ksteps", "spectral_nodes"]
@@ -387,7 +387,8 @@ class FiniteSizeKStepLoss:
                         grid_points: int = 801) -> float:
         """The minimiser of ``E|omega* - w_0|^2`` over ``[-bound, bound]`` (so of the loss, for
         every ``alpha_r`` with ``v(alpha_r) > 0``): the best point of a ``grid_points`` grid,
-        refined by bisection of the derivative in the neighbouring cells; ``+-inf`` when the
+        refined to the root of the derivative in the neighbouring cells
+        (:func:`negmaml.numeric.rootfind.refine_grid_minimum`); ``+-inf`` when the
         best grid point is an end (the infimum is then approached as ``|alpha_t|`` grows)."""
         if _horner(self.v, float(alpha_r)) <= 0:
             raise ValueError(f"alpha_r={alpha_r!r} makes the loss independent of alpha_t")
@@ -395,22 +396,12 @@ class FiniteSizeKStepLoss:
             raise ValueError("sigma=0 with p > n_v*m makes the finite-size loss constant in "
                              "alpha_t: no unique optimum; sigma must be > 0")
         grid = np.linspace(-bound, bound, grid_points)
-        vals = self.dist2(grid)
-        i = int(np.argmin(vals))
-        if i in (0, grid_points - 1):
-            return math.copysign(math.inf, grid[i])
-        lo, hi = grid[i - 1], grid[i + 1]
-        dlo = float(self.ddist2(np.array([lo]))[0])
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            dm = float(self.ddist2(np.array([mid]))[0])
-            if (dm < 0) == (dlo < 0):
-                lo, dlo = mid, dm
-            else:
-                hi = mid
-            if hi - lo <= 1e-12 * max(1.0, abs(mid)):
-                break
-        return 0.5 * (lo + hi)
+        vals = np.asarray(self.dist2(grid), dtype=float)[None, :]
+
+        def slope(x: np.ndarray) -> np.ndarray:
+            return np.asarray(self.ddist2(x.reshape(-1)), dtype=float).reshape(x.shape)
+
+        return float(refine_grid_minimum(grid, vals, slope)[0])
 
 
 def finite_size_ksteps_loss(inner_steps: int, adapt_steps: int, args: dict[str, float],
