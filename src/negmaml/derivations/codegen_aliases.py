@@ -233,7 +233,7 @@ def _args_section(row: Theory, quantity: str) -> list[str]:
     if quantity == "optimum":
         items.append(("bound", "the search interval is ``[-bound, bound]``."))
         items.append(("grid_points", "points of the grid that locates the minimum before "
-                                     "bisection of the derivative."))
+                                     "root search of the derivative."))
     items.append(("allow_outside_regime", f"evaluate outside ``{row.regime}`` instead of "
                                           "raising :class:`~negmaml.numeric.RegimeError`."))
     if quantity != "mp" and _steps(row):

@@ -3,7 +3,8 @@
 The loss of :mod:`negmaml.numeric.finite_size_general` is ``k0 + k1 alpha_r + k2 alpha_r^2``
 with ``k`` functions of ``alpha_t``. The optimal ``alpha_t`` at a vector of ``alpha_r`` comes
 from one vectorised grid (every ``alpha_r`` shares the grid's coefficients) and a vectorised
-bisection of ``dL/dalpha_t`` (complex step) in the best cell; ``alpha_r`` is ``-k1/(2 k2)``.
+root search of ``dL/dalpha_t`` (complex step) in the best cells
+(:mod:`negmaml.numeric.rootfind`); ``alpha_r`` is ``-k1/(2 k2)``.
 Grid minima at an end of ``[-bound, bound]`` return ``-inf``/``inf`` (the infimum is approached
 as ``|alpha_t|`` grows), as in :mod:`negmaml.numeric.optima`.
 """

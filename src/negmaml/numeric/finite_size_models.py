@@ -4,7 +4,7 @@ r"""The models of the finite-size theories (beyond the paper), behind the protoc
 :class:`FiniteSizeModel` and :class:`FiniteSizeKStepModel` (the isotropic finite-size theory,
 one step and K steps) and :class:`FiniteSizeGeneralModel` (general covariances, one step). None
 is rational in ``alpha_t`` (deterministic equivalents), so their optima are found on a grid
-refined by bisection of the derivative (:class:`negmaml.numeric.models.PolynomialModel`). The
+refined to the root of the derivative (:class:`negmaml.numeric.models.PolynomialModel`). The
 rows ``finite-size`` and ``finite-size-general`` of :data:`negmaml.theories.THEORIES` name the
 factories :func:`finite_size_model` and :func:`finite_size_general_model`.
 """
@@ -88,7 +88,7 @@ class FiniteSizeKStepModel(_KStepAdapter):
 class FiniteSizeGeneralModel(PolynomialModel):
     """The finite-size theory with general covariances (beyond the paper,
     :mod:`negmaml.numeric.finite_size_general`), one step: not rational in ``alpha_t``, so its
-    optimum is found on a grid refined by bisection."""
+    optimum is found on a grid refined to the root of its slope."""
 
     def __init__(self, row: Theory, params: Mapping[str, Any]) -> None:
         from negmaml.numeric.finite_size_general import prepare

@@ -146,7 +146,7 @@ class PolynomialModel:
 
         Rational theories: the best real stationary point of ``N/D``, compared with the common
         limit at infinity. Others: the best point of a ``grid_points`` grid over ``[-bound,
-        bound]``, refined by bisection of ``dL/dalpha_t`` (``+-inf`` at an end of the grid).
+        bound]``, refined to the root of ``dL/dalpha_t`` (``+-inf`` at an end of the grid).
         """
         ar = np.asarray(alpha_r, dtype=float)
         for a in ar.ravel():

@@ -145,7 +145,8 @@ def optimal_alpha_t(theory: str, *, alpha_r: Any, setting: Setting | None = None
     :math:`\alpha_r`): the best real stationary point of :math:`N/D`, or ``inf`` when the
     infimum is only approached as :math:`|\alpha_t| \to \infty`. Theories without a rational
     form (finite size): the best point of a ``grid_points`` grid over ``[-bound, bound]`` refined
-    by bisection of the derivative, ``+-inf`` at an end. A loss flat in :math:`\alpha_t`
+    to the root of the derivative
+    (:mod:`negmaml.numeric.rootfind`), ``+-inf`` at an end. A loss flat in :math:`\alpha_t`
     (``sigma = 0`` with ``p > n_v m``) is refused.
 
     Args:

@@ -10,7 +10,8 @@ few dominant directions).
 
 The optimum at a point is the one :func:`negmaml.numeric.optimal_alpha_t` returns for
 ``theory="finite-size"`` with the point's diagonal ``Sigma`` and ``Sigma_w`` (the same model, the
-same ``801``-point grid over ``[-20, 20]`` refined by bisection; ``+-inf`` there, where the grid
+same ``801``-point grid over ``[-20, 20]`` refined to the root of the slope;
+``+-inf`` there, where the grid
 minimum is an end, is *not attained* here). The model is built from the diagonals directly,
 which skips the dense ``p x p`` validation of the public call (the numbers are the same). Points
 sharing everything but ``alpha_r`` share one model.

@@ -259,7 +259,7 @@ def optimal_alpha_t_finite_size(
       nu: task variability: w ~ N(w0, nu^2/p I) (Eq. 30).
       init_dist2: |omega0 - w0|^2, initial distance of the outer loop (default 0.0).
       bound: the search interval is ``[-bound, bound]``.
-      grid_points: points of the grid that locates the minimum before bisection of the
+      grid_points: points of the grid that locates the minimum before root search of the
         derivative.
       allow_outside_regime: evaluate outside ``|p - n_v*m| > 1 (and p > n_v when m = 1)``
         instead of raising :class:`~negmaml.numeric.RegimeError`.
