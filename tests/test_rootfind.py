@@ -63,3 +63,25 @@ def test_illinois_on_a_cubic(root):
 
     x = illinois(np.array([-1.0]), np.array([1.0]), slope)
     assert abs(x[0] - root) <= 1e-13 * max(1.0, abs(root))
+
+
+def test_with_values_the_lowest_of_two_dips_in_the_cells_wins():
+    """Two local minima inside the grid minimum's two cells: the slope alone finds the first
+    (shallower) one; with the function values the deeper one is returned."""
+    def f(x):
+        return (0.5 * x**2 - 0.006 * np.exp(-((x - 0.02) ** 2) / (2 * 0.004**2))
+                - 0.05 * np.exp(-((x - 0.075) ** 2) / (2 * 0.01**2)))
+
+    def df(x):
+        return (x + 0.006 * np.exp(-((x - 0.02) ** 2) / (2 * 0.004**2)) * (x - 0.02) / 0.004**2
+                + 0.05 * np.exp(-((x - 0.075) ** 2) / (2 * 0.01**2)) * (x - 0.075) / 0.01**2)
+
+    grid = np.linspace(-1.0, 1.0, 41)
+    assert grid[np.argmin(f(grid))] == pytest.approx(0.05)
+    first = refine_grid_minimum(grid, f(grid)[None, :], df)[0]
+    best = refine_grid_minimum(grid, f(grid)[None, :], df, f)[0]
+    dense = np.linspace(-0.2, 0.2, 400001)
+    assert abs(best - dense[np.argmin(f(dense))]) <= 2e-6
+    assert abs(df(best)) <= 1e-10
+    assert f(best) < f(first) - 0.03  # the slope-only root is the shallow dip near 0.02
+    assert f(best) <= f(grid).min()

@@ -87,7 +87,12 @@ def optimal_alpha_t_general(*, alpha_r: Any, bound: float | None = None,
         f = flat.reshape(flat.shape + (1,) * (x.ndim - 1))
         return d0 + d1 * f + d2 * f**2
 
-    out = refine_grid_minimum(grid, values, slope).reshape(ar.shape)
+    def value(x: np.ndarray) -> np.ndarray:
+        k0, k1, k2 = model.coefficients(x)
+        f = flat.reshape(flat.shape + (1,) * (x.ndim - 1))
+        return k0 + k1 * f + k2 * f**2
+
+    out = refine_grid_minimum(grid, values, slope, value).reshape(ar.shape)
     return float(out) if out.ndim == 0 else out
 
 
@@ -167,7 +172,11 @@ def optimal_rates_general(*, bound: float | None = None, grid_points: int = 401,
         d0, d1, d2 = model.coefficients(x, deriv=True)
         return d0 - c1 * d1 / (2.0 * c2) + c1**2 * d2 / (4.0 * c2**2)
 
-    at = float(refine_grid_minimum(grid, (k0 - k1**2 / (4.0 * k2))[None, :], slope)[0])
+    def value(x: np.ndarray) -> np.ndarray:
+        c0, c1, c2 = model.coefficients(x)
+        return c0 - c1**2 / (4.0 * c2)
+
+    at = float(refine_grid_minimum(grid, (k0 - k1**2 / (4.0 * k2))[None, :], slope, value)[0])
     if not np.isfinite(at):
         return at, float("nan")
     c0, c1, c2 = model.coefficients(np.array(at))

@@ -401,7 +401,10 @@ class FiniteSizeKStepLoss:
         def slope(x: np.ndarray) -> np.ndarray:
             return np.asarray(self.ddist2(x.reshape(-1)), dtype=float).reshape(x.shape)
 
-        return float(refine_grid_minimum(grid, vals, slope)[0])
+        def value(x: np.ndarray) -> np.ndarray:
+            return np.asarray(self.dist2(x.reshape(-1)), dtype=float).reshape(x.shape)
+
+        return float(refine_grid_minimum(grid, vals, slope, value)[0])
 
 
 def finite_size_ksteps_loss(inner_steps: int, adapt_steps: int, args: dict[str, float],

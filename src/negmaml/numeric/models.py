@@ -197,7 +197,11 @@ def _grid_argmin(model: PolynomialModel, alpha_r: np.ndarray, bound: float,
         a = alpha_r.reshape(alpha_r.shape + (1,) * (at.ndim - 1))
         return np.broadcast_to(np.asarray(model.dloss_dalpha_t(at, a), dtype=float), at.shape)
 
-    return refine_grid_minimum(grid, vals, slope)
+    def value(at: np.ndarray) -> np.ndarray:
+        a = alpha_r.reshape(alpha_r.shape + (1,) * (at.ndim - 1))
+        return np.broadcast_to(np.asarray(model.loss(at, a), dtype=float), at.shape)
+
+    return refine_grid_minimum(grid, vals, slope, value)
 
 
 def _args(row: Theory, params: Mapping[str, Any]) -> tuple[float, ...]:

@@ -72,7 +72,8 @@ _SECTIONS = 16  # one vectorised call of the slope at 17 points splits the best 
 
 
 def refine_grid_minimum(grid: np.ndarray, values: np.ndarray,
-                        slope: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+                        slope: Callable[[np.ndarray], np.ndarray],
+                        value: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     r"""The minimiser near the grid minimum of each row: the root of ``slope`` next to it.
 
     .. math:: j = \operatorname{argmin}_k v_k,\qquad
@@ -89,6 +90,9 @@ def refine_grid_minimum(grid: np.ndarray, values: np.ndarray,
       values: the function on the grid, shape ``(..., grid.size)``, one row per problem.
       slope: the derivative, vectorised; called with arrays of shape ``(rows,)`` and
         ``(rows, points)``, a row per row of ``values`` (flattened).
+      value: the function itself, vectorised like ``slope`` (optional). With it the two cells
+        are sampled for values too and the root is sought next to the lowest sample, so a
+        narrow dip or bump inside the cells cannot return a point above the grid minimum.
 
     Returns:
       The minimisers, shape ``values.shape[:-1]``; ``-inf``/``inf`` where the grid minimum is
@@ -113,16 +117,25 @@ def refine_grid_minimum(grid: np.ndarray, values: np.ndarray,
     t = np.linspace(0.0, 1.0, _SECTIONS + 1)
     xs = a[..., None] + (b - a)[..., None] * t  # (rows, sections + 1)
     fs = slope(xs)
-    # the root is where the slope turns from negative to nonnegative; the grid minimum
-    # guarantees one in [a, b] up to rounding, else fall back to the whole two cells
-    up = (fs[..., :-1] < 0) & (fs[..., 1:] >= 0)
-    has = up.any(-1)
-    k = np.where(has, np.argmax(up, axis=-1), 0)
     rows = np.arange(xs.shape[0])
+    if value is None:
+        # the root is where the slope turns from negative to nonnegative; the grid minimum
+        # guarantees one in [a, b] up to rounding, else fall back to the whole two cells
+        up = (fs[..., :-1] < 0) & (fs[..., 1:] >= 0)
+        has = up.any(-1)
+        k = np.where(has, np.argmax(up, axis=-1), 0)
+    else:
+        # the lowest sample decides the sub-cell: its right one if the slope still falls there
+        vs = np.asarray(value(xs), dtype=float)
+        best = np.argmin(np.where(np.isfinite(vs), vs, np.inf), axis=-1)
+        k = np.clip(np.where(fs[rows, best] < 0, best, best - 1), 0, _SECTIONS - 1)
+        has = (fs[rows, k] < 0) & (fs[rows, k + 1] >= 0)
     lo = np.where(has, xs[rows, k], a)
     hi = np.where(has, xs[rows, k + 1], b)
     flo = np.where(has, fs[rows, k], fs[rows, 0])
     fhi = np.where(has, fs[rows, k + 1], fs[rows, -1])
     out = illinois(lo, hi, slope, flo, fhi)
+    if value is not None:  # no sign change next to the lowest sample: keep the sample
+        out = np.where(has, out, xs[rows, best])
     out = np.where(inner, out, np.where(j == 0, -np.inf, np.inf))
     return out.reshape(shape)
