@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         argv = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(_join_negative_values(argv))
+        args.raw_argv = argv  # the command as given (a supervised run restarts it)
         command = args.command
         try:
             return int(args.func(args) or 0)
