@@ -3,7 +3,7 @@
 Run: ``python benchmarks/mc_finite_size_ksteps.py [--runs 20000] [--block 5000]
 [--out docs/results/finite-size-ksteps-mc.json]``.
 
-For each setting of :data:`SETTINGS` (Figures 2 and 3's sizes and four of our own with
+For each setting of :data:`SETTINGS` (Figures 2 and 3's sizes and seven of our own with
 ``|p - n_v m| >= 10``) and each ``K`` of ``2..5``, :func:`negmaml.numeric.simulate` with
 ``inner_steps=K``, ``adapt_steps=1``, ``alpha_r = 0.2`` and the sampled target side
 (``estimator="paper"``: target tasks, target data and test points drawn, so no theory code
@@ -47,6 +47,13 @@ SETTINGS: dict[str, tuple[dict[str, Any], list[float]]] = {
     "over, small n_t": (dict(p=40, n_t=5, n_v=2, n_r=20, m=5, sigma=0.5, nu=0.5), _GRID_OWN),
     "under, small n_t": (dict(p=30, n_t=10, n_v=10, n_r=20, m=6, sigma=0.5, nu=0.5),
                          _GRID_OWN),
+    # the same N (or the same p, n_t) with many tasks of few rows, and a wider p - N
+    "under, n_v m - p = 10, 30 tasks": (dict(p=50, n_t=20, n_v=2, n_r=20, m=30, sigma=0.5,
+                                             nu=0.5), _GRID_OWN),
+    "under, small n_t, 40 tasks": (dict(p=30, n_t=10, n_v=5, n_r=20, m=40, sigma=0.5, nu=0.5),
+                                   _GRID_OWN),
+    "over, p - n_v m = 60": (dict(p=100, n_t=30, n_v=4, n_r=20, m=10, sigma=0.5, nu=0.5),
+                             _GRID_OWN),
 }
 
 
@@ -88,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             for K in K_VALUES:
                 rec = data["results"].get(key(name, K))
-                if rec is not None and rec.get("complete"):
+                if rec is not None and rec["runs"] >= args.runs:  # complete at this --runs
                     continue
                 if rec is None or not any(x["seed"] == b for x in rec["blocks"]):
                     todo.append((b, name, K))

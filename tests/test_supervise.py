@@ -113,6 +113,14 @@ def test_cli_refusals_are_one_line(capsys, tmp_path: Path, args: list[str],
     assert rc == 2 and len(err) == 1 and message in err[0], err
 
 
+def test_cli_sinusoid_refuses_a_watchdog_with_nothing_to_run(capsys, tmp_path: Path) -> None:
+    rc = main(["figure", "sinusoid", "--from-checkpoints", "--stall-timeout", "60",
+               "--checkpoint-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "--stall-timeout does not apply to --from-checkpoints" in err[0]
+
+
 def test_cli_other_figures_refuse_the_watchdog(capsys) -> None:
     rc = main(["figure", "2a", "--stall-timeout", "60"])
     err = capsys.readouterr().err.strip().splitlines()
@@ -137,3 +145,19 @@ def test_cli_runs_the_same_command_under_the_watchdog(monkeypatch, capsys,
                                "--checkpoint-dir", str(ckpt), "--no-progress"]
     assert (seen["watch"], seen["stall_timeout"], seen["max_restarts"]) == (str(ckpt), 300.0, 4)
     assert "watchdog: restarting after 300 s" in capsys.readouterr().out
+
+
+def test_cli_sinusoid_runs_under_the_watchdog(monkeypatch, capsys, tmp_path: Path) -> None:
+    pytest.importorskip("jax")
+    seen: dict = {}
+
+    def fake(cmd, watch, **kw):
+        seen.update(cmd=cmd, watch=watch, **kw)
+        return sv.SupervisedRun(-9, 2, True)
+
+    monkeypatch.setattr(sv, "supervise", fake)
+    ckpt = tmp_path / "s"
+    rc = main(["figure", "sinusoid", "--stall-timeout=90", "--checkpoint-dir", str(ckpt)])
+    assert rc == 1  # gave up after its restarts
+    assert seen["cmd"][3:] == ["figure", "sinusoid", "--checkpoint-dir", str(ckpt)]
+    assert (seen["watch"], seen["stall_timeout"], seen["max_restarts"]) == (str(ckpt), 90.0, 10)

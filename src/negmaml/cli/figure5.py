@@ -81,7 +81,8 @@ def add_figure5_arguments(parser: argparse.ArgumentParser) -> None:
                    help="with --criterion: train nothing, report the records present")
     g.add_argument("--stall-timeout", type=float, default=None, metavar="SECONDS",
                    help="run under a watchdog: when nothing is written to --checkpoint-dir for "
-                        "SECONDS, stop the run and resume it from its checkpoints")
+                        "SECONDS, stop the run and resume it from its checkpoints (figure 5 "
+                        "and figure sinusoid)")
     g.add_argument("--max-restarts", type=int, default=None, metavar="N",
                    help="with --stall-timeout: restarts allowed before giving up (default 10)")
 
@@ -141,18 +142,10 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
             crit[flag] = check_positive_int(name, value)
     if _opt(args, "report_only") and not criterion:
         raise ValueError("--report-only needs --criterion")
-    stall = _opt(args, "stall_timeout")
-    if stall is not None:
-        if not (math.isfinite(stall) and stall > 0):
-            raise ValueError(f"--stall-timeout must be a number of seconds > 0, got {stall!r}")
-        if _opt(args, "report_only"):
-            raise ValueError("--stall-timeout does not apply to --report-only (nothing runs)")
-    restarts = _opt(args, "max_restarts")
-    if restarts is not None:
-        if stall is None:
-            raise ValueError("--max-restarts needs --stall-timeout")
-        if restarts < 0:
-            raise ValueError(f"--max-restarts must be a whole number >= 0, got {restarts!r}")
+    from negmaml.cli._watchdog import check_watchdog
+
+    stall, restarts = check_watchdog(
+        args, nothing_runs="--report-only" if _opt(args, "report_only") else None)
     if criterion:
         for flag in ("loss_convention", "model", "alpha_r_sweep", "overlay"):
             if _opt(args, flag) is not None:
@@ -177,7 +170,7 @@ def _check_args(args: argparse.Namespace) -> dict[str, Any]:
             "overlays": overlays, "alpha_rs": alpha_rs,
             "checkpoint_dir": ckpt, "progress": not _opt(args, "no_progress"),
             "criterion": criterion, "crit": crit, "report_only": bool(_opt(args, "report_only")),
-            "stall_timeout": stall, "max_restarts": 10 if restarts is None else restarts}
+            "stall_timeout": stall, "max_restarts": restarts}
 
 
 def _read_overlay(path: str) -> dict[str, Any]:
@@ -276,31 +269,6 @@ def _run_criterion(opts: dict[str, Any]) -> int:
     return 0
 
 
-def _run_supervised(args: argparse.Namespace, opts: dict[str, Any]) -> int:
-    """The same command without the watchdog options, as a child restarted on a stall
-    (:func:`negmaml.experiments.supervise.supervise`, watching ``--checkpoint-dir``)."""
-    from negmaml.experiments.supervise import strip_options, supervise
-
-    argv = getattr(args, "raw_argv", None)
-    if argv is None:
-        argv = sys.argv[1:]
-    cmd = [sys.executable, "-m", "negmaml",
-           *strip_options(argv, ["--stall-timeout", "--max-restarts"])]
-    Path(opts["checkpoint_dir"]).mkdir(parents=True, exist_ok=True)
-    print(f"watchdog: restarting after {opts['stall_timeout']:g} s without a write under "
-          f"{opts['checkpoint_dir']} (at most {opts['max_restarts']} restarts)", flush=True)
-
-    def log(line: str) -> None:
-        sys.stderr.write(f"negmaml figure: 5: {line}\n")
-        sys.stderr.flush()
-
-    run = supervise(cmd, opts["checkpoint_dir"], stall_timeout=opts["stall_timeout"],
-                    max_restarts=opts["max_restarts"], log=log)
-    if run.stalled_out:
-        return 1
-    return run.returncode
-
-
 def run_figure5(args: argparse.Namespace) -> int:
     """Run Figure 5 with the parsed options; returns the exit status.
 
@@ -313,7 +281,10 @@ def run_figure5(args: argparse.Namespace) -> int:
         sys.stderr.write(f"negmaml figure: error: {_JAX_MISSING}\n")
         return 2
     if opts["stall_timeout"] is not None:
-        return _run_supervised(args, opts)
+        from negmaml.cli._watchdog import run_watchdog
+
+        return run_watchdog(args, opts["checkpoint_dir"], opts["stall_timeout"],
+                            opts["max_restarts"], "5")
     if opts["criterion"]:
         return _run_criterion(opts)
     from negmaml.experiments import figure5 as f5

@@ -21,7 +21,8 @@ __all__ = ["SINUSOID_OPTIONS", "SINUSOID_PRESETS", "add_sinusoid_arguments", "ru
 SINUSOID_PRESETS: tuple[str, ...] = ("smoke", "medium", "full")
 #: Option names (argparse dests) this figure accepts besides the shared ones.
 SINUSOID_OPTIONS: frozenset[str] = frozenset({"preset", "checkpoint_dir", "iterations",
-                                              "from_checkpoints"})
+                                              "from_checkpoints", "stall_timeout",
+                                              "max_restarts"})
 _JAX_MISSING = "figure sinusoid needs the optional JAX extra: pip install 'negmaml[nn]'"
 
 
@@ -68,7 +69,13 @@ def _check(args: argparse.Namespace) -> dict[str, Any]:
         ckpt = str(Path(anchor).parent / "sinusoid-checkpoints") if anchor else \
             "sinusoid-checkpoints"
     check_output_dir("--checkpoint-dir", ckpt)
-    return {"preset": preset, "overrides": overrides, "out": out, "json": json_path,
+    from negmaml.cli._watchdog import check_watchdog
+
+    stall, restarts = check_watchdog(
+        args, nothing_runs="--from-checkpoints" if getattr(args, "from_checkpoints", False)
+        else None)
+    return {"stall_timeout": stall, "max_restarts": restarts, "preset": preset,
+            "overrides": overrides, "out": out, "json": json_path,
             "checkpoint_dir": ckpt, "progress": not getattr(args, "no_progress", False),
             "train": not getattr(args, "from_checkpoints", False)}
 
@@ -79,6 +86,11 @@ def run_sinusoid(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("jax") is None:
         sys.stderr.write(f"negmaml figure: error: {_JAX_MISSING}\n")
         return 2
+    if opts["stall_timeout"] is not None:
+        from negmaml.cli._watchdog import run_watchdog
+
+        return run_watchdog(args, opts["checkpoint_dir"], opts["stall_timeout"],
+                            opts["max_restarts"], "sinusoid")
     from negmaml.experiments.sinusoid import output as O
     from negmaml.experiments.sinusoid import run as R
     from negmaml.experiments.sinusoid import sweep as S

@@ -10,7 +10,8 @@ supervision with the child's exit status: only a stall is restarted, never an er
 
 The Figure 5 criterion run once hung for more than 12 minutes inside one compiled XLA call,
 where no in-process timeout can reach it; recomputed alone, the same network took 25 seconds.
-``negmaml figure 5 --stall-timeout SECONDS`` runs the command under this watchdog.
+``negmaml figure 5 --stall-timeout SECONDS`` (and ``figure sinusoid``) runs the command under
+this watchdog.
 """
 
 from __future__ import annotations
