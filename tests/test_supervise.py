@@ -55,7 +55,8 @@ marker.write_text("1")
 time.sleep(60)
 """)
     notes: list[str] = []
-    run = sv.supervise(cmd, watch, stall_timeout=0.5, max_restarts=3, log=notes.append, **FAST)
+    # 3 s: long against a child's start-up on a loaded machine, so only the hang is a stall
+    run = sv.supervise(cmd, watch, stall_timeout=3.0, max_restarts=3, log=notes.append, **FAST)
     assert (run.returncode, run.restarts, run.stalled_out) == (0, 1, False)
     assert (watch / "record").read_text() == "done"
     assert len(notes) == 1 and "restarting (1 of 3)" in notes[0]
@@ -80,11 +81,12 @@ def test_steady_writes_are_not_a_stall(tmp_path: Path) -> None:
     watch = tmp_path / "ckpt"
     watch.mkdir()
     cmd = _script(tmp_path, f"""
-for i in range(12):
+for i in range(20):
     Path({str(watch)!r}, f"chunk{{i}}").write_text(str(i))
-    time.sleep(0.1)
+    time.sleep(0.2)
 """)
-    run = sv.supervise(cmd, watch, stall_timeout=0.6, max_restarts=0, **FAST)
+    # runs 4 s, longer than the timeout, writing every 0.2 s
+    run = sv.supervise(cmd, watch, stall_timeout=3.0, max_restarts=0, **FAST)
     assert (run.returncode, run.restarts, run.stalled_out) == (0, 0, False)
 
 
