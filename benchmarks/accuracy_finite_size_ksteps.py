@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/accuracy_finite_size_ksteps.py [--mc MC.json ...] [--out PATH.md]
 [--json PATH.json]`` (default: ``docs/results/finite-size-ksteps-mc.json`` and
-``docs/results/finite-size-ksteps-mc-own.json``).
+``docs/results/finite-size-ksteps-mc-own.json`` and ``-mc-new.json``).
 
 Reads the Monte Carlo written by ``benchmarks/mc_finite_size_ksteps.py`` (sampled target side,
 ``estimator="paper"``) and compares, point by point, the finite-size theory with ``K`` steps
@@ -24,7 +24,8 @@ import negmaml
 from negmaml.numeric import loss
 
 DEFAULT_MC = [Path("docs/results/finite-size-ksteps-mc.json"),
-              Path("docs/results/finite-size-ksteps-mc-own.json")]
+              Path("docs/results/finite-size-ksteps-mc-own.json"),
+              Path("docs/results/finite-size-ksteps-mc-new.json")]
 
 
 def rows(mc_files: list[Path]) -> tuple[list[dict], dict]:
@@ -72,7 +73,7 @@ def markdown(rs: list[dict], meta: dict, cmd: str) -> str:
         "",
         f"- Command: `{cmd}` (Monte Carlo: `python benchmarks/mc_finite_size_ksteps.py --runs "
         f"{meta.get('runs')} --block {meta.get('block')}`)",
-        f"- Runs per point: {meta.get('runs')} where complete (the runs column); blocks of "
+        "- Runs per point: the runs column (20000; 80000 where extended); blocks of "
         f"{meta.get('block')} runs, {meta.get('seeds')} (Figure 2 at K = 2, 3: one block of "
         f"20000 runs, seed 0); alpha_r = "
         f"{meta.get('alpha_r')}; adapt_steps = {meta.get('adapt_steps')}; "
