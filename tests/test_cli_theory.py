@@ -181,3 +181,18 @@ def test_theory_flag_bad_input(capsys, argv, fragment):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
+
+
+@pytest.mark.parametrize("argv, noted", [
+    # p = 30 < n_v m = 60 with K = 2: where the K-step theory is measured low
+    (["--p", "30", "--n-t", "10", "--n-v", "10", "--m", "6", "--inner-steps", "2"], True),
+    # the same sizes with one step, and an overparameterized K = 3: no note
+    (["--p", "30", "--n-t", "10", "--n-v", "10", "--m", "6", "--inner-steps", "1"], False),
+    (["--p", "60", "--n-t", "30", "--n-v", "2", "--m", "3", "--inner-steps", "3"], False),
+])
+def test_kstep_underparameterized_accuracy_note(capsys, argv, noted):
+    rc = main(["loss", "--theory", "finite-size", *argv, "--n-r", "20", "--sigma", "0.5",
+               "--nu", "0.5", "--alpha-t", "0.5", "--alpha-r", "0.2"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert ("note: with more than one inner step and p < n_v*m" in out) is noted
