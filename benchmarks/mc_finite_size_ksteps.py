@@ -3,7 +3,7 @@
 Run: ``python benchmarks/mc_finite_size_ksteps.py [--runs 20000] [--block 5000]
 [--out docs/results/finite-size-ksteps-mc.json]``.
 
-For each setting of :data:`SETTINGS` (Figures 2 and 3's sizes and seven of our own with
+For each setting of :data:`SETTINGS` (Figures 2 and 3's sizes and ten of our own with
 ``|p - n_v m| >= 10``) and each ``K`` of ``2..5``, :func:`negmaml.numeric.simulate` with
 ``inner_steps=K``, ``adapt_steps=1``, ``alpha_r = 0.2`` and the sampled target side
 (``estimator="paper"``: target tasks, target data and test points drawn, so no theory code
@@ -54,6 +54,13 @@ SETTINGS: dict[str, tuple[dict[str, Any], list[float]]] = {
                                    _GRID_OWN),
     "over, p - n_v m = 60": (dict(p=100, n_t=30, n_v=4, n_r=20, m=10, sigma=0.5, nu=0.5),
                              _GRID_OWN),
+    # where the underparameterized theory starts to hold: N - p between 30 and 170
+    "under, small n_t, N - p = 50": (dict(p=30, n_t=10, n_v=10, n_r=20, m=8, sigma=0.5,
+                                          nu=0.5), _GRID_OWN),
+    "under, small n_t, N - p = 100": (dict(p=30, n_t=10, n_v=10, n_r=20, m=13, sigma=0.5,
+                                           nu=0.5), _GRID_OWN),
+    "under, N - p = 52": (dict(p=50, n_t=20, n_v=6, n_r=20, m=17, sigma=0.5, nu=0.5),
+                          _GRID_OWN),
 }
 
 

@@ -36,8 +36,9 @@ Figure 3's for ``K = 2..5``, within 0.25 % at ``p = 40, n_t = 5, n_v m = 10`` an
 ``p = 100, n_v m = 40``; low by 0.8-1.0 % at ``p = 50, n_v m = 40`` (80000 runs), all of it in
 the equivalents of one task's traces ``J_1, J_2``
 (``docs/results/finite-size-ksteps-over-diagnosis.md``); within 1.2 % underparameterized at
-``N - p = 170`` (40 tasks); **not accurate** underparameterized with ``N - p = 10`` or ``30``
-(6-30 tasks), where it is low by 2.3-26 % for ``K = 2..5``. Measured
+``N - p = 170`` (40 tasks), up to 5.6 % off at ``N - p = 50-100`` (within 2 % at ``K = 2``);
+**not accurate** underparameterized with ``N - p = 10`` or ``30`` (6-30 tasks), where it is low
+by 2.3-26 % for ``K = 2..5``. Measured
 causes (``docs/results/finite-size-ksteps-under-diagnosis.md``): the Gauss rule is exact for
 polynomials, but the underparameterized fixed point is not one, and at ``K >= 3`` the rule
 misintegrates it by up to 20 %; and the free-subordination equivalent (the coupling between
