@@ -219,8 +219,8 @@ def _emit(rows: list[dict[str, Any]], job: _Job, columns: list[str]) -> int:
 #: What the K-step finite-size theory is known to miss below the threshold (measured; the
 #: numbers are those of docs/results/finite-size-ksteps.md).
 KSTEP_UNDER_NOTE = ("with more than one inner step and p < n_v*m the finite-size theory misses "
-                    "the simulation by 2-26 % at n_v*m - p = 10-30 and by up to 5.6 % at 50-100 "
-                    "(within 2 % there at K = 2), and is within 1.2 % at 170 "
+                    "the simulation by up to 26 % at n_v*m - p = 10-30 and up to 5.9 % at 50-100 "
+                    "(K = 2..5; within 2 % at 50-100 for K = 2), and is within 1.2 % at 170 "
                     "(docs/results/finite-size-ksteps.md)")
 
 

@@ -31,14 +31,14 @@ E[A^{2K}]`` exactly for ``K <= 7``. At ``K = 1`` the Marchenko-Pastur law is kep
 ``spectrum`` can be chosen explicitly at any ``K``.
 
 Monte Carlo evidence: ``docs/results/finite-size-ksteps.md`` (sampled target side,
-``benchmarks/mc_finite_size_ksteps.py``): within 0.31 % at Figure 2's sizes and 1.8 % at
+``benchmarks/mc_finite_size_ksteps.py``): within 0.31 % at Figure 2's sizes and 1.93 % at
 Figure 3's for ``K = 2..5``, within 0.25 % at ``p = 40, n_t = 5, n_v m = 10`` and 0.28 % at
 ``p = 100, n_v m = 40``; low by 0.8-1.0 % at ``p = 50, n_v m = 40`` (80000 runs), all of it in
 the equivalents of one task's traces ``J_1, J_2``
 (``docs/results/finite-size-ksteps-over-diagnosis.md``); within 1.2 % underparameterized at
-``N - p = 170`` (40 tasks), up to 5.6 % off at ``N - p = 50-100`` (within 2 % at ``K = 2``);
+``N - p = 170`` (40 tasks), up to 5.9 % off at ``N - p = 50-100`` (within 2 % at ``K = 2``);
 **not accurate** underparameterized with ``N - p = 10`` or ``30`` (6-30 tasks), where it is low
-by 2.3-26 % for ``K = 2..5``. Measured
+by up to 26 % for ``K = 2..5`` (1.9-2.5 % at ``K = 2``). Measured
 causes (``docs/results/finite-size-ksteps-under-diagnosis.md``): the Gauss rule is exact for
 polynomials, but the underparameterized fixed point is not one, and at ``K >= 3`` the rule
 misintegrates it by up to 20 %; and the free-subordination equivalent (the coupling between
