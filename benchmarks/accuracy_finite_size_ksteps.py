@@ -181,13 +181,13 @@ def main(argv: list[str] | None = None) -> None:
         f" --out {args.out}" if args.out else "") + (f" --json {args.json}" if args.json else "")
     srows = sign_rows(rs)
     text = markdown(rs, meta, cmd) + sign_markdown(srows)
+    if args.json:  # the data first, then the note made from it
+        args.json.write_text(json.dumps({"meta": meta, "version": negmaml.__version__,
+                                         "rows": rs, "sign": srows}, indent=1) + "\n")
     if args.out:
         args.out.write_text(text)
     else:
         print(text)
-    if args.json:
-        args.json.write_text(json.dumps({"meta": meta, "version": negmaml.__version__,
-                                         "rows": rs, "sign": srows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
