@@ -29,9 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import negmaml
-from negmaml.numeric import finite_size as fs
 from negmaml.numeric import finite_size_ksteps as fk
-from negmaml.numeric.ksteps import test_side
 from negmaml.numeric.polynomials import horner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,12 +66,10 @@ def sample_traces(K: int, at: float, samples: int, rng: np.random.Generator
 
 def loss_from_traces(K: int, at: float, J1: float, J2: float) -> float:
     """The finite-size loss with given one-task traces (the exact part of the formula)."""
-    p, n_v, m = P["p"], P["n_v"], P["m"]
-    c = (p - n_v - 1) / (p - n_v * m - 1)
-    zero = fs.dist2_alpha_t_zero(p=p, n_v=n_v, m=m)
-    d2 = zero["nu2"] * P["nu"] ** 2 + c * m * P["sigma"] ** 2 * (J1 + at**2 / P["n_t"] * J2)
-    u, v = test_side(1, p=p, n_r=P["n_r"], sigma=P["sigma"], nu=P["nu"])
-    return float(horner(u, ALPHA_R) + horner(v, ALPHA_R) * d2)
+    args = {**P, "init_dist2": 0.0}
+    kl = fk.finite_size_ksteps_loss(K, 1, args)
+    d2 = fk.dist2_from_traces(at, args, J1, J2)
+    return float(horner(kl.u, ALPHA_R) + horner(kl.v, ALPHA_R) * d2)
 
 
 def main() -> None:

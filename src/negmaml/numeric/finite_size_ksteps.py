@@ -62,7 +62,8 @@ from negmaml.numeric.polynomials import horner as _horner
 from negmaml.numeric.polynomials import poly_argmin
 from negmaml.numeric.rootfind import refine_grid_minimum
 
-__all__ = ["GAUSS_NODES", "SPECTRA", "FiniteSizeKStepLoss", "finite_size_ksteps_loss",
+__all__ = ["GAUSS_NODES", "SPECTRA", "FiniteSizeKStepLoss", "dist2_from_traces",
+           "finite_size_ksteps_loss",
            "gauss_rule", "loss_finite_size_ksteps", "spectral_nodes"]
 
 #: The spectral laws of ``S`` accepted by ``spectrum``.
@@ -264,10 +265,47 @@ def one_task_traces(alpha_t: Any, *, p: int, n_t: int, n_v: int, K: int, spectru
 
 def _dist2_over(at: np.ndarray, P: dict[str, Any], K: int, spectrum: str,
                 complex_step: bool = False) -> np.ndarray:
+    J1, J2 = one_task_traces(at, p=P["p"], n_t=P["n_t"], n_v=P["n_v"], K=K, spectrum=spectrum,
+                             _complex_step=complex_step)
+    return dist2_from_traces(at, P, J1, J2)
+
+
+def dist2_from_traces(at: Any, P: dict[str, Any], J1: Any, J2: Any) -> Any:
+    r"""``E|omega* - w0|^2`` for ``p > n_v m`` from one task's traces ``J_1`` and ``J_2``.
+
+    .. math::
+        \mathbb{E}|\omega^\star - w_0|^2 = a_0 |\omega_0 - w_0|^2 + b_0 \nu^2
+        + \frac{p - n_v - 1}{p - n_v m - 1}\, m \sigma^2
+        \Big(J_1 + \frac{\alpha_t^2}{n_t} J_2\Big)
+
+    :math:`\alpha_t` is ``at``; :math:`a_0, b_0` are the exact ``alpha_t = 0`` coefficients
+    (:func:`negmaml.numeric.finite_size.dist2_alpha_t_zero`). The formula is exact given the
+    traces; the theory's only approximation is their deterministic equivalent
+    (:func:`one_task_traces`). Beyond the paper.
+
+    Args:
+      at: training learning rate(s), array-like.
+      P: ``p, n_t, n_v, m, sigma, nu, init_dist2`` by name.
+      J1: ``E Tr[(X A^{2K} X^T)^{-1}]`` at ``at``.
+      J2: ``E Tr[(X A^{2K} X^T)^{-1} X q_K(S) X^T]`` at ``at``.
+
+    Returns:
+      ``E|omega* - w0|^2``, shaped like the broadcast of ``at``, ``J1`` and ``J2``.
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_ksteps`;
+      ``docs/results/finite-size-ksteps-over-diagnosis.md`` (the loss with sampled traces).
+
+    Examples:
+      >>> from negmaml.numeric.finite_size import dist2_alpha_t_zero
+      >>> P = dict(p=50, n_t=20, n_v=4, m=10, sigma=0.5, nu=0.5, init_dist2=0.0)
+      >>> z = dist2_alpha_t_zero(p=50, n_v=4, m=10)  # the exact J_1 = n_v/(p - n_v - 1) at 0
+      >>> bool(abs(dist2_from_traces(0.0, P, 4 / 45, 4.0)
+      ...          - (z["sigma2"] * 0.25 + z["nu2"] * 0.25)) < 1e-12)
+      True
+    """
     p, n_t, n_v, m = P["p"], P["n_t"], P["n_v"], P["m"]
     c = (p - n_v - 1) / (p - n_v * m - 1)
-    J1, J2 = one_task_traces(at, p=p, n_t=n_t, n_v=n_v, K=K, spectrum=spectrum,
-                             _complex_step=complex_step)
     zero = _fs.dist2_alpha_t_zero(p=p, n_v=n_v, m=m)
     return (zero["init_dist2"] * P["init_dist2"] + zero["nu2"] * P["nu"] ** 2
             + c * m * P["sigma"] ** 2 * (J1 + at**2 / n_t * J2))
