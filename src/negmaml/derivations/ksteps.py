@@ -115,6 +115,9 @@ def test_side_loss(K_r: int = 1) -> sp.Expr:
     return _test_side_loss(check_steps("adapt_steps", K_r))
 
 
+test_side_loss.__test__ = False  # a library function, not a pytest test (pytest file.py)
+
+
 @cache
 def _test_side_loss(K_r: int) -> sp.Expr:
     target_data = expect_matrix_poly(_A(alpha_r, n_r) ** (2 * K_r), n=n_r)

@@ -84,6 +84,9 @@ def test_side_loss() -> sp.Expr:
     return test_data * (target_data * (target_task + E_dist2) + target_noise) / 2 + sigma**2 / 2
 
 
+test_side_loss.__test__ = False  # a library function, not a pytest test (pytest file.py)
+
+
 @cache
 def steps() -> Steps:
     """The intermediate results of the proof, keyed by the paper's equation numbers."""

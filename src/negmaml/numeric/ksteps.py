@@ -267,6 +267,9 @@ def test_side(adapt_steps: int, *, p: float, n_r: float, sigma: float, nu: float
     return [float(x) for x in u], [float(x) for x in v]
 
 
+test_side.__test__ = False  # a library function, not a pytest test (pytest file.py)
+
+
 class KStepLoss:
     """The K-step loss of one regime at fixed parameters (beyond the paper).
 

@@ -153,6 +153,9 @@ def test_tasks(cfg: SinusoidConfig, key: Any, n_tasks: int) -> tuple[Any, Any, A
     return xa, ya, xs, ys
 
 
+test_tasks.__test__ = False  # a library function, not a pytest test (pytest file.py)
+
+
 def _path(cfg: SinusoidConfig, st: Stage, folder: str | os.PathLike[str]) -> Path:
     return Path(folder) / f"sinusoid-{st.name}-{stage_key(cfg, st)}.npz"
 
