@@ -14,7 +14,7 @@ import mpmath
 #: SymPy version that generated this file.
 SYMPY_VERSION = '1.14.0'
 #: SHA-256 of the generator's sources (negmaml.derivations.codegen.source_digest).
-SOURCES_SHA256 = '7d1100ea900bd07dc64db41c0523d6453267930421898ea8a6952124db79e5c3'
+SOURCES_SHA256 = '87d58d12bf0ac9513f41c8d95316696be68cd7387c9c1917b06e961999739d1d'
 GENERAL_TRACES = ('tr_F', 'tr_F2', 'tr_F_S', 'tr_F_S2', 'tr_F_S3', 'tr_F_Sw', 'tr_S', 'tr_S2', 'tr_S2_Sw', 'tr_S3', 'tr_S3_Sw', 'tr_S4', 'tr_S5', 'tr_S6', 'tr_S_Sw')
 
 
