@@ -98,8 +98,8 @@ READING = """## Reading (runs 2000, seed 0)
    equivalent would miss the 2 % target at alpha_t = 1, K = 5 in the Wishart model (+8.9 %).
    The next step for the theory is (a) the first-order spectral law of `M_{-i}` (the free
    convolution of `m - 1` task laws, from the Silverstein equation at complex `z`) and (b) a
-   deterministic equivalent of a task's expectation at finite `p` that keeps this Haar
-   fluctuation, exact along the few dominant directions of `A^{2K}` and free for the rest.
+   deterministic equivalent, at finite `p`, of a task's average that keeps this Haar
+   fluctuation.
 """
 
 
