@@ -45,8 +45,8 @@ misintegrates it by up to 20 %; and the free-subordination equivalent (the coupl
 tasks, not a task's own Gram) has an order-``1/p`` error that grows as a task's ``A^{2K}``
 concentrates on 1-3 directions. That step replaces the other tasks' ``M_{-i}^{-1}`` by a
 multiple of the identity; keeping its spread and a task's exact rows (Monte Carlo, not a theory)
-brings ``V_s, V_n`` within 2 % on 25 of 28 diagnosis rows, against 10 of 28
-(``docs/results/finite-size-ksteps-loo-diagnosis.md``).
+brings ``V_s`` within 2 % on 35 of 40 diagnosis rows at ``N - p <= 50``, against 17 of 40, but
+not at ``N - p = 100`` (``docs/results/finite-size-ksteps-loo-diagnosis.md``).
 Importing this module does not import SymPy.
 """
 
