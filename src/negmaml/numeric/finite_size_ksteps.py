@@ -44,9 +44,9 @@ polynomials, but the underparameterized fixed point is not one, and at ``K >= 3`
 misintegrates it by up to 20 %; and the free-subordination equivalent (the coupling between
 tasks, not a task's own Gram) has an order-``1/p`` error that grows as a task's ``A^{2K}``
 concentrates on 1-3 directions. That step replaces the other tasks' ``M_{-i}^{-1}`` by a
-multiple of the identity; keeping its spread and a task's exact rows (Monte Carlo, not a theory)
-brings ``V_s`` within 2 % on 35 of 40 diagnosis rows at ``N - p <= 50``, against 17 of 40, but
-not at ``N - p = 100`` (``docs/results/finite-size-ksteps-loo-diagnosis.md``).
+multiple of the identity; keeping its spectral law at the problem's size and a task's exact rows
+(Monte Carlo, not a theory) brings ``V_s`` within 2 % on 50 of 52 diagnosis rows, against 27 of
+52 (``docs/results/finite-size-ksteps-loo-diagnosis.md``).
 Importing this module does not import SymPy.
 """
 
