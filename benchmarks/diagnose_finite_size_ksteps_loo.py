@@ -402,6 +402,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.runs < 2 or args.batches < 2 or args.scale < 1:
         ap.error("--runs and --batches must be >= 2 and --scale >= 1")
+    if not UNDER_JSON.exists():
+        ap.error(f"{UNDER_JSON} not found: run benchmarks/diagnose_finite_size_ksteps_under.py "
+                 "first (from the repository root)")
     under = json.loads(UNDER_JSON.read_text())
     cached = {(r["setting"], r["K"], r["alpha_t"]): r["fixed"] for r in under["rows"]}
     wcached = {(r["setting"], r["K"], r["alpha_t"]): r["wishart"] for r in under["rows"]}
