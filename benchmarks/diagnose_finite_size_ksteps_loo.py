@@ -125,10 +125,19 @@ def haar(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
     return q * np.sign(np.einsum("...ii->...i", r))[..., None, :]
 
 
-def task_rows(rng: np.random.Generator, lam: np.ndarray, n: int, n_v: int) -> np.ndarray:
-    """``n`` tasks' rows ``Z = G Lambda^{1/2} O^T``, shape ``(n, n_v, p)``."""
-    O = haar(rng, n, lam.size)
-    return (rng.standard_normal((n, n_v, lam.size)) * np.sqrt(lam)) @ O.transpose(0, 2, 1)
+def task_rows(rng: np.random.Generator, amp: np.ndarray, n: int, n_v: int) -> np.ndarray:
+    """``n`` tasks' rows ``Z = G diag(amp) O^T``, shape ``(n, n_v, p)``; ``amp`` (``a_K`` or
+    ``Lambda^{1/2}``): one vector ``(p,)`` or one per task ``(n, p)``."""
+    amp = np.broadcast_to(amp, (n, amp.shape[-1]))
+    O = haar(rng, n, amp.shape[-1])
+    return (rng.standard_normal((n, n_v, amp.shape[-1])) * amp[:, None, :]) \
+        @ O.transpose(0, 2, 1)
+
+
+def wishart_spectra(rng: np.random.Generator, n: int, n_t: int, p: int) -> np.ndarray:
+    """Eigenvalues of ``n`` independent ``S = X^T X/n_t`` (``X``: ``n_t x p`` Gaussian)."""
+    X = rng.standard_normal((n, n_t, p))
+    return np.clip(np.linalg.eigvalsh(X.transpose(0, 2, 1) @ X / n_t), 0.0, None)
 
 
 def exact_trace(rng: np.random.Generator, lam: np.ndarray, n_v: int, m: int,
@@ -137,7 +146,7 @@ def exact_trace(rng: np.random.Generator, lam: np.ndarray, n_v: int, m: int,
     vals = []
     for start in range(0, runs, 500):
         n = min(500, runs - start)
-        Z = task_rows(rng, lam, n * m, n_v).reshape(n, m * n_v, lam.size)
+        Z = task_rows(rng, np.sqrt(lam), n * m, n_v).reshape(n, m * n_v, lam.size)
         vals.append(np.trace(np.linalg.inv(Z.transpose(0, 2, 1) @ Z), axis1=1, axis2=2))
     t = np.concatenate(vals)
     return float(t.mean()), float(t.std(ddof=1) / np.sqrt(t.size))
@@ -150,7 +159,8 @@ def spread_shape(rng: np.random.Generator, lam: np.ndarray, n_v: int, m: int,
     big = np.repeat(lam, scale)
     ev = []
     for _ in range(designs):
-        Z = task_rows(rng, big, m - 1, n_v * scale).reshape((m - 1) * n_v * scale, big.size)
+        Z = task_rows(rng, np.sqrt(big), m - 1, n_v * scale)
+        Z = Z.reshape((m - 1) * n_v * scale, big.size)
         ev.append(1.0 / np.linalg.eigvalsh(Z.T @ Z))
     pooled = np.concatenate(ev)
     q = np.quantile(pooled / pooled.mean(), (np.arange(lam.size) + 0.5) / lam.size)
@@ -202,14 +212,8 @@ def other_tasks_draws(rng: np.random.Generator, spec: np.ndarray, at: float, K: 
     out = np.empty((runs, p))
     for start in range(0, runs, 200):
         n = min(200, runs - start)
-        if wishart:
-            X = rng.standard_normal((n * (m - 1), n_t, p))
-            s = np.clip(np.linalg.eigvalsh(X.transpose(0, 2, 1) @ X / n_t), 0.0, None)
-        else:
-            s = np.broadcast_to(spec, (n * (m - 1), p))
-        a = (1.0 - at * s) ** K
-        O = haar(rng, n * (m - 1), p)
-        Z = (rng.standard_normal((n * (m - 1), n_v, p)) * a[:, None, :]) @ O.transpose(0, 2, 1)
+        s = wishart_spectra(rng, n * (m - 1), n_t, p) if wishart else spec
+        Z = task_rows(rng, (1.0 - at * s) ** K, n * (m - 1), n_v)
         Z = Z.reshape(n, (m - 1) * n_v, p)
         out[start:start + n] = 1.0 / np.linalg.eigvalsh(Z.transpose(0, 2, 1) @ Z)
     return out
@@ -219,11 +223,7 @@ def shipped_theory(at: float, P: dict[str, int], K: int, spec: np.ndarray) -> fl
     """The shipped theory's ``Tr M^{-1}`` part of ``V_s`` on the fixed spectrum, rescaled."""
     p, n_v, m = P["p"], P["n_v"], P["m"]
     lam, _ = fk._inner_map(np.array([at]), spec, K)
-    wl = np.full(spec.size, 1.0 / spec.size)
-    R = 1.0 / (m * (wl * lam).sum(1))
-    for _ in range(200):  # the fixed point of ``_under_parts`` (same equation, same start)
-        f = (wl * lam * R[:, None] / (1.0 + lam * R[:, None])).sum(1) - 1.0 / m
-        R = R - f / (wl * lam / (1.0 + lam * R[:, None]) ** 2).sum(1)
+    R, _ = fk.under_fixed_point(lam, np.full(spec.size, 1.0 / spec.size), m)
     rs, _ = fs._under_zero_ratios(p, P["n_t"], n_v, m)  # V_s at alpha_t = 0 is this term
     return float(rs * p * R[0] * (m - 1) / (n_v * m - p))
 
@@ -242,10 +242,6 @@ def row_values(at: float, K: int, P: dict[str, int], spec: np.ndarray,
                            "q2": float((q**2).mean()),
                            "p_eff": float(lam.sum() ** 2 / (lam**2).sum()),
                            "T_theory": shipped_theory(at, P, K, spec)}
-    def wishart_spectra(rng: np.random.Generator) -> np.ndarray:
-        X = rng.standard_normal((runs, P["n_t"], P["p"]))
-        return np.clip(np.linalg.eigvalsh(X.transpose(0, 2, 1) @ X / P["n_t"]), 0.0, None)
-
     for name, qv, design in (("scalar", np.ones(lam.size), "fixed"), ("spread", q, "fixed"),
                              ("wishart", q, "wishart"), ("same", q1, "fixed"),
                              ("same_wishart", q1, "wishart"), ("check", None, "fixed"),
@@ -253,7 +249,7 @@ def row_values(at: float, K: int, P: dict[str, int], spec: np.ndarray,
         b = []
         for j in range(args.batches):
             rng = np.random.default_rng([args.seed, i, 2 + (design == "wishart"), j])
-            sp = spec if design == "fixed" else wishart_spectra(rng)
+            sp = spec if design == "fixed" else wishart_spectra(rng, runs, P["n_t"], P["p"])
             if qv is None:  # the check: exact independent draws of the other tasks, c = 1
                 draws = other_tasks_draws(np.random.default_rng([args.seed, i, 5, j]), spec,
                                           at, K, P, runs, design == "wishart")

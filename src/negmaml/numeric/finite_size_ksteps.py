@@ -67,7 +67,7 @@ from negmaml.numeric.rootfind import refine_grid_minimum
 
 __all__ = ["GAUSS_NODES", "SPECTRA", "FiniteSizeKStepLoss", "dist2_from_traces",
            "finite_size_ksteps_loss",
-           "gauss_rule", "loss_finite_size_ksteps", "spectral_nodes"]
+           "gauss_rule", "loss_finite_size_ksteps", "spectral_nodes", "under_fixed_point"]
 
 #: The spectral laws of ``S`` accepted by ``spectrum``.
 SPECTRA: tuple[str, ...] = ("marchenko-pastur", "finite")
@@ -317,6 +317,45 @@ def dist2_from_traces(at: Any, P: dict[str, Any], J1: Any, J2: Any) -> Any:
 # ----------------------------------------------------------------------------- underparameterized
 
 
+def under_fixed_point(lam: np.ndarray, wl: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The free-subordination fixed point of the underparameterized regime (Newton).
+
+    .. math::
+        \sum_j w_j \frac{\lambda_j R}{1 + \lambda_j R} = \frac{1}{m}
+
+    :math:`\lambda_j` are ``lam`` (one row per ``alpha_t``: ``a_K^2`` at the spectral nodes),
+    :math:`w_j` are ``wl``, :math:`m` is ``m``. ``tau[M^{-1}] = R (m - 1)/(N - p)``.
+
+    Args:
+      lam: ``a_K(s)^2`` at the nodes, shape ``(n_alpha, n_nodes)``.
+      wl: node weights (summing to 1), shape ``(n_nodes,)``.
+      m: training tasks.
+
+    Returns:
+      ``(R, dF/dR)``, arrays of length ``n_alpha`` (the derivative for a complex step).
+
+    References:
+      Beyond the paper: :mod:`negmaml.derivations.finite_size_ksteps` (the one-step
+      free subordination with ``a^2 -> a_K^2``); why it misses at small ``N - p``:
+      ``docs/results/finite-size-ksteps-loo-diagnosis.md``.
+
+    Examples:
+      >>> R, _ = under_fixed_point(np.ones((1, 3)), np.full(3, 1 / 3), 4)  # R/(1 + R) = 1/4
+      >>> bool(abs(R[0] - 1 / 3) < 1e-12)
+      True
+    """
+    R = 1.0 / (m * (wl * lam).sum(1))
+    df = np.ones_like(R)
+    for _ in range(_NEWTON_MAX):
+        f = (wl * lam * R[:, None] / (1.0 + lam * R[:, None])).sum(1) - 1.0 / m
+        df = (wl * lam / (1.0 + lam * R[:, None]) ** 2).sum(1)
+        step = f / df
+        R = R - step
+        if np.all(np.abs(step) <= 1e-14 * np.abs(R)):
+            break
+    return R, df
+
+
 def _under_parts(at: np.ndarray, P: dict[str, Any], K: int, spectrum: str,
                  complex_step: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``(Vs, Vn)`` with ``E|omega*-w0|^2 = sigma^2 Vs + nu^2 Vn`` before rescaling, ``p < N``.
@@ -327,15 +366,7 @@ def _under_parts(at: np.ndarray, P: dict[str, Any], K: int, spectrum: str,
     N = n_v * m
     lam_s, wl = spectral_nodes(p, n_t, spectrum)
     lam, q = _inner_map(np.asarray(at).real.astype(float), lam_s, K)
-    R = 1.0 / (m * (wl * lam).sum(1))
-    df = None
-    for _ in range(_NEWTON_MAX):
-        f = (wl * lam * R[:, None] / (1.0 + lam * R[:, None])).sum(1) - 1.0 / m
-        df = (wl * lam / (1.0 + lam * R[:, None]) ** 2).sum(1)
-        step = f / df
-        R = R - step
-        if np.all(np.abs(step) <= 1e-14 * np.abs(R)):
-            break
+    R, df = under_fixed_point(lam, wl, m)
     if complex_step:
         lam, q = _inner_map(at, lam_s, K)
         R = R - ((wl * lam * R[:, None] / (1.0 + lam * R[:, None])).sum(1) - 1.0 / m) / df
