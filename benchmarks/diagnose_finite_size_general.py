@@ -1,8 +1,10 @@
 """Where the general finite-size theory fails: its Sigma_w part decomposed (beyond the paper).
 
-Run: ``python benchmarks/diagnose_finite_size_general.py [--runs 300] [--draws 100] [--seed 1]``
-(about 15 minutes on one core; every finished block is written to
-``docs/results/finite-size-general-diagnosis.json`` at once and skipped on the next run).
+Run: ``python benchmarks/diagnose_finite_size_general.py [--runs 2000] [--draws 400] [--seed 1]``
+(the committed blocks; every finished block is written to
+``docs/results/finite-size-general-diagnosis.json`` at once and skipped on the next run with the
+same ``--runs`` and ``--seed``. Other values recompute every block, about 15 minutes on one core
+at ``--runs 300``, so pass ``--json`` elsewhere for a trial.)
 
 Setting: power law ``a = 1`` (effective rank 13.4), aligned tasks (``Sigma_w = nu^2 Sigma /
 Tr Sigma``, ``nu = 0.5``), ``p = 60``, ``n_t = 30``, ``sigma = 0``, ``w0 = omega0 = 0`` (the
@@ -240,8 +242,8 @@ def block_split(n_v: int, m: int, runs: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=300)
-    ap.add_argument("--draws", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=2000)
+    ap.add_argument("--draws", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args(argv)
