@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 import negmaml
-from negmaml.numeric import finite_size as fs
 from negmaml.numeric import finite_size_ksteps as fk
 from negmaml.numeric.polynomials import horner
 
@@ -76,7 +75,6 @@ def sample_traces(K: int, at: float, samples: int, rng: np.random.Generator
     """``J_1, J_2`` of one task by sampling (means and standard errors), and the mean of the
     fixed point solved with each sampled task's own spectrum (``J1_own``, ``J2_own``)."""
     p, n_t, n_v = P["p"], P["n_t"], P["n_v"]
-    y, wy = fs._chi2_nodes(n_v)
     wl = np.full(p, 1.0 / p)
     j1, j2, o1, o2 = [], [], [], []
     for start in range(0, samples, CHUNK):
@@ -90,10 +88,9 @@ def sample_traces(K: int, at: float, samples: int, rng: np.random.Generator
         Gi = np.linalg.inv(np.einsum("rip,rp,rjp->rij", Xr, a2K, Xr))
         j1.append(np.trace(Gi, axis1=1, axis2=2))
         j2.append(np.einsum("rij,rji->r", Gi, np.einsum("rip,rp,rjp->rij", Xr, q, Xr)))
-        T, _ = fk._newton_over(n_v / (p * (wl * a2K).sum(1)), a2K, p, n_v, wl, y, wy)
-        Tk, _, psi, _ = fs._fixed_point_parts(T, a2K, n_v, y, wy)
-        o1.append(T * fs._j1_zero_ratio(p, n_v))
-        o2.append(p * (wl * q * Tk * psi).sum(1))
+        own = fk._traces_on_nodes(a2K, q, wl, p=p, n_v=n_v)
+        o1.append(own[0])
+        o2.append(own[1])
     out = {}
     for name, v in (("J1", np.concatenate(j1)), ("J2", np.concatenate(j2)),
                     ("J1_own", np.concatenate(o1)), ("J2_own", np.concatenate(o2))):

@@ -253,17 +253,27 @@ def one_task_traces(alpha_t: Any, *, p: int, n_t: int, n_v: int, K: int, spectru
     """
     at = np.atleast_1d(np.asarray(alpha_t))
     lam, wl = spectral_nodes(p, n_t, spectrum)
-    y, wy = _fs._chi2_nodes(n_v)
     a2, q = _inner_map(at.real.astype(float), lam, K)
+    return _traces_on_nodes(a2, q, wl, p=p, n_v=n_v,
+                            complex_step=_inner_map(at, lam, K) if _complex_step else None)
+
+
+def _traces_on_nodes(a2: np.ndarray, q: np.ndarray, wl: np.ndarray, *, p: int, n_v: int,
+                     complex_step: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(J_1, J_2)`` of :func:`one_task_traces` from the fixed point on given nodes ``a2, q``
+    (``a_K^2, q_K``, one row per case) with weights ``wl``, ``J_1`` rescaled to its exact
+    ``alpha_t = 0`` value. ``complex_step``: ``(a2, q)`` at complex ``alpha_t`` for one Newton
+    step there. The over diagnosis calls it on one sampled task's own spectrum."""
+    y, wy = _fs._chi2_nodes(n_v)
     T = n_v / (p * (wl * a2).sum(1))
     T, df = _newton_over(T, a2, p, n_v, wl, y, wy)
-    if _complex_step:
-        a2, q = _inner_map(at, lam, K)
+    if complex_step is not None:
+        a2, q = complex_step
         Tk, phi, psi, den = _fs._fixed_point_parts(T.astype(complex), a2, n_v, y, wy)
         T = T - (p * (wl * phi).sum(1) - n_v) / df
     Tk, phi, psi, den = _fs._fixed_point_parts(T, a2, n_v, y, wy)
-    J2 = p * (wl * q * Tk * psi).sum(1)
-    return T * _fs._j1_zero_ratio(p, n_v), J2
+    return T * _fs._j1_zero_ratio(p, n_v), p * (wl * q * Tk * psi).sum(1)
 
 
 def _dist2_over(at: np.ndarray, P: dict[str, Any], K: int, spectrum: str,
